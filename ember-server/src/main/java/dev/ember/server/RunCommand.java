@@ -1,0 +1,140 @@
+package dev.ember.server;
+
+import dev.ember.boot.BootException;
+import dev.ember.vmm.VirtualMachine;
+import dev.ember.vmm.VmConfig;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code ember run}: boots one microVM with its serial console on this terminal and exits with
+ * the guest's status.
+ *
+ * <p>With no {@code --kernel} and no {@code --elf}, it boots the default guest built by
+ * {@code guest/build.sh}, found in the directory named by the {@code EMBER_GUEST_DIR}
+ * environment variable (the {@code ember} launcher sets it).
+ */
+@Command(name = "run", mixinStandardHelpOptions = true,
+        description = "Boot a RISC-V Linux kernel (or a bare-metal ELF) with the console on this terminal.%n"
+                + "In an interactive terminal, Ctrl-A X quits.")
+final class RunCommand implements Callable<Integer> {
+
+    @Option(names = "--kernel", paramLabel = "FILE", description = "RISC-V Linux Image or vmlinux ELF")
+    Path kernel;
+
+    @Option(names = "--initrd", paramLabel = "FILE", description = "initial ramdisk (e.g. a cpio archive)")
+    Path initrd;
+
+    @Option(names = "--append", paramLabel = "CMDLINE", description = "kernel command line (default: ${DEFAULT-VALUE})",
+            defaultValue = VmConfig.DEFAULT_CMDLINE)
+    String append;
+
+    @Option(names = "--vcpus", paramLabel = "N", description = "number of vCPUs, 1 to 8 (default: ${DEFAULT-VALUE})",
+            defaultValue = "1")
+    int vcpus;
+
+    @Option(names = "--memory", paramLabel = "SIZE", description = "guest memory, e.g. 512M or 2G (default: ${DEFAULT-VALUE})",
+            defaultValue = "512M")
+    String memory;
+
+    @Option(names = "--firmware", paramLabel = "FILE",
+            description = "M-mode firmware to run first, e.g. OpenSBI fw_jump.bin; default: the built-in SBI")
+    Path firmware;
+
+    @Option(names = "--elf", paramLabel = "PROG",
+            description = "run a bare-metal ELF in M-mode with HTIF (tohost/fromhost) instead of a kernel")
+    Path elf;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        long memoryBytes;
+        try {
+            memoryBytes = VmConfig.parseMemory(memory);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--memory: " + e.getMessage());
+        }
+        if (elf != null && (kernel != null || firmware != null || initrd != null)) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--elf runs a bare-metal program and cannot be combined with --kernel, --initrd or --firmware");
+        }
+        if (kernel == null && elf == null) {
+            String dir = System.getenv("EMBER_GUEST_DIR");
+            if (dir == null || !Files.isRegularFile(Path.of(dir, "Image"))) {
+                System.err.println("ember: no --kernel given and the default guest is not built; "
+                        + "run ./ember run from the repository (it builds the guest) or guest/build.sh");
+                return 1;
+            }
+            kernel = Path.of(dir, "Image");
+            if (initrd == null) {
+                initrd = Path.of(dir, "initramfs.cpio");
+            }
+        }
+        VmConfig config = new VmConfig(vcpus, memoryBytes, kernel, initrd, append, firmware, elf);
+        try {
+            config.validate();
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+        Terminal terminal = Terminal.open();
+        try (VirtualMachine vm = new VirtualMachine(config, new FileOutputStream(java.io.FileDescriptor.out), System.err)) {
+            vm.attachConsoleInput(System.in, terminal.isInteractive() ? () -> vm.stop(0) : null);
+            return vm.run();
+        } catch (BootException e) {
+            System.err.println("ember: " + e.getMessage());
+            return 1;
+        } finally {
+            terminal.restore();
+        }
+    }
+
+    /** Puts an interactive terminal in raw mode for the guest, and restores it. */
+    private record Terminal(boolean isInteractive, String savedMode) {
+
+        static Terminal open() {
+            java.io.Console c = System.console();
+            if (c == null || !c.isTerminal()) {
+                return new Terminal(false, null);
+            }
+            String saved = stty("-g");
+            if (saved == null) {
+                return new Terminal(false, null);
+            }
+            stty("raw", "-echo");
+            Terminal t = new Terminal(true, saved.trim());
+            Runtime.getRuntime().addShutdownHook(new Thread(t::restore));
+            return t;
+        }
+
+        void restore() {
+            if (savedMode != null) {
+                stty(savedMode);
+            }
+        }
+
+        private static String stty(String... args) {
+            String[] cmd = new String[args.length + 1];
+            cmd[0] = "stty";
+            System.arraycopy(args, 0, cmd, 1, args.length);
+            try {
+                Process p = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.INHERIT)
+                        .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+                String out = new String(p.getInputStream().readAllBytes());
+                return p.waitFor() == 0 ? out : null;
+            } catch (IOException e) {
+                return null;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return null;
+            }
+        }
+    }
+}

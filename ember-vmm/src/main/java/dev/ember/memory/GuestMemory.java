@@ -1,0 +1,199 @@
+package dev.ember.memory;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+
+/**
+ * Guest RAM: one contiguous block of guest-physical memory, backed by a native
+ * {@link MemorySegment}.
+ *
+ * <p>The block is mapped with {@code mmap(MAP_ANONYMOUS | MAP_NORESERVE)} through the
+ * foreign-function API, so the host commits a page only when the guest first touches it: a
+ * 512 MiB guest that uses 40 MiB costs about 40 MiB of host memory, and nothing is zero-filled
+ * up front. Where {@code mmap} cannot be called, an {@link Arena} allocation is the fallback.
+ *
+ * <p>Addresses named {@code gpa} are guest-physical; {@code offset} is relative to
+ * {@link #base()}. The plain accessors are little-endian and accept any alignment. The
+ * {@code VarHandle}s support the atomic access modes that LR/SC and the AMOs need; they require
+ * natural alignment.
+ *
+ * <p>Threads: shared by every vCPU thread and device thread; the segment is thread-safe in the
+ * sense of the Java memory model for plain accesses, and the atomic handles give the
+ * ordering RISC-V's A extension requires.
+ */
+public final class GuestMemory implements AutoCloseable {
+
+    public static final ValueLayout.OfByte U8 = ValueLayout.JAVA_BYTE;
+    public static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    public static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    public static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    /** Atomic 32-bit access, coordinates {@code (MemorySegment, long offset)}; offset must be 4-aligned. */
+    public static final VarHandle ATOMIC_U32 =
+            ValueLayout.JAVA_INT.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
+    /** Atomic 64-bit access, coordinates {@code (MemorySegment, long offset)}; offset must be 8-aligned. */
+    public static final VarHandle ATOMIC_U64 =
+            ValueLayout.JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
+
+    private final long base;
+    private final long size;
+    private final MemorySegment ram;
+    private final Arena arena;
+    private final boolean mapped;
+
+    private GuestMemory(long base, long size, MemorySegment ram, Arena arena, boolean mapped) {
+        this.base = base;
+        this.size = size;
+        this.ram = ram;
+        this.arena = arena;
+        this.mapped = mapped;
+    }
+
+    /**
+     * Maps {@code size} bytes of zeroed guest RAM at guest-physical {@code base}.
+     *
+     * @throws IllegalArgumentException if the size is not a positive multiple of 4 KiB
+     */
+    public static GuestMemory allocate(long base, long size) {
+        if (size <= 0 || (size & 0xFFF) != 0) {
+            throw new IllegalArgumentException("memory size must be a positive multiple of 4 KiB: " + size);
+        }
+        MemorySegment mappedSegment = Mmap.anonymous(size);
+        if (mappedSegment != null) {
+            return new GuestMemory(base, size, mappedSegment, null, true);
+        }
+        Arena arena = Arena.ofShared();
+        return new GuestMemory(base, size, arena.allocate(size, 4096), arena, false);
+    }
+
+    /** {@return the guest-physical address of the first byte} */
+    public long base() {
+        return base;
+    }
+
+    /** {@return the size in bytes} */
+    public long size() {
+        return size;
+    }
+
+    /** {@return the backing segment; offsets into it are {@code gpa - base()}} */
+    public MemorySegment segment() {
+        return ram;
+    }
+
+    /** {@return whether {@code [gpa, gpa + length)} lies wholly inside RAM} */
+    public boolean contains(long gpa, long length) {
+        long offset = gpa - base;
+        return offset >= 0 && length >= 0 && offset <= size - length;
+    }
+
+    public int readU8(long gpa) { return ram.get(U8, gpa - base) & 0xFF; }
+    public int readU16(long gpa) { return ram.get(U16, gpa - base) & 0xFFFF; }
+    public long readU32(long gpa) { return ram.get(U32, gpa - base) & 0xFFFF_FFFFL; }
+    public long readU64(long gpa) { return ram.get(U64, gpa - base); }
+
+    public void write8(long gpa, int value) { ram.set(U8, gpa - base, (byte) value); }
+    public void write16(long gpa, int value) { ram.set(U16, gpa - base, (short) value); }
+    public void write32(long gpa, int value) { ram.set(U32, gpa - base, value); }
+    public void write64(long gpa, long value) { ram.set(U64, gpa - base, value); }
+
+    /** Copies {@code bytes} into guest memory at {@code gpa}. */
+    public void write(long gpa, byte[] bytes) {
+        MemorySegment.copy(bytes, 0, ram, U8, gpa - base, bytes.length);
+    }
+
+    /** Copies {@code length} bytes of guest memory at {@code gpa} into a new array. */
+    public byte[] read(long gpa, int length) {
+        byte[] out = new byte[length];
+        MemorySegment.copy(ram, U8, gpa - base, out, 0, length);
+        return out;
+    }
+
+    /**
+     * Tells the host it may drop the pages of {@code [gpa, gpa + length)}; they read as zero
+     * afterwards. Used by the balloon and by reboot. Does nothing on the fallback allocation
+     * but zero the range.
+     */
+    public void discard(long gpa, long length) {
+        if (!mapped || !Mmap.discard(ram.asSlice(gpa - base, length))) {
+            ram.asSlice(gpa - base, length).fill((byte) 0);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (mapped) {
+            Mmap.unmap(ram);
+        } else {
+            arena.close();
+        }
+    }
+
+    /** The three libc calls guest RAM needs, bound once through the linker. */
+    private static final class Mmap {
+        private static final int PROT_READ = 1, PROT_WRITE = 2;
+        private static final int MAP_PRIVATE = 0x02, MAP_ANONYMOUS = 0x20, MAP_NORESERVE = 0x4000;
+        private static final int MADV_DONTNEED = 4;
+        private static final MethodHandle MMAP, MUNMAP, MADVISE;
+
+        static {
+            MethodHandle mmap = null, munmap = null, madvise = null;
+            try {
+                Linker linker = Linker.nativeLinker();
+                var libc = linker.defaultLookup();
+                mmap = linker.downcallHandle(libc.find("mmap").orElseThrow(),
+                        FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
+                                ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG));
+                munmap = linker.downcallHandle(libc.find("munmap").orElseThrow(),
+                        FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
+                madvise = linker.downcallHandle(libc.find("madvise").orElseThrow(),
+                        FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
+                                ValueLayout.JAVA_INT));
+            } catch (Throwable unavailable) {
+                // No native access (e.g. a restricted JVM): GuestMemory falls back to an Arena.
+                mmap = munmap = madvise = null;
+            }
+            MMAP = mmap;
+            MUNMAP = munmap;
+            MADVISE = madvise;
+        }
+
+        static MemorySegment anonymous(long size) {
+            if (MMAP == null) {
+                return null;
+            }
+            try {
+                MemorySegment p = (MemorySegment) MMAP.invokeExact(MemorySegment.NULL, size,
+                        PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0L);
+                if (p.address() == -1L || p.address() == 0L) {
+                    return null;
+                }
+                return p.reinterpret(size);
+            } catch (Throwable t) {
+                return null;
+            }
+        }
+
+        static boolean discard(MemorySegment range) {
+            try {
+                return MADVISE != null && (int) MADVISE.invokeExact(range, range.byteSize(), MADV_DONTNEED) == 0;
+            } catch (Throwable t) {
+                return false;
+            }
+        }
+
+        static void unmap(MemorySegment segment) {
+            try {
+                int unused = (int) MUNMAP.invokeExact(segment, segment.byteSize());
+            } catch (Throwable ignored) {
+                // The process is ending or the VM is being torn down; nothing to recover.
+            }
+        }
+    }
+}

@@ -1,0 +1,372 @@
+package dev.ember.riscv.cpu;
+
+import static dev.ember.riscv.cpu.Privilege.*;
+
+import dev.ember.memory.GuestMemory;
+import dev.ember.memory.PhysicalBus;
+import dev.ember.riscv.isa.TrapCause;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+
+/**
+ * One hart's address translation: Sv39, Sv48 and Sv57 page-table walks (privileged ISA §4.3
+ * to §4.6) behind three software TLBs, for loads, stores and instruction fetches.
+ *
+ * <p>A TLB entry maps one 4 KiB virtual page to a host offset in guest RAM: on a hit a guest
+ * access is one compare and one {@link MemorySegment} access at {@code gva + addend}, as
+ * QEMU's soft-MMU does. Entries are tagged with the page address and a key of the
+ * effective privilege, {@code mstatus.SUM} and {@code mstatus.MXR}, so privilege changes and
+ * SUM toggles never flush anything; a {@code satp} write or {@code SFENCE.VMA} flushes all.
+ * Only RAM pages enter the TLB; MMIO always takes the slow path to the bus.
+ *
+ * <p>Accessed and dirty bits are set by the walker with a compare-and-swap on the PTE
+ * (the hardware-update scheme of §4.3.1), so a store never goes through an entry whose PTE
+ * is not dirty.
+ *
+ * <p><b>Guest-controlled.</b> Page tables are guest data: every PTE address is checked against
+ * RAM (an access fault otherwise), reserved bits and misaligned superpages fault, and walks are
+ * bounded by the mode's level count.
+ *
+ * <p>Owned by its hart's vCPU thread; TLB flush requests from other harts arrive through
+ * {@link Hart#remoteFenceRequested}.
+ */
+public final class Mmu {
+
+    public static final long SATP_SV39 = 8;
+    public static final long SATP_SV48 = 9;
+    public static final long SATP_SV57 = 10;
+    public static final long PPN_MASK = (1L << 44) - 1;
+
+    static final int ACCESS_READ = 0;
+    static final int ACCESS_WRITE = 1;
+    static final int ACCESS_FETCH = 2;
+
+    private static final long PTE_V = 1, PTE_R = 2, PTE_W = 4, PTE_X = 8, PTE_U = 16, PTE_A = 64, PTE_D = 128;
+    private static final long PAGE_MASK = ~0xFFFL;
+
+    public static final int TLB_SIZE = 1024;
+    private static final int TLB_MASK = TLB_SIZE - 1;
+
+    private final Hart hart;
+    private final PhysicalBus bus;
+    private final GuestMemory ram;
+    public final MemorySegment seg;
+    private final long ramBase;
+
+    public final long[] readTag = new long[TLB_SIZE];
+    public final long[] readAddend = new long[TLB_SIZE];
+    public final long[] writeTag = new long[TLB_SIZE];
+    public final long[] writeAddend = new long[TLB_SIZE];
+    public final long[] fetchTag = new long[TLB_SIZE];
+    public final long[] fetchAddend = new long[TLB_SIZE];
+
+    /** Tag key of data accesses: effective privilege, SUM and MXR. */
+    public long dataKey;
+    /** Tag key of instruction fetches: the privilege level. */
+    public long fetchKey;
+
+    Mmu(Hart hart, PhysicalBus bus) {
+        this.hart = hart;
+        this.bus = bus;
+        this.ram = bus.ram();
+        this.seg = ram.segment();
+        this.ramBase = ram.base();
+        flush();
+    }
+
+    /** Drops every TLB entry (SFENCE.VMA, satp writes, remote fences). */
+    public void flush() {
+        Arrays.fill(readTag, -1);
+        Arrays.fill(writeTag, -1);
+        Arrays.fill(fetchTag, -1);
+    }
+
+    /** Recomputes the tag keys after a change of privilege or of {@code mstatus}. */
+    void updateKeys() {
+        long s = hart.mstatus;
+        int effective = (s & Mstatus.MPRV) != 0 ? (int) ((s & Mstatus.MPP) >>> Mstatus.MPP_SHIFT) : hart.priv;
+        dataKey = 1 | (effective << 1) | ((s & Mstatus.SUM) != 0 ? 8 : 0) | ((s & Mstatus.MXR) != 0 ? 16 : 0);
+        fetchKey = 1 | (hart.priv << 1);
+    }
+
+    // ---- loads -------------------------------------------------------------------------
+
+    public int loadU8(long gva) {
+        int i = (int) (gva >>> 12) & TLB_MASK;
+        if (readTag[i] == ((gva & PAGE_MASK) | dataKey)) {
+            return seg.get(GuestMemory.U8, gva + readAddend[i]) & 0xFF;
+        }
+        return (int) loadSlow(gva, 1);
+    }
+
+    public int loadU16(long gva) {
+        int i = (int) (gva >>> 12) & TLB_MASK;
+        if (readTag[i] == ((gva & PAGE_MASK) | dataKey) && (gva & 0xFFF) <= 0xFFE) {
+            return seg.get(GuestMemory.U16, gva + readAddend[i]) & 0xFFFF;
+        }
+        return (int) loadSlow(gva, 2);
+    }
+
+    /** {@return the 32-bit value at {@code gva}, sign-extended} */
+    public int load32(long gva) {
+        int i = (int) (gva >>> 12) & TLB_MASK;
+        if (readTag[i] == ((gva & PAGE_MASK) | dataKey) && (gva & 0xFFF) <= 0xFFC) {
+            return seg.get(GuestMemory.U32, gva + readAddend[i]);
+        }
+        return (int) loadSlow(gva, 4);
+    }
+
+    public long load64(long gva) {
+        int i = (int) (gva >>> 12) & TLB_MASK;
+        if (readTag[i] == ((gva & PAGE_MASK) | dataKey) && (gva & 0xFFF) <= 0xFF8) {
+            return seg.get(GuestMemory.U64, gva + readAddend[i]);
+        }
+        return loadSlow(gva, 8);
+    }
+
+    private long loadSlow(long gva, int width) {
+        if ((gva & 0xFFF) > 0x1000 - width) {
+            // Misaligned across a page boundary: byte by byte, each byte translated.
+            long v = 0;
+            for (int b = 0; b < width; b++) {
+                v |= (long) loadU8(gva + b) << (8 * b);
+            }
+            return v;
+        }
+        long gpa = translate(gva, ACCESS_READ);
+        if (ram.contains(gpa, width)) {
+            int i = (int) (gva >>> 12) & TLB_MASK;
+            readTag[i] = (gva & PAGE_MASK) | dataKey;
+            readAddend[i] = (gpa & PAGE_MASK) - ramBase - (gva & PAGE_MASK);
+            return bus.read(gpa, width);
+        }
+        if (!bus.isMapped(gpa, width)) {
+            throw hart.trap(TrapCause.LOAD_ACCESS_FAULT, gva);
+        }
+        return bus.read(gpa, width);
+    }
+
+    // ---- stores ------------------------------------------------------------------------
+
+    public void store8(long gva, int value) {
+        int i = (int) (gva >>> 12) & TLB_MASK;
+        if (writeTag[i] == ((gva & PAGE_MASK) | dataKey)) {
+            seg.set(GuestMemory.U8, gva + writeAddend[i], (byte) value);
+            return;
+        }
+        storeSlow(gva, 1, value);
+    }
+
+    public void store16(long gva, int value) {
+        int i = (int) (gva >>> 12) & TLB_MASK;
+        if (writeTag[i] == ((gva & PAGE_MASK) | dataKey) && (gva & 0xFFF) <= 0xFFE) {
+            seg.set(GuestMemory.U16, gva + writeAddend[i], (short) value);
+            return;
+        }
+        storeSlow(gva, 2, value);
+    }
+
+    public void store32(long gva, int value) {
+        int i = (int) (gva >>> 12) & TLB_MASK;
+        if (writeTag[i] == ((gva & PAGE_MASK) | dataKey) && (gva & 0xFFF) <= 0xFFC) {
+            seg.set(GuestMemory.U32, gva + writeAddend[i], value);
+            return;
+        }
+        storeSlow(gva, 4, value);
+    }
+
+    public void store64(long gva, long value) {
+        int i = (int) (gva >>> 12) & TLB_MASK;
+        if (writeTag[i] == ((gva & PAGE_MASK) | dataKey) && (gva & 0xFFF) <= 0xFF8) {
+            seg.set(GuestMemory.U64, gva + writeAddend[i], value);
+            return;
+        }
+        storeSlow(gva, 8, value);
+    }
+
+    private void storeSlow(long gva, int width, long value) {
+        if ((gva & 0xFFF) > 0x1000 - width) {
+            // Translate both pages before writing, so a fault on the second leaves memory unchanged.
+            translate(gva, ACCESS_WRITE);
+            translate(gva + width - 1, ACCESS_WRITE);
+            for (int b = 0; b < width; b++) {
+                store8(gva + b, (int) (value >>> (8 * b)));
+            }
+            return;
+        }
+        long gpa = translate(gva, ACCESS_WRITE);
+        if (ram.contains(gpa, width)) {
+            int i = (int) (gva >>> 12) & TLB_MASK;
+            writeTag[i] = (gva & PAGE_MASK) | dataKey;
+            writeAddend[i] = (gpa & PAGE_MASK) - ramBase - (gva & PAGE_MASK);
+            bus.write(gpa, width, value);
+            return;
+        }
+        if (!bus.isMapped(gpa, width)) {
+            throw hart.trap(TrapCause.STORE_ACCESS_FAULT, gva);
+        }
+        bus.write(gpa, width, value);
+    }
+
+    /**
+     * Translates an atomic memory operation's address for reading and writing, as AMOs, LR and
+     * SC need, and returns the RAM offset to use with {@link GuestMemory#ATOMIC_U64}.
+     *
+     * @throws Trap address-misaligned for unaligned addresses, access fault for anything but
+     *         RAM (atomics on MMIO are not supported), or a page fault
+     */
+    public long atomicOffset(long gva, int width, boolean write) {
+        if ((gva & (width - 1)) != 0) {
+            throw hart.trap(write ? TrapCause.STORE_MISALIGNED : TrapCause.LOAD_MISALIGNED, gva);
+        }
+        long gpa = translate(gva, write ? ACCESS_WRITE : ACCESS_READ);
+        if (!ram.contains(gpa, width)) {
+            throw hart.trap(write ? TrapCause.STORE_ACCESS_FAULT : TrapCause.LOAD_ACCESS_FAULT, gva);
+        }
+        return gpa - ramBase;
+    }
+
+    // ---- instruction fetch -------------------------------------------------------------
+
+    /** {@return the RAM offset of the instruction at {@code pc}, filling the fetch TLB} */
+    public long fetchOffset(long pc) {
+        int i = (int) (pc >>> 12) & TLB_MASK;
+        if (fetchTag[i] == ((pc & PAGE_MASK) | fetchKey)) {
+            return pc + fetchAddend[i];
+        }
+        long gpa = translate(pc, ACCESS_FETCH);
+        if (!ram.contains(gpa, 2)) {
+            throw hart.trap(TrapCause.INSTRUCTION_ACCESS_FAULT, pc);
+        }
+        fetchTag[i] = (pc & PAGE_MASK) | fetchKey;
+        fetchAddend[i] = (gpa & PAGE_MASK) - ramBase - (pc & PAGE_MASK);
+        return gpa - ramBase;
+    }
+
+    /**
+     * Fetches the instruction at {@code pc}, 16 or 32 bits, raw (not expanded).
+     * Handles a 32-bit instruction that straddles two pages.
+     */
+    public int fetch(long pc) {
+        long off = fetchOffset(pc);
+        if ((pc & 0xFFF) <= 0xFFC) {
+            return seg.get(GuestMemory.U32, off);
+        }
+        int low = seg.get(GuestMemory.U16, off) & 0xFFFF;
+        if ((low & 3) != 3) {
+            return low;
+        }
+        long off2 = fetchOffset(pc + 2);
+        return low | (seg.get(GuestMemory.U16, off2) << 16);
+    }
+
+    /** {@return the instruction bits at {@code pc} for {@code mtval}, or 0 if they cannot be fetched} */
+    long instructionBitsAt(long pc) {
+        try {
+            int w = fetch(pc);
+            return (w & 3) == 3 ? w & 0xFFFF_FFFFL : w & 0xFFFF;
+        } catch (Trap t) {
+            return 0;
+        }
+    }
+
+    // ---- the page-table walk -----------------------------------------------------------
+
+    /**
+     * Translates {@code gva} for one access (§4.3.2), updating A and D bits.
+     *
+     * @return the guest-physical address
+     * @throws Trap a page fault, or an access fault when a page table lies outside RAM
+     */
+    long translate(long gva, int access) {
+        int effective = access == ACCESS_FETCH ? hart.priv : effectiveDataPrivilege();
+        long mode = hart.satp >>> 60;
+        if (effective == MACHINE || mode == 0) {
+            return gva;
+        }
+        int levels = (int) (mode - SATP_SV39) + 3;
+        int vaBits = 12 + 9 * levels;
+        if (((gva << (64 - vaBits)) >> (64 - vaBits)) != gva) {
+            throw pageFault(gva, access);
+        }
+        for (int attempt = 0; attempt < 4; attempt++) {
+            long table = (hart.satp & PPN_MASK) << 12;
+            for (int level = levels - 1; level >= 0; level--) {
+                long pteGpa = table + ((gva >>> (12 + 9 * level)) & 511) * 8;
+                if (!ram.contains(pteGpa, 8)) {
+                    throw accessFault(gva, access);
+                }
+                long pte = ram.readU64(pteGpa);
+                if ((pte & PTE_V) == 0 || ((pte & PTE_R) == 0 && (pte & PTE_W) != 0) || (pte >>> 54) != 0) {
+                    throw pageFault(gva, access);
+                }
+                long ppn = (pte >>> 10) & PPN_MASK;
+                if ((pte & (PTE_R | PTE_X)) == 0) {
+                    if ((pte & (PTE_A | PTE_D | PTE_U)) != 0) {
+                        throw pageFault(gva, access);
+                    }
+                    table = ppn << 12;
+                    continue;
+                }
+                checkPermission(pte, effective, access, gva);
+                if (level > 0 && (ppn & ((1L << (9 * level)) - 1)) != 0) {
+                    throw pageFault(gva, access);   // misaligned superpage
+                }
+                long updated = pte | PTE_A | (access == ACCESS_WRITE ? PTE_D : 0);
+                if (updated != pte) {
+                    // Hardware A/D update (§4.3.1): atomic with respect to other harts' walks.
+                    long offset = pteGpa - ramBase;
+                    if (!GuestMemory.ATOMIC_U64.compareAndSet(seg, offset, pte, updated)) {
+                        break;   // the PTE changed under us: walk again
+                    }
+                }
+                long pageMask = (1L << (12 + 9 * level)) - 1;
+                return ((ppn << 12) & ~pageMask) | (gva & pageMask);
+            }
+            if (attempt == 3) {
+                break;
+            }
+        }
+        throw pageFault(gva, access);
+    }
+
+    private int effectiveDataPrivilege() {
+        long s = hart.mstatus;
+        return (s & Mstatus.MPRV) != 0 ? (int) ((s & Mstatus.MPP) >>> Mstatus.MPP_SHIFT) : hart.priv;
+    }
+
+    private void checkPermission(long pte, int effective, int access, long gva) {
+        boolean userPage = (pte & PTE_U) != 0;
+        if (effective == USER && !userPage) {
+            throw pageFault(gva, access);
+        }
+        if (effective == SUPERVISOR && userPage
+                && (access == ACCESS_FETCH || (hart.mstatus & Mstatus.SUM) == 0)) {
+            throw pageFault(gva, access);
+        }
+        boolean allowed = switch (access) {
+            case ACCESS_FETCH -> (pte & PTE_X) != 0;
+            case ACCESS_WRITE -> (pte & PTE_W) != 0;
+            default -> (pte & PTE_R) != 0 || ((pte & PTE_X) != 0 && (hart.mstatus & Mstatus.MXR) != 0);
+        };
+        if (!allowed) {
+            throw pageFault(gva, access);
+        }
+    }
+
+    private Trap pageFault(long gva, int access) {
+        return hart.trap(switch (access) {
+            case ACCESS_FETCH -> TrapCause.INSTRUCTION_PAGE_FAULT;
+            case ACCESS_WRITE -> TrapCause.STORE_PAGE_FAULT;
+            default -> TrapCause.LOAD_PAGE_FAULT;
+        }, gva);
+    }
+
+    private Trap accessFault(long gva, int access) {
+        return hart.trap(switch (access) {
+            case ACCESS_FETCH -> TrapCause.INSTRUCTION_ACCESS_FAULT;
+            case ACCESS_WRITE -> TrapCause.STORE_ACCESS_FAULT;
+            default -> TrapCause.LOAD_ACCESS_FAULT;
+        }, gva);
+    }
+}

@@ -1,0 +1,31 @@
+package dev.ember.vmm;
+
+/**
+ * The machine's timebase: {@code mtime} and the {@code time} CSR count at
+ * {@link #FREQUENCY_HZ} from the moment the machine was built, as on QEMU's virt board.
+ *
+ * <p>Thread-safe: every hart and the ACLINT read it.
+ */
+public final class MachineClock {
+
+    /** 10 MHz, QEMU virt's {@code timebase-frequency}. */
+    public static final long FREQUENCY_HZ = 10_000_000L;
+    private static final long NANOS_PER_TICK = 1_000_000_000L / FREQUENCY_HZ;
+
+    private final long origin = System.nanoTime();
+
+    /** {@return ticks since the machine was built} */
+    public long ticks() {
+        return (System.nanoTime() - origin) / NANOS_PER_TICK;
+    }
+
+    /** {@return how many nanoseconds from now until the clock reaches {@code tick}; 0 if passed} */
+    public long nanosUntil(long tick) {
+        long now = ticks();
+        if (Long.compareUnsigned(tick, now) <= 0) {
+            return 0;
+        }
+        long delta = tick - now;
+        return delta > Long.MAX_VALUE / NANOS_PER_TICK ? Long.MAX_VALUE : delta * NANOS_PER_TICK;
+    }
+}

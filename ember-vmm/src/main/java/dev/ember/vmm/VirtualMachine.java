@@ -1,0 +1,331 @@
+package dev.ember.vmm;
+
+import dev.ember.boot.BootException;
+import dev.ember.boot.BootImages;
+import dev.ember.boot.ElfFile;
+import dev.ember.devices.htif.Htif;
+import dev.ember.devices.irq.Aclint;
+import dev.ember.devices.irq.HartInterruptInputs;
+import dev.ember.devices.irq.Plic;
+import dev.ember.devices.power.PowerListener;
+import dev.ember.devices.power.SifiveTest;
+import dev.ember.devices.serial.Uart16550;
+import dev.ember.firmware.DeviceTree;
+import dev.ember.firmware.Sbi;
+import dev.ember.firmware.SbiPlatform;
+import dev.ember.memory.GuestMemory;
+import dev.ember.memory.PhysicalBus;
+import dev.ember.riscv.cpu.Hart;
+import dev.ember.riscv.cpu.HartState;
+import dev.ember.riscv.cpu.Privilege;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * One microVM: QEMU {@code virt}'s memory map populated with RAM, an ACLINT, a PLIC, a 16550
+ * UART and the SiFive test finisher, and one vCPU thread per hart. This is the one place where
+ * a configuration becomes devices.
+ *
+ * <pre>
+ *   0x0010_0000  sifive,test1 finisher (poweroff, reboot)
+ *   0x0200_0000  ACLINT: MSWI + MTIMER (CLINT layout)
+ *   0x0c00_0000  PLIC, 95 sources
+ *   0x1000_0000  ns16550a UART, PLIC source 10
+ *   0x1000_1000  virtio-mmio slots (PLIC sources 1..8), attached by later device work
+ *   0x8000_0000  RAM
+ * </pre>
+ *
+ * <p>Boot paths: with no firmware, the built-in {@link Sbi} serves the kernel, which starts in
+ * S-mode on hart 0 with {@code a0} = hart id and {@code a1} = the device tree's address, the
+ * other harts waiting for SBI HSM {@code hart_start}. With {@code --firmware}, every hart
+ * starts in M-mode at the firmware (loaded at the start of RAM), the kernel sits at RAM + 2 MiB,
+ * as OpenSBI's {@code fw_jump} expects. With {@code --elf}, a bare-metal program runs in
+ * M-mode and talks to the host through HTIF.
+ *
+ * <p>Threads: {@link #run} is called on the VMM thread and returns the exit status after every
+ * vCPU thread has ended. Failures of one VM are contained: they end this VM's run and are
+ * reported through its error stream, never by exiting the process.
+ */
+public final class VirtualMachine implements AutoCloseable {
+
+    public static final String ISA = "rv64imafdc_zicntr_zicsr_zifencei_sstc";
+    public static final String MMU_TYPE = "riscv,sv57";
+
+    private final VmConfig config;
+    private final GuestMemory ram;
+    private final PhysicalBus bus;
+    private final MachineClock clock = new MachineClock();
+    private final Hart[] harts;
+    private final Plic plic;
+    private final Uart16550 uart;
+    private final ConsoleOutput console;
+    private final PrintStream errors;
+    private final Sbi sbi;
+    private final byte[] kernelBytes;
+    private final byte[] initrdBytes;
+    private final byte[] firmwareBytes;
+    private final ElfFile program;
+    private Htif htif;
+
+    private final Object exitLock = new Object();
+    private Integer exitStatus;
+    private boolean resetRequested;
+    private volatile Thread inputThread;
+
+    /**
+     * Builds the machine and checks every input file; nothing runs yet.
+     *
+     * @throws BootException if an image is missing, malformed or does not fit
+     */
+    public VirtualMachine(VmConfig config, OutputStream consoleOut, PrintStream errors) throws BootException {
+        this.config = config.validate();
+        this.errors = errors;
+        this.kernelBytes = config.kernel() == null ? null : BootImages.read(config.kernel(), "kernel");
+        this.initrdBytes = config.initrd() == null ? null : BootImages.read(config.initrd(), "initrd");
+        this.firmwareBytes = config.firmware() == null ? null : BootImages.read(config.firmware(), "firmware");
+        this.program = config.elf() == null ? null
+                : ElfFile.parse(BootImages.read(config.elf(), "program"), config.elf().toString());
+        try {
+            this.ram = GuestMemory.allocate(VmConfig.RAM_BASE, config.memoryBytes());
+        } catch (OutOfMemoryError | IllegalStateException e) {
+            throw new BootException("cannot allocate " + (config.memoryBytes() >> 20) + " MiB of guest memory: " + e.getMessage());
+        }
+        this.bus = new PhysicalBus(ram);
+        this.harts = new Hart[config.vcpus()];
+        for (int i = 0; i < harts.length; i++) {
+            harts[i] = new Hart(i, bus, clock::ticks);
+        }
+        HartInterruptInputs inputs = new HartInputs();
+        this.console = new ConsoleOutput(consoleOut);
+        this.plic = new Plic(harts.length, inputs);
+        this.uart = new Uart16550(console::write, plic.source(DeviceTree.UART0_IRQ));
+        bus.map(DeviceTree.TEST_BASE, new SifiveTest(new Power()));
+        bus.map(DeviceTree.CLINT_BASE, new Aclint(harts.length, inputs, clock::ticks));
+        bus.map(DeviceTree.PLIC_BASE, plic);
+        bus.map(DeviceTree.UART0_BASE, uart);
+        this.sbi = new Sbi(harts, ram, new SbiConsole());
+        loadImages();
+    }
+
+    /** {@return the UART, for feeding console input} */
+    public Uart16550 uart() {
+        return uart;
+    }
+
+    /** {@return the guest's RAM} */
+    public GuestMemory memory() {
+        return ram;
+    }
+
+    /** {@return the harts; for tests and the debugger} */
+    public Hart[] harts() {
+        return harts;
+    }
+
+    private void loadImages() throws BootException {
+        long ramEnd = ram.base() + ram.size();
+        long dtbGpa = ramEnd - 0x20_0000;   // top 2 MiB: device tree
+        long initrdStart = 0;
+        long initrdEnd = 0;
+        long entry;
+        if (program != null) {
+            BootImages.Loaded p = BootImages.loadBareMetal(ram, program);
+            entry = p.entry();
+            Long tohost = program.symbols().get("tohost");
+            Long fromhost = program.symbols().get("fromhost");
+            if (tohost != null && ram.contains(tohost, 8)) {
+                htif = new Htif(ram, tohost, fromhost == null ? 0 : fromhost, console::write);
+            }
+        } else {
+            BootImages.Loaded kernel = BootImages.loadKernel(ram, kernelBytes, config.kernel().toString());
+            entry = kernel.entry();
+            if (kernel.end() > dtbGpa) {
+                throw new BootException("kernel " + config.kernel() + " does not leave room for the device tree in "
+                        + (ram.size() >> 20) + " MiB of guest memory");
+            }
+            if (initrdBytes != null) {
+                long preferred = kernel.start() + Math.min(ram.size() / 2, 128L << 20);
+                long gpa = Math.max(alignUp(kernel.end(), 0x1000), alignDown(preferred, 0x1000));
+                if (gpa + initrdBytes.length > dtbGpa) {
+                    gpa = alignUp(kernel.end(), 0x1000);
+                }
+                BootImages.Loaded initrd = BootImages.loadInitrd(ram, initrdBytes, config.initrd().toString(), gpa, dtbGpa);
+                initrdStart = initrd.start();
+                initrdEnd = initrd.end();
+            }
+            if (firmwareBytes != null) {
+                BootImages.Loaded fw = BootImages.loadFirmware(ram, firmwareBytes, config.firmware().toString());
+                if (fw.end() > kernel.start()) {
+                    throw new BootException("firmware " + config.firmware() + " overlaps the kernel at 0x"
+                            + Long.toHexString(kernel.start()));
+                }
+                entry = fw.entry();
+            }
+        }
+        byte[] dtb = DeviceTree.build(new DeviceTree.Board(harts.length, ram.base(), ram.size(),
+                config.cmdline() == null ? "" : config.cmdline(), initrdStart, initrdEnd, ISA, MMU_TYPE,
+                MachineClock.FREQUENCY_HZ, List.of()));
+        if (dtb.length > 0x20_0000) {
+            throw new BootException("device tree is larger than 2 MiB");
+        }
+        ram.write(dtbGpa, dtb);
+        for (Hart h : harts) {
+            if (program != null || firmwareBytes != null) {
+                h.reset(entry, Privilege.MACHINE);
+                h.x[10] = h.id;
+                h.x[11] = dtbGpa;
+                h.state = HartState.STARTED;
+            } else if (h.id == 0) {
+                sbi.enterSupervisor(h, entry, dtbGpa);
+                h.state = HartState.STARTED;
+            } else {
+                h.reset(entry, Privilege.SUPERVISOR);
+                h.state = HartState.STOPPED;
+            }
+        }
+    }
+
+    private static long alignUp(long v, long a) {
+        return (v + a - 1) & -a;
+    }
+
+    private static long alignDown(long v, long a) {
+        return v & -a;
+    }
+
+    /**
+     * Runs the machine until the guest powers off, fails, or {@link #stop} is called.
+     * A guest reboot restarts the machine with the same images.
+     *
+     * @return the exit status: 0 for a clean poweroff, the test finisher's or HTIF's code
+     *         otherwise, 1 after a host failure
+     */
+    public int run() throws InterruptedException {
+        while (true) {
+            List<Thread> threads = new ArrayList<>();
+            CountDownLatch done = new CountDownLatch(harts.length);
+            for (Hart h : harts) {
+                h.exitRequested = false;
+                Runnable afterSlice = (htif != null && h.id == 0) ? this::pollHtif : null;
+                Vcpu vcpu = new Vcpu(this, h, clock, afterSlice);
+                threads.add(Thread.ofPlatform().name("ember-vcpu-" + h.id).start(() -> {
+                    try {
+                        vcpu.run();
+                    } finally {
+                        done.countDown();
+                    }
+                }));
+            }
+            done.await();
+            boolean reset;
+            synchronized (exitLock) {
+                reset = resetRequested && exitStatus == null;
+                resetRequested = false;
+            }
+            if (!reset) {
+                break;
+            }
+            ram.discard(ram.base(), ram.size());
+            try {
+                loadImages();
+            } catch (BootException e) {
+                errors.println("ember: reboot failed: " + e.getMessage());
+                finish(1);
+                break;
+            }
+        }
+        console.flush();
+        synchronized (exitLock) {
+            return exitStatus == null ? 0 : exitStatus;
+        }
+    }
+
+    private void pollHtif() {
+        htif.poll();
+        Integer code = htif.exitCode();
+        if (code != null) {
+            finish(code);
+        }
+    }
+
+    /** Ends the run with {@code status} (the first status wins). Callable from any thread. */
+    public void finish(int status) {
+        synchronized (exitLock) {
+            if (exitStatus == null) {
+                exitStatus = status;
+            }
+        }
+        stopHarts();
+    }
+
+    /** Stops the VM from outside, e.g. on Ctrl-A X; the exit status is {@code status}. */
+    public void stop(int status) {
+        finish(status);
+    }
+
+    private void stopHarts() {
+        for (Hart h : harts) {
+            h.exitRequested = true;
+            h.sliceEnd = true;
+            h.wake();
+        }
+    }
+
+    void vcpuFailed(Hart hart, Throwable t) {
+        errors.println("ember: vCPU " + hart.id + " stopped by an internal error at pc 0x" + Long.toHexString(hart.pc)
+                + " (" + Privilege.name(hart.priv) + "-mode): " + t);
+        t.printStackTrace(errors);
+        finish(1);
+    }
+
+    /** Starts a daemon thread that copies {@code in} to the UART until end of input. */
+    public void attachConsoleInput(InputStream in, ConsoleInput.EscapeHandler escape) {
+        inputThread = Thread.ofPlatform().daemon().name("ember-console-in")
+                .start(new ConsoleInput(in, uart, escape));
+    }
+
+    @Override
+    public void close() {
+        console.close();
+        ram.close();
+    }
+
+    /** Routes the PLIC's and ACLINT's outputs to the harts. */
+    private final class HartInputs implements HartInterruptInputs {
+        @Override public int hartCount() { return harts.length; }
+        @Override public void setPending(int hartId, int mipBit, boolean level) { harts[hartId].setPending(mipBit, level); }
+        @Override public long timerCompare(int hartId) { return harts[hartId].mtimecmp; }
+        @Override public void setTimerCompare(int hartId, long mtimecmp) {
+            harts[hartId].mtimecmp = mtimecmp;
+            harts[hartId].wake();
+        }
+    }
+
+    private final class Power implements PowerListener {
+        @Override public void powerOff(int exitStatus) { finish(exitStatus); }
+        @Override public void reset() { requestReset(); }
+    }
+
+    private void requestReset() {
+        synchronized (exitLock) {
+            resetRequested = true;
+        }
+        stopHarts();
+    }
+
+    private final class SbiConsole implements SbiPlatform {
+        @Override public void consoleWrite(int b) { console.write(b); }
+        @Override public int consoleRead() { return -1; }
+        @Override public void systemReset(int type, int reason) {
+            if (type == 0) {
+                finish(reason == 0 ? 0 : 1);
+            } else {
+                requestReset();
+            }
+        }
+    }
+}

@@ -1,0 +1,79 @@
+package dev.ember.vmm;
+
+import java.nio.file.Path;
+
+/**
+ * What to boot and on how big a machine: the inputs of {@link VirtualMachine}.
+ *
+ * @param vcpus       number of harts, 1 to {@link #MAX_VCPUS}
+ * @param memoryBytes guest RAM, a multiple of 4 KiB, at least {@link #MIN_MEMORY}
+ * @param kernel      a RISC-V Linux {@code Image} or ELF; null with {@code elf} set
+ * @param initrd      optional initial ramdisk
+ * @param cmdline     the kernel command line
+ * @param firmware    optional M-mode firmware (e.g. OpenSBI {@code fw_jump.bin}); null for the built-in SBI
+ * @param elf         a bare-metal program run in M-mode with HTIF, instead of a kernel
+ */
+public record VmConfig(int vcpus, long memoryBytes, Path kernel, Path initrd, String cmdline, Path firmware, Path elf) {
+
+    public static final int MAX_VCPUS = 8;
+    public static final long MIN_MEMORY = 16L << 20;
+    public static final long MAX_MEMORY = 64L << 30;
+    public static final long RAM_BASE = 0x8000_0000L;
+    public static final String DEFAULT_CMDLINE = "console=ttyS0";
+
+    /**
+     * Parses a memory size such as {@code 512M}, {@code 2G} or {@code 268435456}.
+     *
+     * @throws IllegalArgumentException with a message naming the problem
+     */
+    public static long parseMemory(String text) {
+        String t = text.trim();
+        if (t.isEmpty()) {
+            throw new IllegalArgumentException("memory size is empty");
+        }
+        long unit = 1;
+        char last = Character.toUpperCase(t.charAt(t.length() - 1));
+        if (t.toUpperCase().endsWith("IB")) {
+            t = t.substring(0, t.length() - 2);
+            last = Character.toUpperCase(t.charAt(t.length() - 1));
+        }
+        switch (last) {
+            case 'K' -> unit = 1L << 10;
+            case 'M' -> unit = 1L << 20;
+            case 'G' -> unit = 1L << 30;
+            default -> { }
+        }
+        String digits = unit == 1 ? t : t.substring(0, t.length() - 1);
+        long n;
+        try {
+            n = Long.parseLong(digits);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("memory size '" + text + "' is not a number with an optional K, M or G suffix");
+        }
+        if (n <= 0 || n > MAX_MEMORY / unit) {
+            throw new IllegalArgumentException("memory size '" + text + "' is out of range (16M to 64G)");
+        }
+        return n * unit;
+    }
+
+    /**
+     * Checks the numbers.
+     *
+     * @throws IllegalArgumentException naming the first problem
+     */
+    public VmConfig validate() {
+        if (vcpus < 1 || vcpus > MAX_VCPUS) {
+            throw new IllegalArgumentException("--vcpus must be between 1 and " + MAX_VCPUS + ", not " + vcpus);
+        }
+        if (memoryBytes < MIN_MEMORY || memoryBytes > MAX_MEMORY) {
+            throw new IllegalArgumentException("memory size " + memoryBytes + " bytes is out of range (16M to 64G)");
+        }
+        if ((memoryBytes & 0xFFFFF) != 0) {
+            throw new IllegalArgumentException("memory size must be a whole number of MiB");
+        }
+        if (kernel == null && elf == null) {
+            throw new IllegalArgumentException("nothing to boot: give a kernel or an ELF program");
+        }
+        return this;
+    }
+}

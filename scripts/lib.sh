@@ -1,0 +1,66 @@
+# Shared helpers for Ember's scripts: find JDK 25, install Debian packages, build the jars.
+# Sourced, not run.
+
+EMBER_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+say() { printf '[ember] %s\n' "$*" >&2; }
+die() { printf 'ember: %s\n' "$*" >&2; exit 1; }
+
+# Sets JAVA_HOME and JAVA to a JDK 25: JAVA_HOME first, then the usual install places.
+find_java25() {
+    local candidates=()
+    [ -n "${JAVA_HOME:-}" ] && candidates+=("$JAVA_HOME")
+    candidates+=(/usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/temurin-25-jdk-arm64 /usr/lib/jvm/java-25-openjdk-amd64
+                 /usr/lib/jvm/java-25-openjdk-arm64 /usr/lib/jvm/jdk-25*)
+    local c v
+    for c in "${candidates[@]}"; do
+        [ -x "$c/bin/java" ] || continue
+        v=$("$c/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')
+        if [ "$v" = "25" ]; then
+            export JAVA_HOME="$c"
+            JAVA="$c/bin/java"
+            return 0
+        fi
+    done
+    die "no JDK 25 found. Install Temurin 25 (or OpenJDK 25) or set JAVA_HOME to one; tried: ${candidates[*]}"
+}
+
+# Installs the named Debian packages that are missing (needs root, as on CI).
+ensure_packages() {
+    local missing=() p
+    for p in "$@"; do
+        dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" != 0 ]; then
+        die "missing Debian packages: ${missing[*]}; install them (sudo apt-get install ${missing[*]}) and rerun"
+    fi
+    say "installing Debian packages: ${missing[*]}"
+    if [ -z "${EMBER_APT_UPDATED:-}" ]; then
+        apt-get update -qq >/dev/null || die "apt-get update failed"
+        export EMBER_APT_UPDATED=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+        || die "apt-get install ${missing[*]} failed"
+}
+
+# Builds the jars when any source or pom is newer than the launcher jar.
+EMBER_JAR="$EMBER_ROOT/ember-server/target/ember-server-0.1.0-SNAPSHOT.jar"
+build_jars() {
+    ensure_packages maven
+    if [ -f "$EMBER_JAR" ] && [ -z "$(find "$EMBER_ROOT"/pom.xml "$EMBER_ROOT"/ember-*/pom.xml "$EMBER_ROOT"/ember-*/src/main \
+            -newer "$EMBER_JAR" -print -quit 2>/dev/null)" ]; then
+        return 0
+    fi
+    say "building Ember (mvn package, about a minute the first time)..."
+    (cd "$EMBER_ROOT" && mvn -B -q -DskipTests package > "$EMBER_ROOT/target-build.log" 2>&1) \
+        || { tail -40 "$EMBER_ROOT/target-build.log" >&2; die "build failed; the full log is $EMBER_ROOT/target-build.log"; }
+}
+
+ember_classpath() {
+    printf '%s' "$EMBER_JAR"
+    local j
+    for j in "$EMBER_ROOT"/ember-server/target/lib/*.jar; do printf ':%s' "$j"; done
+}
+
+JAVA_OPTS_DEFAULT=(--enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -Xss4m)
