@@ -14,7 +14,11 @@ CACHE_ROOT=${EMBER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ember}/guest
 JOBS=$(nproc)
 CROSS=riscv64-linux-gnu-
 FORCE=${EMBER_GUEST_FORCE:-0}
-[[ "${1:-}" == "--force" ]] && FORCE=1
+case "${1:-}" in
+    "") ;;
+    --force) FORCE=1 ;;
+    *) echo "usage: $0 [--force]" >&2; exit 2 ;;
+esac
 
 # Fixed build metadata so that rebuilds from the same inputs are comparable.
 export KBUILD_BUILD_USER=ember KBUILD_BUILD_HOST=ember KBUILD_BUILD_TIMESTAMP="2024-01-01 00:00:00 UTC"
@@ -64,7 +68,8 @@ apt_update_once() {
 ensure_packages() {
     local missing=() p
     for p in "${PACKAGES[@]}"; do
-        dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed' || missing+=("$p")
+        # (no `dpkg -s | grep -q` here: with pipefail, grep's early exit can SIGPIPE dpkg)
+        [[ $(dpkg -s "$p" 2>/dev/null || true) == *$'\nStatus: install ok installed\n'* ]] || missing+=("$p")
     done
     [[ ${#missing[@]} == 0 ]] && return 0
     if [[ $(id -u) != 0 ]]; then
@@ -209,7 +214,7 @@ build_kernel() { # build_kernel DEST_DIR
     rm -f "$KBUILD/.config"
     run_logged "$logf" kmake KCONFIG_ALLCONFIG="$GUEST_DIR/kernel.config" allnoconfig
     verify_kernel_config "$KBUILD/.config" "$GUEST_DIR/kernel.config"
-    log "building kernel Image with -j$JOBS (takes ~6 min on 2 cores from scratch; log: $logf)"
+    log "building kernel Image with -j$JOBS (from scratch: ~4-6 min on 2 idle cores; log: $logf)"
     run_logged "$logf" kmake -j"$JOBS" Image
     mkdir -p "$dest.tmp"
     cp "$KBUILD/arch/riscv/boot/Image" "$dest.tmp/Image"
@@ -261,9 +266,9 @@ build_busybox() { # build_busybox DEST_DIR
             ! grep -Eq "^${sym}=" "$srcdir/.config" || die "busybox option did not stick: $line"
         fi
     done <"$GUEST_DIR/busybox.config"
-    log "building static busybox with -j$JOBS (takes ~2 min on 2 cores; log: $logf)"
+    log "building static busybox with -j$JOBS (from scratch: ~2 min on 2 idle cores; log: $logf)"
     run_logged "$logf" make -C "$srcdir" -j"$JOBS" CROSS_COMPILE=$CROSS busybox busybox.links
-    if ${CROSS}readelf -l "$srcdir/busybox" | grep -q 'INTERP'; then
+    if [[ $(${CROSS}readelf -l "$srcdir/busybox") == *INTERP* ]]; then
         die "busybox is not statically linked (has a PT_INTERP); see $logf"
     fi
     mkdir -p "$dest.tmp"

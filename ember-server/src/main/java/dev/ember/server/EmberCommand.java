@@ -23,7 +23,21 @@ public final class EmberCommand implements Runnable {
     }
 
     public static void main(String[] args) {
-        int status = new CommandLine(new EmberCommand()).execute(args);
-        System.exit(status);
+        System.exit(commandLine().execute(args));
+    }
+
+    /**
+     * {@return the command line with Ember's error handling: a usage error is one line on
+     * stderr naming the problem (status 2)}
+     */
+    static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new EmberCommand());
+        cl.setParameterExceptionHandler((e, args) -> {
+            CommandLine cmd = e.getCommandLine();
+            cmd.getErr().println("ember: " + e.getMessage() + " (see '" + cmd.getCommandSpec().qualifiedName()
+                    + " --help')");
+            return 2;
+        });
+        return cl;
     }
 }

@@ -55,41 +55,43 @@ public final class Interpreter {
         int done = 0;
         h.sliceEnd = false;
         while (done < budget && !h.sliceEnd) {
-            try {
-                done = runUntrapped(done, budget);
-            } catch (Trap t) {
-                done++;
-                h.takeTrap(t.cause(), t.tval());
-            }
+            done = runUntrapped(done, budget);
         }
         return done;
     }
 
+    /** Runs until the budget, a slice end or a trap, which it takes; returns the new count. */
     private int runUntrapped(int done, int budget) {
         final Hart h = this.h;
         final long[] fetchTag = mmu.fetchTag;
         final long[] fetchAddend = mmu.fetchAddend;
-        while (done < budget && !h.sliceEnd) {
-            long pc = h.pc;
-            int i = (int) (pc >>> 12) & (Mmu.TLB_SIZE - 1);
-            int insn;
-            if (fetchTag[i] == ((pc & ~0xFFFL) | mmu.fetchKey) && (pc & 0xFFF) <= 0xFFC) {
-                insn = seg.get(GuestMemory.U32, pc + fetchAddend[i]);
-            } else {
-                insn = mmu.fetch(pc);
-            }
-            done++;
-            h.instret++;
-            if ((insn & 3) == 3) {
-                execute(insn, pc, 4);
-            } else {
-                int expanded = RVC[insn & 0xFFFF];
-                if (expanded == 0) {
-                    throw h.illegalInstruction();
+        // The count lives in this frame, so the trap is caught here: caught in run(), the
+        // instructions before it would go uncounted and a slice could overrun its budget.
+        try {
+            while (done < budget && !h.sliceEnd) {
+                done++;   // before the fetch, so a slice of faulting fetches still ends
+                long pc = h.pc;
+                int i = (int) (pc >>> 12) & (Mmu.TLB_SIZE - 1);
+                int insn;
+                if (fetchTag[i] == ((pc & ~0xFFFL) | mmu.fetchKey) && (pc & 0xFFF) <= 0xFFC) {
+                    insn = seg.get(GuestMemory.U32, pc + fetchAddend[i]);
+                } else {
+                    insn = mmu.fetch(pc);
                 }
-                execute(expanded, pc, 2);
+                h.instret++;
+                if ((insn & 3) == 3) {
+                    execute(insn, pc, 4);
+                } else {
+                    int expanded = RVC[insn & 0xFFFF];
+                    if (expanded == 0) {
+                        throw h.illegalInstruction();
+                    }
+                    execute(expanded, pc, 2);
+                }
+                x[0] = 0;
             }
-            x[0] = 0;
+        } catch (Trap t) {
+            h.takeTrap(t.cause(), t.tval());
         }
         return done;
     }

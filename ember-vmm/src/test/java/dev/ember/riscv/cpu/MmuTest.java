@@ -213,6 +213,29 @@ class MmuTest {
         assertEquals(VA, hart.csr("mepc"));
     }
 
+    /**
+     * §3.1.16: when an instruction's second half lies on a page that faults, mtval holds the
+     * address of that half and mepc the start of the instruction.
+     */
+    @Test
+    void instructionStraddlingIntoAnUnmappedPageFaultsAtTheSecondHalf() {
+        HartFixture hart = load(3, "", "li t0, " + (VA + 0xFFE) + "\n jr t0", map(VA, frame(1), R | X | A, 0));
+        hart.memory().write16(frame(1) + 0xFFE, 0x0513);   // the low half of addi a0, zero, 7
+        hart.run();
+        assertEquals(TrapCause.INSTRUCTION_PAGE_FAULT, hart.csr("mcause"), "mcause");
+        assertEquals(VA + 0x1000, hart.csr("mtval"), "mtval");
+        assertEquals(VA + 0xFFE, hart.csr("mepc"), "mepc");
+    }
+
+    @Test
+    void compressedInstructionAtTheEndOfAPageRunsWithoutTouchingTheNext() {
+        HartFixture hart = load(3, "", "li t0, " + (VA + 0xFFE) + "\n jr t0", map(VA, frame(1), R | X | A, 0));
+        hart.memory().write16(frame(1) + 0xFFE, 0x4515);   // c.li a0, 5
+        hart.run();
+        assertEquals(5L, hart.x("a0"), "a0");
+        assertEquals(VA + 0x1000, hart.csr("mepc"), "the next fetch faults");
+    }
+
     // ---- physical accesses with nothing behind them (M-mode, no translation) -----------
 
     static Stream<Arguments> physicalFaults() {

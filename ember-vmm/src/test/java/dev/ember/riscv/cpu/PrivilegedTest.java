@@ -398,6 +398,12 @@ class PrivilegedTest {
         assertEquals(hart.symbol("after"), hart.run().csr("mepc"));
     }
 
+    /** §3.1.6.5: TW affects only modes below M. */
+    @Test
+    void wfiInMachineModeIgnoresTw() {
+        assertEquals(HartFixture.Outcome.WAITING, HartFixture.load("li t0, 1 << 21\n csrs mstatus, t0\n wfi").run().outcome());
+    }
+
     @Test
     void wfiInSupervisorModeWithoutTwWaits() {
         assertEquals(HartFixture.Outcome.WAITING, HartFixture.load(S + "wfi").run().outcome());

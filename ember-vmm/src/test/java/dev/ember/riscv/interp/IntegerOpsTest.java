@@ -177,10 +177,38 @@ class IntegerOpsTest {
             arguments("x0 reads zero as an operand", "li a0, 7\n add a0, a0, zero",                        "a0", 7L));
     }
 
+    static Stream<Arguments> fences() {
+        return Stream.of(
+            arguments("fence executes",              "li a0, 3\n fence\n fence rw, rw\n addi a0, a0, 1",  "a0", 4L),
+            // Zifencei: after FENCE.I, a hart's instruction fetches see its own earlier stores.
+            arguments("fence.i makes a patched instruction visible",
+                    "la t0, patch\n li t1, 0x00700513\n sw t1, 0(t0)\n fence.i\n patch: addi a0, zero, 1",     "a0", 7L));
+    }
+
     @ParameterizedTest(name = "{0}")
-    @MethodSource({"arithmetic", "shifts", "upperImmediates", "branches", "jumps", "loadsAndStores", "zeroRegister"})
+    @MethodSource({"fences", "arithmetic", "shifts", "upperImmediates", "branches", "jumps", "loadsAndStores", "zeroRegister"})
     void executesLikeTheSpec(String name, String asm, String reg, long expected) {
         HartFixture hart = HartFixture.run(asm);
         assertEquals(expected, hart.x(reg), name);
+    }
+
+    /** Reserved encodings of the base ISA raise illegal-instruction (unprivileged ISA §2.2, §4.2). */
+    static Stream<Arguments> reserved() {
+        return Stream.of(
+            arguments("slliw with shamt[5] set",   0x0205_151BL),   // slliw a0, a0, 32
+            arguments("sraiw with shamt[5] set",   0x4205_551BL),
+            arguments("branch with funct3 = 010",  0x0000_2063L),
+            arguments("jalr with funct3 = 001",    0x0000_9067L),
+            arguments("load with funct3 = 111",    0x0000_7503L),
+            arguments("store with funct3 = 100",   0x0000_4023L),
+            arguments("add with funct7 = 0000010", 0x04B5_0533L),
+            arguments("the all-ones word",         0xFFFF_FFFFL));
+    }
+
+    @ParameterizedTest(name = "{0} is illegal")
+    @MethodSource("reserved")
+    void reservedEncodingTrapsIllegal(String name, long word) {
+        HartFixture hart = HartFixture.runToTrap(".word " + word);
+        assertEquals(2L, hart.csr("mcause"), name);
     }
 }

@@ -1,0 +1,249 @@
+package dev.ember.bench;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * A guest's serial console seen from the host: a child process whose stdin is the guest's
+ * keyboard and whose stdout (with stderr merged) is the guest's screen.
+ *
+ * <p>Every chunk of output is stamped with {@link System#nanoTime()} by a reader thread the
+ * moment it arrives, so {@link #await} returns the arrival time of the text it waited for,
+ * not the time the waiting thread woke up. Output is decoded as ISO-8859-1, one char per
+ * byte, so offsets are byte offsets and a chunk boundary never splits a character.
+ *
+ * <p>A cursor makes waits sequential: each {@link #await} searches from the end of the
+ * previous match, so a marker printed twice is found twice, in order.
+ *
+ * <p>Threads: one caller thread drives the console; the reader thread only appends output.
+ * {@link #close} kills the process and its descendants and may be called from any thread.
+ */
+final class GuestConsole implements AutoCloseable {
+
+    /** Thrown when the awaited text did not appear in time or the process ended first. */
+    static final class ConsoleException extends Exception {
+        ConsoleException(String message) {
+            super(message);
+        }
+    }
+
+    /** Text found on the console: where it starts and ends, and when its last byte arrived. */
+    record Match(int start, int end, long nanos) {}
+
+    private record Chunk(int end, long nanos) {}
+
+    private final String name;
+    private final Process process;
+    private final long startNanos;
+    private final OutputStream stdin;
+    private final Thread reader;
+
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition changed = lock.newCondition();
+    private final StringBuilder output = new StringBuilder();
+    private final List<Chunk> chunks = new ArrayList<>();
+    private boolean eof;
+    private int cursor;
+
+    private GuestConsole(String name, Process process, long startNanos) {
+        this.name = name;
+        this.process = process;
+        this.startNanos = startNanos;
+        this.stdin = process.getOutputStream();
+        this.reader = Thread.ofPlatform().daemon().name(name + "-console").start(this::pump);
+    }
+
+    /**
+     * Starts {@code command} with its console attached to this object.
+     *
+     * @return the console; its {@link #startNanos()} is taken just before the process starts
+     */
+    static GuestConsole start(String name, List<String> command) throws IOException {
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+        long t0 = System.nanoTime();
+        Process p = pb.start();
+        return new GuestConsole(name, p, t0);
+    }
+
+    /** {@return {@link System#nanoTime()} just before the process was started} */
+    long startNanos() {
+        return startNanos;
+    }
+
+    /** {@return seconds from process start to {@code nanos}} */
+    double sinceStart(long nanos) {
+        return (nanos - startNanos) / 1e9;
+    }
+
+    private void pump() {
+        byte[] buf = new byte[8192];
+        try (InputStream in = process.getInputStream()) {
+            int n;
+            while ((n = in.read(buf)) > 0) {
+                long now = System.nanoTime();
+                lock.lock();
+                try {
+                    output.append(new String(buf, 0, n, StandardCharsets.ISO_8859_1));
+                    chunks.add(new Chunk(output.length(), now));
+                    changed.signalAll();
+                } finally {
+                    lock.unlock();
+                }
+            }
+        } catch (IOException e) {
+            // The process was killed or its pipe closed: treated as end of output.
+        } finally {
+            lock.lock();
+            try {
+                eof = true;
+                changed.signalAll();
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    /**
+     * Waits until {@code text} appears after the cursor, then moves the cursor past it.
+     *
+     * @throws ConsoleException on timeout or when the process's output ends first
+     */
+    Match await(String text, Duration timeout) throws ConsoleException, InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        lock.lock();
+        try {
+            while (true) {
+                int at = output.indexOf(text, cursor);
+                if (at >= 0) {
+                    int end = at + text.length();
+                    cursor = end;
+                    return new Match(at, end, arrival(end));
+                }
+                if (eof) {
+                    throw new ConsoleException(name + ": output ended before '" + printable(text) + "' appeared"
+                            + exitNote());
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new ConsoleException(name + ": '" + printable(text) + "' did not appear within "
+                            + timeout.toSeconds() + " s");
+                }
+                changed.awaitNanos(left);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** {@return the arrival time of the chunk holding the byte just before {@code end}} */
+    private long arrival(int end) {
+        int lo = 0, hi = chunks.size() - 1;
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (chunks.get(mid).end() >= end) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        return chunks.get(lo).nanos();
+    }
+
+    /** {@return the console text between two offsets} */
+    String text(int from, int to) {
+        lock.lock();
+        try {
+            return output.substring(from, to);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** {@return the last {@code n} characters of output, for error messages} */
+    String tail(int n) {
+        lock.lock();
+        try {
+            return output.substring(Math.max(0, output.length() - n));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Types {@code line} and Enter on the guest's console.
+     *
+     * @return {@link System#nanoTime()} just after the bytes were flushed to the pipe
+     */
+    long sendLine(String line) throws IOException {
+        stdin.write((line + "\n").getBytes(StandardCharsets.ISO_8859_1));
+        stdin.flush();
+        return System.nanoTime();
+    }
+
+    /**
+     * Waits for the process to exit.
+     *
+     * @return {@link System#nanoTime()} when the exit was observed
+     * @throws ConsoleException on timeout
+     */
+    long awaitExit(Duration timeout) throws ConsoleException, InterruptedException {
+        if (!process.waitFor(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
+            throw new ConsoleException(name + ": did not exit within " + timeout.toSeconds() + " s");
+        }
+        return System.nanoTime();
+    }
+
+    /** {@return the exit status; only after {@link #awaitExit}} */
+    int exitValue() {
+        return process.exitValue();
+    }
+
+    private String exitNote() {
+        try {
+            if (process.waitFor(2, TimeUnit.SECONDS)) {
+                return " (process exited with status " + process.exitValue() + ")";
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return "";
+    }
+
+    /** Writes everything the console printed so far to {@code file}. */
+    void saveLog(Path file) throws IOException {
+        Files.createDirectories(file.toAbsolutePath().getParent());
+        lock.lock();
+        try {
+            Files.writeString(file, output, StandardCharsets.ISO_8859_1);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Kills the process and everything it started; waits briefly for the reader to drain. */
+    @Override
+    public void close() {
+        process.descendants().forEach(ProcessHandle::destroyForcibly);
+        process.destroyForcibly();
+        try {
+            process.waitFor(10, TimeUnit.SECONDS);
+            reader.join(Duration.ofSeconds(2));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    static String printable(String s) {
+        return s.replace("\r", "\\r").replace("\n", "\\n");
+    }
+}

@@ -1,0 +1,79 @@
+package dev.ember.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Wrong or hostile inputs to {@code ember run}: each gets a single line naming the problem and
+ * a non-zero exit status, before any guest code runs, never a stack trace.
+ */
+class BadInputTest {
+
+    @TempDir
+    static Path tmp;
+
+    static Stream<Arguments> cases() throws Exception {
+        Path image = EmberProcess.guestDir().resolve("Image");
+        Path truncated = tmp.resolve("truncated-Image");
+        Files.write(truncated, Arrays.copyOf(Files.readAllBytes(image), 40));
+        Path empty = tmp.resolve("empty");
+        Files.write(empty, new byte[0]);
+        Path garbage = tmp.resolve("garbage");
+        Files.write(garbage, new byte[4096]);
+        Path bigInitrd = tmp.resolve("big-initrd");
+        Files.write(bigInitrd, new byte[24 << 20]);
+        Path x86 = Path.of("/bin/true");
+        String k = image.toString();
+        return Stream.of(
+            // name                       args                                                       status  message
+            arguments("missing kernel",      new String[] {"--kernel", "/nonexistent/Image"},                1, "kernel /nonexistent/Image does not exist"),
+            arguments("kernel is a dir",     new String[] {"--kernel", tmp.toString()},                      1, "is a directory"),
+            arguments("truncated kernel",    new String[] {"--kernel", truncated.toString()},                1, "is truncated"),
+            arguments("empty kernel",        new String[] {"--kernel", empty.toString()},                    1, "is truncated"),
+            arguments("not a kernel",        new String[] {"--kernel", garbage.toString()},                  1, "is not a RISC-V Linux Image or ELF"),
+            arguments("x86-64 ELF kernel",   new String[] {"--kernel", x86.toString()},                      1, "x86-64"),
+            arguments("x86-64 ELF program",  new String[] {"--elf", x86.toString()},                         1, "not RISC-V"),
+            arguments("missing initrd",      new String[] {"--kernel", k, "--initrd", "/nonexistent/initrd"}, 1, "initrd /nonexistent/initrd does not exist"),
+            arguments("initrd too big",      new String[] {"--kernel", k, "--initrd", bigInitrd.toString(), "--memory", "24M"}, 1, "does not fit"),
+            arguments("memory not a size",   new String[] {"--kernel", k, "--memory", "lots"},               2, "not a number"),
+            arguments("memory too small",    new String[] {"--kernel", k, "--memory", "1M"},                 2, "out of range"),
+            arguments("memory too large",    new String[] {"--kernel", k, "--memory", "100G"},               2, "out of range"),
+            arguments("zero vcpus",          new String[] {"--kernel", k, "--vcpus", "0"},                   2, "--vcpus must be between 1 and 8"),
+            arguments("vcpus not a number",  new String[] {"--kernel", k, "--vcpus", "four"},                2, "four"),
+            arguments("unknown option",      new String[] {"--kernal", k},                                   2, "--kernal"),
+            arguments("missing firmware",    new String[] {"--kernel", k, "--firmware", "/nonexistent/fw.bin"}, 1, "firmware /nonexistent/fw.bin does not exist"),
+            arguments("elf with kernel",     new String[] {"--kernel", k, "--elf", x86.toString()},           2, "cannot be combined"));
+    }
+
+    private static Arguments arguments(String name, String[] args, int status, String message) {
+        return Arguments.of(name, args, status, message);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void answersWithOneLineAndNonZeroStatus(String name, String[] args, int status, String message) throws Exception {
+        String[] all = new String[args.length + 1];
+        all[0] = "run";
+        System.arraycopy(args, 0, all, 1, args.length);
+        try (EmberProcess ember = EmberProcess.start(all)) {
+            int exit = ember.waitFor(Duration.ofSeconds(60));
+            String out = ember.output().strip();
+            assertEquals(status, exit, () -> name + ": exit status; output: " + out);
+            assertEquals(1, out.lines().count(), () -> name + ": expected one line, got:\n" + out);
+            assertTrue(out.startsWith("ember: "), () -> name + ": " + out);
+            assertTrue(out.contains(message), () -> name + ": expected '" + message + "' in: " + out);
+            assertFalse(out.contains("Exception") || out.contains("\tat "), () -> name + ": stack trace: " + out);
+        }
+    }
+}

@@ -1,0 +1,76 @@
+package dev.ember.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Boots the default guest (Linux 6.1 + busybox, built by {@code guest/build.sh}) through the
+ * real command line and checks what the guest prints, as a person at the console would.
+ */
+class BootEndToEndTest {
+
+    private static final Duration BOOT = Duration.ofSeconds(180);
+    private static final Duration COMMAND = Duration.ofSeconds(60);
+    static final Path OPENSBI_FW_JUMP = Path.of("/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin");
+
+    private static String[] defaultGuest(String... extra) {
+        Path dir = EmberProcess.guestDir();
+        String[] base = {"run", "--kernel", dir.resolve("Image").toString(),
+                "--initrd", dir.resolve("initramfs.cpio").toString()};
+        String[] all = new String[base.length + extra.length];
+        System.arraycopy(base, 0, all, 0, base.length);
+        System.arraycopy(extra, 0, all, base.length, extra.length);
+        return all;
+    }
+
+    /** Boots, runs a command that needs real arithmetic in the shell, then powers off. */
+    private static void bootRunAndPowerOff(EmberProcess vm, String command, String expected) throws Exception {
+        int at = vm.await("ember-guest: userspace up", 0, BOOT);
+        at = vm.await("# ", at, BOOT);
+        vm.send(command);
+        vm.await(expected, at, COMMAND);
+        vm.send("poweroff");
+        assertEquals(0, vm.waitFor(COMMAND), "exit status after poweroff");
+    }
+
+    @Test
+    void defaultGuestRunsTypedCommandsAndPowersOffWithStatusZero() throws Exception {
+        try (EmberProcess vm = EmberProcess.start(defaultGuest())) {
+            bootRunAndPowerOff(vm, "echo sum=$((40 + 2)); uname -m", "sum=42");
+            assertTrue(vm.output().contains("riscv64"), "uname -m reports riscv64");
+            assertTrue(vm.output().contains("reboot: Power down"), "the kernel powered the machine down");
+        }
+    }
+
+    @Test
+    void fourVcpusAreAllOnline() throws Exception {
+        try (EmberProcess vm = EmberProcess.start(defaultGuest("--vcpus", "4"))) {
+            bootRunAndPowerOff(vm, "echo cpus=$(nproc)", "cpus=4");
+        }
+    }
+
+    @Test
+    void bootsThroughDebiansOpenSbiFirmware() throws Exception {
+        assertTrue(Files.isRegularFile(OPENSBI_FW_JUMP),
+                OPENSBI_FW_JUMP + " is missing: install Debian's opensbi package (./ember test does)");
+        try (EmberProcess vm = EmberProcess.start(defaultGuest("--vcpus", "2", "--firmware", OPENSBI_FW_JUMP.toString()))) {
+            vm.await("OpenSBI", 0, BOOT);
+            bootRunAndPowerOff(vm, "echo cpus=$(nproc)", "cpus=2");
+        }
+    }
+
+    @Test
+    void guestCpuBoundWorkGivesTheRightAnswer() throws Exception {
+        // sha256 of 1 MiB of zeros, computed by busybox in the guest: exercises the
+        // integer pipeline, loads/stores and the page cache for a few hundred million instructions.
+        try (EmberProcess vm = EmberProcess.start(defaultGuest())) {
+            bootRunAndPowerOff(vm, "head -c 1048576 /dev/zero | sha256sum",
+                    "30e14955ebf1352266dc2ff8067e68104607e750abb9d3b36582b8af909fcb58");
+        }
+    }
+}
