@@ -24,7 +24,7 @@ import java.util.stream.Stream;
  * toolchain, so instruction tests are written as assembly rather than hand-encoded words.
  *
  * <p>The recipe is fixed: {@code riscv64-linux-gnu-as -march=rv64gc_zicsr_zifencei -mno-relax},
- * then {@code riscv64-linux-gnu-ld -Ttext=0x80000000} (so labels resolve to their addresses at
+ * then {@code riscv64-linux-gnu-ld -N -Ttext=0x80000000} (so labels resolve to their addresses at
  * {@link #RAM_BASE}, where the image is loaded), then {@code riscv64-linux-gnu-objcopy -O binary}
  * for the flat image and {@code riscv64-linux-gnu-nm} for the symbol table. Execution begins at
  * the first byte of {@code .text}; a {@code _start} label is optional (ld warns without one,
@@ -57,7 +57,8 @@ public final class Assembler {
     private static final String TOOL_PREFIX = "riscv64-linux-gnu-";
     private static final List<String> AS_FLAGS = List.of("-march=rv64gc_zicsr_zifencei", "-mno-relax");
     private static final String PRELUDE = ".option norvc\n";
-    private static final List<String> LD_FLAGS = List.of("-Ttext=0x" + Long.toHexString(RAM_BASE));
+    // -N (omagic): no page-aligned segment holding the ELF headers below RAM, so the ELF loads as is.
+    private static final List<String> LD_FLAGS = List.of("-N", "-Ttext=0x" + Long.toHexString(RAM_BASE));
 
     // Part of every cache key: changing the recipe must not return images built the old way.
     private static final String RECIPE = "as " + AS_FLAGS + " " + PRELUDE + " ld " + LD_FLAGS + " objcopy -O binary; nm; v1";

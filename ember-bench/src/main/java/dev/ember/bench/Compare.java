@@ -1,0 +1,347 @@
+package dev.ember.bench;
+
+import dev.ember.bench.CompareOptions.UsageException;
+import dev.ember.bench.GuestConsole.ConsoleException;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The end-to-end comparison: boots the same guest under Ember and under QEMU, alternately, and
+ * reports medians and Ember/QEMU ratios.
+ *
+ * <h2>Running it</h2>
+ * {@code ./ember bench [--rounds N] [--vcpus N] [--kernel K] [--initrd I] [--only ember|qemu]
+ * [--timeout S]} builds Ember, builds the default guest and runs this class (see
+ * {@code scripts/bench.sh}); {@link CompareOptions#USAGE} lists every option.
+ *
+ * <h2>What runs</h2>
+ * Both VMMs boot the same kernel {@code Image} and initramfs with the same memory (512M), the
+ * same number of vCPUs and the same command line ({@code console=ttyS0}), with the serial
+ * console on the child process's stdin and stdout:
+ * <ul>
+ *   <li>Ember: {@code java [the launcher's JVM options] -cp ... dev.ember.server.EmberCommand run
+ *       --kernel K --initrd I --append console=ttyS0 --vcpus N --memory 512M}, with its built-in
+ *       SBI. The JVM is started directly, not through {@code ./ember}, so the launcher's
+ *       JDK probe and build check are not timed; JVM start-up is.</li>
+ *   <li>QEMU: {@code qemu-system-riscv64 -M virt -nographic -m 512M -smp N -kernel K -initrd I
+ *       -append console=ttyS0}, with QEMU's default firmware, OpenSBI ({@code -bios default}),
+ *       and TCG.</li>
+ * </ul>
+ * Each round boots each VMM twice, Ember first each time: a <em>boot run</em> and a
+ * <em>workload run</em>. Between runs nothing else is shared: every run is a fresh process.
+ *
+ * <h2>What is measured</h2>
+ * All times are host wall-clock, from {@link System#nanoTime()} just before the process is
+ * started; console output is stamped by a reader thread as it arrives ({@link GuestConsole}).
+ * <ul>
+ *   <li>Boot run: until {@code ember-guest: userspace up} (the first userspace line), until the
+ *       shell prompt, and until the process exits after {@code poweroff} is typed the moment
+ *       the prompt appears; also the shutdown alone (poweroff typed to exit).</li>
+ *   <li>Workload run: after the prompt, an untimed setup ({@link Workload#SETUP}), then each
+ *       {@link Workload} typed at the prompt; host-observed time is from the line being
+ *       written to the pipe until its {@code @@DONE-n@@} marker arrives, with nothing
+ *       subtracted (it includes the console round trip and a {@code sh -c} fork and exec).
+ *       The guest-observed time is busybox {@code time}'s {@code real}, 10 ms resolution,
+ *       read from the guest's clock.</li>
+ * </ul>
+ * Answers (hashes, byte counts) must agree between all runs of both VMMs.
+ *
+ * <h2>Failure</h2>
+ * Every wait is bounded ({@code --timeout}, 300 s by default). On a timeout, early exit,
+ * non-zero exit status or wrong answer the harness kills the child and its descendants, prints
+ * the tail of the console and the log's path, prints what it measured so far, and exits 1.
+ * Console logs of every run are kept in {@code ember-bench/target/compare-logs/}. Exit status:
+ * 0 when every run succeeded, 1 when one failed, 2 for a usage error.
+ *
+ * <p>Everything runs on the main thread, one VM at a time; the only other threads are the
+ * console readers.
+ */
+public final class Compare {
+
+    static final String EMBER = "ember";
+    static final String QEMU = "qemu";
+    static final String USERSPACE_MARKER = "ember-guest: userspace up";
+    /** The end of the shell prompt {@code ~ # } (PS1 {@code '\w \$ '}). */
+    static final String PROMPT = "# ";
+    /** The JVM options of the {@code ember} launcher ({@code JAVA_OPTS_DEFAULT} in scripts/lib.sh). */
+    static final List<String> DEFAULT_EMBER_JVM_OPTS =
+            List.of("--enable-native-access=ALL-UNNAMED", "-XX:+UseParallelGC", "-Xss4m");
+
+    private static final Results.Metric USERSPACE = new Results.Metric("userspace", "boot: start to first userspace line");
+    private static final Results.Metric PROMPT_SEEN = new Results.Metric("prompt", "boot: start to shell prompt");
+    private static final Results.Metric POWEROFF = new Results.Metric("poweroff", "boot: start to exit after poweroff");
+    private static final Results.Metric SHUTDOWN = new Results.Metric("shutdown", "boot: poweroff typed to exit");
+
+    /** A run that failed; the message says which VMM, which step and why. */
+    static final class RunFailure extends Exception {
+        RunFailure(String message) {
+            super(message);
+        }
+    }
+
+    private final CompareOptions options;
+    private final PrintStream out;
+    private final Results results = new Results();
+    /** Answers per workload and VMM, checked for agreement at the end. */
+    private final Map<String, Map<String, Set<String>>> answers = new LinkedHashMap<>();
+    private final Set<GuestConsole> live = ConcurrentHashMap.newKeySet();
+
+    private Compare(CompareOptions options, PrintStream out) {
+        this.options = options;
+        this.out = out;
+    }
+
+    public static void main(String[] args) throws InterruptedException {
+        CompareOptions options;
+        try {
+            options = CompareOptions.parse(args);
+        } catch (UsageException e) {
+            if (!e.getMessage().isEmpty()) {
+                System.err.println("compare: " + e.getMessage());
+            }
+            System.err.print(CompareOptions.USAGE);
+            System.exit(e.getMessage().isEmpty() ? 0 : 2);
+            return;
+        }
+        System.exit(new Compare(options, System.out).run());
+    }
+
+    private int run() throws InterruptedException {
+        Thread killer = new Thread(() -> live.forEach(GuestConsole::close));
+        Runtime.getRuntime().addShutdownHook(killer);
+        printHeader();
+        String failure = null;
+        try {
+            for (int round = 1; round <= options.rounds(); round++) {
+                for (String vmm : vmms()) {
+                    bootRun(vmm, round);
+                }
+                for (String vmm : vmms()) {
+                    workloadRun(vmm, round);
+                }
+            }
+            failure = checkAnswers();
+        } catch (RunFailure e) {
+            failure = e.getMessage();
+        }
+        out.println();
+        out.println("load average at end: " + loadAverage());
+        if (!results.isEmpty()) {
+            out.println();
+            out.println("== Medians over " + options.rounds() + " round(s); ratio above 1 means Ember is slower ==");
+            results.printTable(out);
+            out.println();
+            out.println("== Raw samples (seconds), round 1 first ==");
+            results.printRaw(out);
+        }
+        Runtime.getRuntime().removeShutdownHook(killer);
+        if (failure != null) {
+            out.flush();
+            System.err.println();
+            System.err.println("compare: FAILED: " + failure);
+            return 1;
+        }
+        return 0;
+    }
+
+    private List<String> vmms() {
+        List<String> v = new ArrayList<>();
+        if (options.runs(EMBER)) v.add(EMBER);
+        if (options.runs(QEMU)) v.add(QEMU);
+        return v;
+    }
+
+    private void printHeader() {
+        out.println("== Ember vs QEMU: same guest, same machine, alternating runs ==");
+        out.println("kernel:   " + options.kernel());
+        out.println("initrd:   " + options.initrd());
+        out.println("machine:  " + options.vcpus() + " vCPU(s), " + options.memory() + ", cmdline '" + options.cmdline() + "'");
+        if (options.runs(EMBER)) {
+            out.println("ember:    " + String.join(" ", command(EMBER)) + "   (built-in SBI)");
+            out.println("          JVM " + System.getProperty("java.vm.name") + " " + System.getProperty("java.vm.version"));
+        }
+        if (options.runs(QEMU)) {
+            out.println("qemu:     " + String.join(" ", command(QEMU)) + "   (firmware: QEMU's default OpenSBI, TCG)");
+            out.println("          " + qemuVersion());
+        }
+        out.println("host:     " + Runtime.getRuntime().availableProcessors() + " CPUs, load average at start: " + loadAverage());
+        out.println("rounds:   " + options.rounds() + " (each: boot runs, then workload runs; Ember first)");
+        out.println("timeout:  " + options.timeout().toSeconds() + " s per wait; console logs in " + options.logDir());
+        out.println("workloads (timed from the host: line sent -> marker seen; guest: busybox time 'real'):");
+        out.println("  setup (untimed): " + Workload.SETUP);
+        for (Workload w : Workload.ALL) {
+            out.println("  " + w.key() + ": " + w.description());
+        }
+        out.println();
+        out.flush();
+    }
+
+    private List<String> command(String vmm) {
+        List<String> c = new ArrayList<>();
+        String mem = options.memory(), smp = Integer.toString(options.vcpus());
+        String k = options.kernel().toString(), i = options.initrd().toString();
+        if (vmm.equals(EMBER)) {
+            c.addAll(options.emberCommand());
+            c.addAll(List.of("run", "--kernel", k, "--initrd", i, "--append", options.cmdline(),
+                    "--vcpus", smp, "--memory", mem));
+        } else {
+            c.addAll(List.of(options.qemu(), "-M", "virt", "-nographic", "-m", mem, "-smp", smp,
+                    "-kernel", k, "-initrd", i, "-append", options.cmdline()));
+        }
+        return c;
+    }
+
+    /** Boots, types {@code poweroff} at the first prompt and times the way to exit. */
+    private void bootRun(String vmm, int round) throws RunFailure, InterruptedException {
+        String name = vmm + "-r" + round + "-boot";
+        try (GuestConsole console = start(vmm, name)) {
+            try {
+                Duration t = options.timeout();
+                GuestConsole.Match up = console.await(USERSPACE_MARKER, t);
+                GuestConsole.Match prompt = console.await(PROMPT, t);
+                long sent = console.sendLine("poweroff");
+                long exited = console.awaitExit(t);
+                checkExit(console, name);
+                results.add(USERSPACE, vmm, console.sinceStart(up.nanos()));
+                results.add(PROMPT_SEEN, vmm, console.sinceStart(prompt.nanos()));
+                results.add(POWEROFF, vmm, console.sinceStart(exited));
+                results.add(SHUTDOWN, vmm, (exited - sent) / 1e9);
+                progress(name, String.format(Locale.ROOT, "userspace %.3f s, prompt %.3f s, exit after poweroff %.3f s",
+                        console.sinceStart(up.nanos()), console.sinceStart(prompt.nanos()), console.sinceStart(exited)));
+            } catch (ConsoleException | IOException e) {
+                throw failure(console, name, e.getMessage());
+            } finally {
+                saveLog(console, name);
+            }
+        }
+    }
+
+    /** Boots, runs the setup and every workload at the prompt, then powers off. */
+    private void workloadRun(String vmm, int round) throws RunFailure, InterruptedException {
+        String name = vmm + "-r" + round + "-work";
+        try (GuestConsole console = start(vmm, name)) {
+            try {
+                Duration t = options.timeout();
+                console.await(USERSPACE_MARKER, t);
+                console.await(PROMPT, t);
+                console.sendLine(Workload.SETUP + "; " + Workload.markerCommand(0));
+                console.await(Workload.marker(0), t);
+                console.await(PROMPT, t);
+                StringBuilder summary = new StringBuilder();
+                int n = 1;
+                for (Workload w : Workload.ALL) {
+                    GuestConsole.Match before = console.await("", Duration.ZERO);
+                    long sent = console.sendLine(w.commandLine(n));
+                    GuestConsole.Match done = console.await(Workload.marker(n), t);
+                    String output = console.text(before.end(), done.start());
+                    String answer = Workload.answer(output);
+                    if (answer == null) {
+                        throw failure(console, name, w.key() + " printed no answer (@@R=...)");
+                    }
+                    answers.computeIfAbsent(w.key(), k -> new LinkedHashMap<>())
+                            .computeIfAbsent(vmm, k -> new LinkedHashSet<>()).add(answer);
+                    double host = (done.nanos() - sent) / 1e9;
+                    double guest = Workload.guestSeconds(output);
+                    results.add(new Results.Metric(w.key() + "-host", w.key() + ": host-observed"), vmm, host);
+                    results.add(new Results.Metric(w.key() + "-guest", w.key() + ": guest-observed (busybox time)"), vmm, guest);
+                    summary.append(String.format(Locale.ROOT, "%s %.3f s (guest %.2f s)  ", w.key(), host, guest));
+                    console.await(PROMPT, t);
+                    n++;
+                }
+                console.sendLine("poweroff");
+                console.awaitExit(t);
+                checkExit(console, name);
+                progress(name, summary.toString().strip());
+            } catch (ConsoleException | IOException e) {
+                throw failure(console, name, e.getMessage());
+            } finally {
+                saveLog(console, name);
+            }
+        }
+    }
+
+    private GuestConsole start(String vmm, String name) throws RunFailure {
+        try {
+            GuestConsole console = GuestConsole.start(name, command(vmm));
+            live.add(console);
+            return console;
+        } catch (IOException e) {
+            throw new RunFailure(name + ": cannot start " + command(vmm).getFirst() + ": " + e.getMessage());
+        }
+    }
+
+    private void checkExit(GuestConsole console, String name) throws RunFailure {
+        if (console.exitValue() != 0) {
+            throw failure(console, name, "exited with status " + console.exitValue() + " after poweroff");
+        }
+    }
+
+    private RunFailure failure(GuestConsole console, String name, String why) {
+        Path log = options.logDir().resolve(name + ".log");
+        return new RunFailure(why + "\n--- last console output of " + name + " ---\n" + console.tail(2000)
+                + "\n--- full console log: " + log);
+    }
+
+    private void saveLog(GuestConsole console, String name) {
+        live.remove(console);
+        console.close();
+        try {
+            console.saveLog(options.logDir().resolve(name + ".log"));
+        } catch (IOException e) {
+            System.err.println("compare: cannot write the console log of " + name + ": " + e.getMessage());
+        }
+    }
+
+    private void progress(String name, String what) {
+        out.printf("%-16s %s%n", name, what);
+        out.flush();
+    }
+
+    /** {@return null when every workload gave one answer on every VMM, else what differs} */
+    private String checkAnswers() {
+        for (var e : answers.entrySet()) {
+            Set<String> all = new LinkedHashSet<>();
+            e.getValue().values().forEach(all::addAll);
+            if (all.size() > 1) {
+                return "workload " + e.getKey() + " gave different answers: " + e.getValue();
+            }
+        }
+        answers.forEach((k, v) -> out.println("answer " + k + ": " + v.values().iterator().next().iterator().next()
+                + " (all runs agree)"));
+        return null;
+    }
+
+    private String qemuVersion() {
+        try {
+            Process p = new ProcessBuilder(options.qemu(), "--version").redirectErrorStream(true).start();
+            String v = new String(p.getInputStream().readAllBytes()).lines().findFirst().orElse("?");
+            p.waitFor();
+            return v;
+        } catch (IOException e) {
+            return "QEMU version unknown: " + e.getMessage();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "?";
+        }
+    }
+
+    private static String loadAverage() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+            return f[0] + " " + f[1] + " " + f[2];
+        } catch (IOException | RuntimeException e) {
+            return "unknown";
+        }
+    }
+}
