@@ -294,8 +294,11 @@ build_initramfs() { # build_initramfs BUSYBOX_DIR DEST_FILE
     gcc -O2 -o "$gic" "$src"
     list=$tmp/initramfs.list
     {
-        local d
-        for d in /bin /sbin /usr /usr/bin /usr/sbin /dev /proc /sys /tmp /root /etc /etc/init.d /mnt /run /var; do
+        local d f
+        # base directories plus every directory of guest/rootfs/
+        { printf '%s\n' /bin /sbin /usr /usr/bin /usr/sbin /dev /proc /sys /tmp /root /etc /mnt /run /var
+          (cd "$GUEST_DIR/rootfs" && find . -mindepth 1 -type d | sed 's|^\.||'); } | sort -u |
+        while read -r d; do
             case $d in
                 /tmp) echo "dir $d 1777 0 0" ;;
                 /root) echo "dir $d 0700 0 0" ;;
@@ -306,11 +309,11 @@ build_initramfs() { # build_initramfs BUSYBOX_DIR DEST_FILE
         echo "nod /dev/null 0666 0 0 c 1 3"
         echo "file /bin/busybox $bb/busybox 0755 0 0"
         echo "slink /init /bin/busybox 0777 0 0"
-        echo "file /etc/inittab $GUEST_DIR/rootfs/etc/inittab 0644 0 0"
-        echo "file /etc/init.d/rcS $GUEST_DIR/rootfs/etc/init.d/rcS 0755 0 0"
-        echo "file /etc/profile $GUEST_DIR/rootfs/etc/profile 0644 0 0"
-        echo "file /etc/passwd $GUEST_DIR/rootfs/etc/passwd 0644 0 0"
-        echo "file /etc/group $GUEST_DIR/rootfs/etc/group 0644 0 0"
+        # every file of guest/rootfs/ (etc/inittab, etc/init.d/rcS, ...); executable ones get 0755
+        for f in "${ROOTFS_FILES[@]}"; do
+            if [[ -x $f ]]; then echo "file ${f#"$GUEST_DIR/rootfs"} $f 0755 0 0"
+            else echo "file ${f#"$GUEST_DIR/rootfs"} $f 0644 0 0"; fi
+        done
         # applet symlinks, from busybox.links (e.g. /bin/sh, /sbin/poweroff, /usr/bin/sha256sum)
         grep -v '^/bin/busybox$' "$bb/busybox.links" | sort -u | while read -r l; do
             echo "slink $l /bin/busybox 0777 0 0"
@@ -336,14 +339,14 @@ BUSYBOX_VER=$(busybox_src_version)
 [[ -n $LINUX_VER && -n $GCC_VER && -n $BUSYBOX_VER ]] || die "could not determine package versions"
 
 SCRIPTS=("$GUEST_DIR/build.sh")
-ROOTFS_FILES=("$GUEST_DIR/rootfs/etc/inittab" "$GUEST_DIR/rootfs/etc/init.d/rcS" "$GUEST_DIR/rootfs/etc/profile"
-              "$GUEST_DIR/rootfs/etc/passwd" "$GUEST_DIR/rootfs/etc/group")
+mapfile -t ROOTFS_FILES < <(find "$GUEST_DIR/rootfs" -type f | LC_ALL=C sort)
 KERNEL_KEY=$(hash_inputs "linux-source-6.1=$LINUX_VER" "gcc-riscv64-linux-gnu=$GCC_VER" \
     "binutils-riscv64-linux-gnu=$BINUTILS_VER" -- "$GUEST_DIR/kernel.config" "${SCRIPTS[@]}")
 BUSYBOX_KEY=$(hash_inputs "busybox-src=$BUSYBOX_VER" "gcc-riscv64-linux-gnu=$GCC_VER" \
     "binutils-riscv64-linux-gnu=$BINUTILS_VER" "libc6-dev-riscv64-cross=$LIBC_VER" -- \
     "$GUEST_DIR/busybox.config" "${SCRIPTS[@]}")
-KEY=$(hash_inputs "kernel=$KERNEL_KEY" "busybox=$BUSYBOX_KEY" "linux-source-6.1=$LINUX_VER" -- \
+KEY=$(hash_inputs "kernel=$KERNEL_KEY" "busybox=$BUSYBOX_KEY" "linux-source-6.1=$LINUX_VER" \
+    "rootfs=$(cd "$GUEST_DIR/rootfs" && find . -printf '%y %m %p\n' | LC_ALL=C sort)" -- \
     "${ROOTFS_FILES[@]}" "${SCRIPTS[@]}")
 FINAL=$CACHE_ROOT/$KEY
 

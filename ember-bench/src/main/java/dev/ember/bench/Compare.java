@@ -48,12 +48,12 @@ import java.util.concurrent.ConcurrentHashMap;
  *   <li>Boot run: until {@code ember-guest: userspace up} (the first userspace line), until the
  *       shell prompt, and until the process exits after {@code poweroff} is typed the moment
  *       the prompt appears; also the shutdown alone (poweroff typed to exit).</li>
- *   <li>Workload run: after the prompt, an untimed setup ({@link Workload#SETUP}), then each
- *       {@link Workload} typed at the prompt; host-observed time is from the line being
- *       written to the pipe until its {@code @@DONE-n@@} marker arrives, with nothing
- *       subtracted (it includes the console round trip and a {@code sh -c} fork and exec).
- *       The guest-observed time is busybox {@code time}'s {@code real}, 10 ms resolution,
- *       read from the guest's clock.</li>
+ *   <li>Workload run: each {@link Workload} typed at the prompt in turn (the first one makes
+ *       the second one's input); host-observed time is from the line being written to the
+ *       pipe until its {@code @@DONE-n@@} marker arrives, with nothing subtracted (it
+ *       includes the console round trip, a few echoes and two reads of {@code /proc/uptime}).
+ *       The guest-observed time is the difference of two {@code /proc/uptime} readings around
+ *       the job, 10 ms resolution, on the guest's clock.</li>
  * </ul>
  * Answers (hashes, byte counts) must agree between all runs of both VMMs.
  *
@@ -178,8 +178,7 @@ public final class Compare {
         out.println("host:     " + Runtime.getRuntime().availableProcessors() + " CPUs, load average at start: " + loadAverage());
         out.println("rounds:   " + options.rounds() + " (each: boot runs, then workload runs; Ember first)");
         out.println("timeout:  " + options.timeout().toSeconds() + " s per wait; console logs in " + options.logDir());
-        out.println("workloads (timed from the host: line sent -> marker seen; guest: busybox time 'real'):");
-        out.println("  setup (untimed): " + Workload.SETUP);
+        out.println("workloads, in this order in one boot (host: line sent -> marker seen; guest: /proc/uptime):");
         for (Workload w : Workload.ALL) {
             out.println("  " + w.key() + ": " + w.description());
         }
@@ -235,16 +234,13 @@ public final class Compare {
                 Duration t = options.timeout();
                 console.await(USERSPACE_MARKER, t);
                 console.await(PROMPT, t);
-                console.sendLine(Workload.SETUP + "; " + Workload.markerCommand(0));
-                console.await(Workload.marker(0), t);
-                console.await(PROMPT, t);
                 StringBuilder summary = new StringBuilder();
                 int n = 1;
                 for (Workload w : Workload.ALL) {
-                    GuestConsole.Match before = console.await("", Duration.ZERO);
+                    int from = console.cursor();
                     long sent = console.sendLine(w.commandLine(n));
                     GuestConsole.Match done = console.await(Workload.marker(n), t);
-                    String output = console.text(before.end(), done.start());
+                    String output = console.text(from, done.start());
                     String answer = Workload.answer(output);
                     if (answer == null) {
                         throw failure(console, name, w.key() + " printed no answer (@@R=...)");
@@ -254,8 +250,8 @@ public final class Compare {
                     double host = (done.nanos() - sent) / 1e9;
                     double guest = Workload.guestSeconds(output);
                     results.add(new Results.Metric(w.key() + "-host", w.key() + ": host-observed"), vmm, host);
-                    results.add(new Results.Metric(w.key() + "-guest", w.key() + ": guest-observed (busybox time)"), vmm, guest);
-                    summary.append(String.format(Locale.ROOT, "%s %.3f s (guest %.2f s)  ", w.key(), host, guest));
+                    results.add(new Results.Metric(w.key() + "-guest", w.key() + ": guest-observed (/proc/uptime)"), vmm, guest);
+                    summary.append(String.format(Locale.ROOT, "%s %.3f s (guest %.2f)  ", w.key(), host, guest));
                     console.await(PROMPT, t);
                     n++;
                 }

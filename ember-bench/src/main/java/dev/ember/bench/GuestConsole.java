@@ -159,6 +159,16 @@ final class GuestConsole implements AutoCloseable {
         return chunks.get(lo).nanos();
     }
 
+    /** {@return the offset where the next {@link #await} starts searching} */
+    int cursor() {
+        lock.lock();
+        try {
+            return cursor;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** {@return the console text between two offsets} */
     String text(int from, int to) {
         lock.lock();

@@ -1,0 +1,56 @@
+package dev.ember.bench.jmh;
+
+import dev.ember.memory.GuestMemory;
+import dev.ember.memory.PhysicalBus;
+import dev.ember.riscv.cpu.Hart;
+import dev.ember.riscv.cpu.Privilege;
+import dev.ember.riscv.interp.Interpreter;
+
+/**
+ * One hart in M-mode over a few MiB of RAM at {@link #RAM_BASE}, with no devices, no SBI and
+ * a clock stuck at zero: the smallest machine the interpreter and the MMU run on.
+ *
+ * <p>With {@code satp} zero, M-mode accesses are untranslated, but they still go through the
+ * TLBs, so after the first access to a page every access takes the same hit path as under Sv39.
+ *
+ * <p>Owned by the benchmark thread.
+ */
+final class BareMachine implements AutoCloseable {
+
+    static final long RAM_BASE = 0x8000_0000L;
+    static final long RAM_SIZE = 4L << 20;
+    /** Where programs are loaded and the hart starts. */
+    static final long CODE = RAM_BASE;
+    /** A data area on its own pages, well away from the code. */
+    static final long DATA = RAM_BASE + (1L << 20);
+
+    final GuestMemory ram;
+    final Hart hart;
+    final Interpreter interpreter;
+
+    BareMachine() {
+        ram = GuestMemory.allocate(RAM_BASE, RAM_SIZE);
+        hart = new Hart(0, new PhysicalBus(ram), () -> 0L);
+        hart.reset(CODE, Privilege.MACHINE);
+        interpreter = new Interpreter(hart);
+    }
+
+    /** Writes 32-bit instruction words at {@link #CODE}. */
+    void load(int... words) {
+        for (int i = 0; i < words.length; i++) {
+            ram.write32(CODE + 4L * i, words[i]);
+        }
+    }
+
+    /** Writes 16-bit (compressed) instruction parcels at {@link #CODE}. */
+    void load(short... parcels) {
+        for (int i = 0; i < parcels.length; i++) {
+            ram.write16(CODE + 2L * i, parcels[i]);
+        }
+    }
+
+    @Override
+    public void close() {
+        ram.close();
+    }
+}

@@ -1,0 +1,15 @@
+/**
+ * JMH micro-benchmarks of Ember's hot paths: the interpreter's dispatch loop
+ * ({@link dev.ember.bench.jmh.InterpreterBenchmark}) and the MMU's TLB-hit accessors
+ * ({@link dev.ember.bench.jmh.TlbHitBenchmark}), each on a bare one-hart machine with no devices.
+ *
+ * <p>Run them with {@code ./ember bench jmh [JMH options]}, which is
+ * {@code java -cp 'ember-bench/target/ember-bench-0.1.0-SNAPSHOT.jar:ember-bench/target/lib/*'
+ * org.openjdk.jmh.Main [JMH options]}; for a quick look, {@code -wi 2 -i 3 -f 1}. JMH's
+ * annotation processor (configured in {@code ember-bench/pom.xml}) writes
+ * {@code META-INF/BenchmarkList} into the jar.
+ *
+ * <p>Guest programs are encoded by {@link dev.ember.bench.jmh.Asm}, a few hand-written
+ * encoders, so the benchmarks need no cross toolchain.
+ */
+package dev.ember.bench.jmh;

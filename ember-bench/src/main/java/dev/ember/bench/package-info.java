@@ -1,0 +1,9 @@
+/**
+ * Ember's measurements: the end-to-end comparison with QEMU ({@link dev.ember.bench.Compare},
+ * run by {@code ./ember bench}) and, in {@code jmh}, micro-benchmarks of the pieces.
+ *
+ * <p>The comparison drives whole VMM processes through their serial consoles
+ * ({@link dev.ember.bench.GuestConsole}) and imports nothing from Ember: Ember is measured as
+ * a user runs it, through {@code dev.ember.server.EmberCommand} in a child JVM.
+ */
+package dev.ember.bench;

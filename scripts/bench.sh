@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Ember benchmarks (run through the launcher: ./ember bench ...).
+#   ./ember bench [--rounds N] [--vcpus N] [--kernel K] [--initrd I] [--only ember|qemu] [--timeout S]
+#       boots the same guest under Ember and under qemu-system-riscv64 -M virt, alternating,
+#       and prints medians and Ember/QEMU ratios (dev.ember.bench.Compare; --help lists all options)
+#   ./ember bench jmh [JMH options]
+#       JMH micro-benchmarks (dev.ember.bench.jmh), e.g. ./ember bench jmh -wi 2 -i 3 -f 1 Interpreter
+# Builds every module first when sources changed, and the default guest when no --kernel is given.
+set -euo pipefail
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
+
+BENCH_JAR="$EMBER_ROOT/ember-bench/target/ember-bench-0.1.0-SNAPSHOT.jar"
+
+# build_jars checks the server jar only; ember-bench has its own jar and lib/ to keep fresh.
+build_bench() {
+    build_jars
+    if [ -f "$BENCH_JAR" ] && [ -f "$EMBER_JAR" ] && [ -z "$(find "$EMBER_ROOT"/pom.xml "$EMBER_ROOT"/ember-*/pom.xml \
+            "$EMBER_ROOT"/ember-*/src/main -newer "$BENCH_JAR" -print -quit 2>/dev/null)" ]; then
+        return 0
+    fi
+    say "building Ember and its benchmarks (mvn package)..."
+    (cd "$EMBER_ROOT" && mvn -B -q -DskipTests package > "$EMBER_ROOT/target-build.log" 2>&1) \
+        || { tail -40 "$EMBER_ROOT/target-build.log" >&2; die "build failed; the full log is $EMBER_ROOT/target-build.log"; }
+}
+
+bench_classpath() {
+    printf '%s' "$BENCH_JAR"
+    local j
+    for j in "$EMBER_ROOT"/ember-bench/target/lib/*.jar; do printf ':%s' "$j"; done
+}
+
+find_java25
+build_bench
+
+if [ "${1:-}" = jmh ]; then
+    shift
+    exec "$JAVA" -cp "$(bench_classpath)" org.openjdk.jmh.Main "$@"
+fi
+
+needs_guest=1
+for a in "$@"; do
+    case "$a" in --kernel|--kernel=*|-h|--help) needs_guest=0 ;; esac
+done
+if [ $needs_guest = 1 ]; then
+    "$EMBER_ROOT/guest/build.sh" >&2
+fi
+command -v qemu-system-riscv64 >/dev/null || ensure_packages qemu-system-misc
+# Ember runs with the launcher's JVM options, so the benchmark times what ./ember run does.
+exec "$JAVA" -cp "$(bench_classpath)" dev.ember.bench.Compare --root "$EMBER_ROOT" \
+    --ember-classpath "$(ember_classpath)" --ember-jvm-opts "${JAVA_OPTS_DEFAULT[*]} ${EMBER_JAVA_OPTS:-}" "$@"
