@@ -98,6 +98,9 @@ public final class Hart {
 
     /** Pending interrupts other than the computed timer bits; written atomically. */
     private volatile long mip;
+    /** The software-writable SEIP bit, kept apart from the PLIC's line; read as their OR. */
+    private boolean seipSoftware;
+    private static final long SEIP_BIT = 1L << TrapCause.SEI;
     /** The ACLINT's machine timer compare register for this hart. */
     public volatile long mtimecmp = -1;
 
@@ -268,7 +271,7 @@ public final class Hart {
 
     /** {@return {@code mip} as software reads it: stored bits plus the computed timer bits} */
     public long readMip() {
-        long p = mip;
+        long p = mip | (seipSoftware ? SEIP_BIT : 0);
         long now = clock.getAsLong();
         if (Long.compareUnsigned(now, mtimecmp) >= 0) {
             p |= 1L << TrapCause.MTI;
@@ -352,7 +355,10 @@ public final class Hart {
         }
         long old = csrRead(csr);
         if (writes) {
-            csrWrite(csr, (old & ~writeMask) | (newValue & writeMask));
+            // For mip, a read-modify-write of SEIP uses the software-writable bit alone, not
+            // its OR with the PLIC's line (privileged ISA §3.1.9).
+            long base = csr == MIP ? (old & ~SEIP_BIT) | (seipSoftware ? SEIP_BIT : 0) : old;
+            csrWrite(csr, (base & ~writeMask) | (newValue & writeMask));
         }
         return old;
     }
@@ -467,9 +473,9 @@ public final class Hart {
             case MCAUSE -> mcause = v;
             case MTVAL -> mtval = v;
             case MIP -> {
-                long writable = (1L << TrapCause.SSI) | (1L << TrapCause.SEI)
-                        | ((menvcfg & MENVCFG_STCE) == 0 ? 1L << TrapCause.STI : 0);
+                long writable = (1L << TrapCause.SSI) | ((menvcfg & MENVCFG_STCE) == 0 ? 1L << TrapCause.STI : 0);
                 writeMipBits(writable, v);
+                seipSoftware = (v & SEIP_BIT) != 0;
                 sliceEnd = true;
             }
             case MCYCLE, MINSTRET -> instret = v;
@@ -553,6 +559,7 @@ public final class Hart {
         stimecmp = -1;
         mtimecmp = -1;
         MIP_HANDLE.setVolatile(this, 0L);
+        seipSoftware = false;
         reservationOffset = -1;
         fpu.flags = 0;
         frm = 0;

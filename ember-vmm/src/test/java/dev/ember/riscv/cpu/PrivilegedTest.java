@@ -307,6 +307,36 @@ class PrivilegedTest {
         assertEquals(0L, hart.x("a0"));
     }
 
+    /**
+     * §3.1.9: mip.SEIP reads as the OR of the software-writable bit and the interrupt
+     * controller's line; software writes (and the read-modify-write of csrs/csrc) touch only
+     * the software bit, so clearing it cannot hide a pending external interrupt.
+     */
+    @Test
+    void clearingSoftwareSeipLeavesThePlicLinePending() {
+        HartFixture hart = HartFixture.load("li t0, 512\n csrc mip, t0\n csrr a0, mip\n andi a0, a0, 512");
+        hart.hart().setPending(TrapCause.SEI, true);
+        assertEquals(512L, hart.run().x("a0"));
+    }
+
+    @Test
+    void softwareSeipStaysSetWhenThePlicLineDrops() {
+        HartFixture hart = HartFixture.run("li t0, 512\n csrs mip, t0\n csrr a0, mip\n andi a0, a0, 512");
+        hart.hart().setPending(TrapCause.SEI, false);
+        assertEquals(512L, hart.x("a0"));
+        assertEquals(512L, hart.csr("mip") & 512);
+    }
+
+    @Test
+    void setBitsOfOtherFieldsDoNotLatchTheLineIntoSoftwareSeip() {
+        // csrs mip, SSIP with the line high must not copy the line's SEIP into the software bit.
+        HartFixture hart = HartFixture.load("li t0, 2\n csrs mip, t0\n");
+        hart.hart().setPending(TrapCause.SEI, true);
+        hart.run();
+        hart.hart().setPending(TrapCause.SEI, false);
+        assertEquals(0L, hart.csr("mip") & 512);
+    }
+
     /** §3.1.9: MEI > MSI > MTI > SEI > SSI > STI when several are pending and enabled. */
     static Stream<Arguments> priorities() {
         return Stream.of(
