@@ -1,0 +1,7 @@
+/**
+ * The Berkeley host-target interface ({@code tohost}/{@code fromhost}) used by bare-metal test
+ * programs, as on Spike.
+ *
+ * <p>May use: {@code memory}.
+ */
+package dev.ember.devices.htif;

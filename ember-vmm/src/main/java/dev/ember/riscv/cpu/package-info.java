@@ -1,0 +1,12 @@
+/**
+ * One hart: its architectural state and CSRs ({@link dev.ember.riscv.cpu.Hart}), trap entry
+ * and return, interrupts, and address translation with its TLBs ({@link dev.ember.riscv.cpu.Mmu}).
+ * The F/D arithmetic lives in {@code fpu}.
+ *
+ * <p>Execution engines ({@code riscv.interp}, later {@code riscv.jit}) depend on this package,
+ * never the reverse. Devices are never imported: interrupts arrive through
+ * {@link dev.ember.riscv.cpu.Hart#setPending} and the timer compare fields, wired in {@code vmm}.
+ *
+ * <p>May use: {@code memory}, {@code riscv.isa}.
+ */
+package dev.ember.riscv.cpu;
