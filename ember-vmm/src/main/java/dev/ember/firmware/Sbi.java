@@ -264,13 +264,10 @@ public final class Sbi {
             self.satp = 0;
             self.mmu.flush();
             self.mstatus &= ~Mstatus.SIE;
-            self.x[10] = self.id;
-            self.x[11] = opaque;
             self.pc = resumeAddr - 4;
             self.waitingForInterrupt = true;
             self.sliceEnd = true;
-            r[0] = 0;
-            // a0 must carry the hart id on resume, so the error is not written back
+            // On resume a0 and a1 carry the hart id and opaque (§9.4), not an error code.
             r[0] = self.id;
             r[1] = opaque;
         } else {

@@ -74,7 +74,6 @@ public final class VirtualMachine implements AutoCloseable {
     private final Object exitLock = new Object();
     private Integer exitStatus;
     private boolean resetRequested;
-    private volatile Thread inputThread;
 
     /**
      * Builds the machine and checks every input file; nothing runs yet.
@@ -109,6 +108,14 @@ public final class VirtualMachine implements AutoCloseable {
         bus.map(DeviceTree.UART0_BASE, uart);
         this.sbi = new Sbi(harts, ram, new SbiConsole());
         loadImages();
+    }
+
+    /**
+     * Maps an extra device window before the VM runs; for tests of the VMM's failure handling
+     * now, and for the device model later.
+     */
+    void mapDevice(long gpa, dev.ember.memory.MmioDevice device) {
+        bus.map(gpa, device);
     }
 
     /** {@return the UART, for feeding console input} */
@@ -284,7 +291,7 @@ public final class VirtualMachine implements AutoCloseable {
 
     /** Starts a daemon thread that copies {@code in} to the UART until end of input. */
     public void attachConsoleInput(InputStream in, ConsoleInput.EscapeHandler escape) {
-        inputThread = Thread.ofPlatform().daemon().name("ember-console-in")
+        Thread.ofPlatform().daemon().name("ember-console-in")
                 .start(new ConsoleInput(in, uart, escape));
     }
 

@@ -3,6 +3,7 @@ package dev.ember.riscv.interp;
 import dev.ember.memory.GuestMemory;
 import dev.ember.riscv.cpu.Hart;
 import dev.ember.riscv.cpu.Mmu;
+import dev.ember.riscv.cpu.Mstatus;
 import dev.ember.riscv.cpu.Privilege;
 import dev.ember.riscv.cpu.Trap;
 import dev.ember.riscv.isa.Rvc;
@@ -190,7 +191,7 @@ public final class Interpreter {
     }
 
     private void requireFpOn() {
-        if ((h.mstatus & dev.ember.riscv.cpu.Mstatus.FS) == 0) {
+        if ((h.mstatus & Mstatus.FS) == 0) {
             throw h.illegalInstruction();
         }
     }
@@ -424,7 +425,7 @@ public final class Interpreter {
     private void privileged(int insn, long pc, int len) {
         if ((insn >>> 25) == 0b0001001) {   // SFENCE.VMA
             if (rd(insn) != 0 || h.priv == Privilege.USER
-                    || (h.priv == Privilege.SUPERVISOR && (h.mstatus & dev.ember.riscv.cpu.Mstatus.TVM) != 0)) {
+                    || (h.priv == Privilege.SUPERVISOR && (h.mstatus & Mstatus.TVM) != 0)) {
                 throw h.illegalInstruction();
             }
             mmu.flush();
@@ -441,7 +442,7 @@ public final class Interpreter {
             case 0x302 -> h.mret();
             case 0x105 -> {   // WFI
                 if (h.priv == Privilege.USER
-                        || (h.priv == Privilege.SUPERVISOR && (h.mstatus & dev.ember.riscv.cpu.Mstatus.TW) != 0)) {
+                        || (h.priv == Privilege.SUPERVISOR && (h.mstatus & Mstatus.TW) != 0)) {
                     throw h.illegalInstruction();
                 }
                 h.pc = pc + len;
