@@ -68,10 +68,12 @@ public final class Interpreter {
         final long[] fetchAddend = mmu.fetchAddend;
         // The count lives in this frame, so the trap is caught here: caught in run(), the
         // instructions before it would go uncounted and a slice could overrun its budget.
+        // The pc lives in a local while the slice runs; h.pc is written back when the slice
+        // ends and before anything that reads it (trap entry, SBI calls, xRET).
+        long pc = h.pc;
         try {
             while (done < budget && !h.sliceEnd) {
                 done++;   // before the fetch, so a slice of faulting fetches still ends
-                long pc = h.pc;
                 int i = (int) (pc >>> 12) & (Mmu.TLB_SIZE - 1);
                 int insn;
                 if (fetchTag[i] == ((pc & ~0xFFFL) | mmu.fetchKey) && (pc & 0xFFF) <= 0xFFC) {
@@ -81,36 +83,42 @@ public final class Interpreter {
                 }
                 h.instret++;
                 if ((insn & 3) == 3) {
-                    execute(insn, pc, 4);
+                    pc = execute(insn, pc, 4);
                 } else {
                     int expanded = RVC[insn & 0xFFFF];
                     if (expanded == 0) {
                         throw h.illegalInstruction();
                     }
-                    execute(expanded, pc, 2);
+                    pc = execute(expanded, pc, 2);
                 }
                 x[0] = 0;
             }
+            h.pc = pc;
         } catch (Trap t) {
+            h.pc = pc;   // the faulting instruction's pc, for mepc/sepc
             h.takeTrap(t.cause(), t.tval());
         }
         return done;
     }
 
-    /** Executes one 32-bit (or expanded 16-bit) instruction of length {@code len} at {@code pc}. */
-    void execute(int insn, long pc, int len) {
-        switch (insn & 0x7F) {
+    /**
+     * Executes one 32-bit (or expanded 16-bit) instruction of length {@code len} at {@code pc}.
+     *
+     * @return the pc of the next instruction
+     */
+    long execute(int insn, long pc, int len) {
+        return switch (insn & 0x7F) {
             case 0x03 -> load(insn, pc, len);
             case 0x07 -> loadFp(insn, pc, len);
             case 0x0F -> miscMem(insn, pc, len);
             case 0x13 -> opImm(insn, pc, len);
-            case 0x17 -> { x[rd(insn)] = pc + (insn & 0xFFFF_F000); h.pc = pc + len; }
+            case 0x17 -> { x[rd(insn)] = pc + (insn & 0xFFFF_F000); yield pc + len; }
             case 0x1B -> opImm32(insn, pc, len);
             case 0x23 -> store(insn, pc, len);
             case 0x27 -> storeFp(insn, pc, len);
             case 0x2F -> amo(insn, pc, len);
             case 0x33 -> op(insn, pc, len);
-            case 0x37 -> { x[rd(insn)] = (long) (insn & 0xFFFF_F000); h.pc = pc + len; }
+            case 0x37 -> { x[rd(insn)] = (long) (insn & 0xFFFF_F000); yield pc + len; }
             case 0x3B -> op32(insn, pc, len);
             case 0x43, 0x47, 0x4B, 0x4F, 0x53 -> fp(insn, pc, len);
             case 0x63 -> branch(insn, pc, len);
@@ -118,12 +126,12 @@ public final class Interpreter {
                 if (((insn >>> 12) & 7) != 0) throw h.illegalInstruction();
                 long target = (x[rs1(insn)] + (insn >> 20)) & ~1L;
                 x[rd(insn)] = pc + len;
-                h.pc = target;
+                yield target;
             }
-            case 0x6F -> { x[rd(insn)] = pc + len; h.pc = pc + immJ(insn); }
+            case 0x6F -> { x[rd(insn)] = pc + len; yield pc + immJ(insn); }
             case 0x73 -> system(insn, pc, len);
             default -> throw h.illegalInstruction();
-        }
+        };
     }
 
     static int rd(int insn) { return (insn >>> 7) & 31; }
@@ -141,7 +149,7 @@ public final class Interpreter {
         return ((w >> 31) << 20) | (w & 0x000F_F000) | (((w >>> 20) & 1) << 11) | (((w >>> 21) & 0x3FF) << 1);
     }
 
-    private void load(int insn, long pc, int len) {
+    private long load(int insn, long pc, int len) {
         long a = x[rs1(insn)] + (insn >> 20);
         long v = switch (funct3(insn)) {
             case 0 -> (byte) mmu.loadU8(a);
@@ -154,10 +162,10 @@ public final class Interpreter {
             default -> throw h.illegalInstruction();
         };
         x[rd(insn)] = v;
-        h.pc = pc + len;
+        return pc + len;
     }
 
-    private void store(int insn, long pc, int len) {
+    private long store(int insn, long pc, int len) {
         long a = x[rs1(insn)] + immS(insn);
         long v = x[rs2(insn)];
         switch (funct3(insn)) {
@@ -167,27 +175,27 @@ public final class Interpreter {
             case 3 -> mmu.store64(a, v);
             default -> throw h.illegalInstruction();
         }
-        h.pc = pc + len;
+        return pc + len;
     }
 
-    private void loadFp(int insn, long pc, int len) {
+    private long loadFp(int insn, long pc, int len) {
         long a = x[rs1(insn)] + (insn >> 20);
         switch (funct3(insn)) {
             case 2 -> { h.touchFp(); h.f[rd(insn)] = 0xFFFF_FFFF_0000_0000L | (mmu.load32(a) & 0xFFFF_FFFFL); }
             case 3 -> { h.touchFp(); h.f[rd(insn)] = mmu.load64(a); }
             default -> throw h.illegalInstruction();
         }
-        h.pc = pc + len;
+        return pc + len;
     }
 
-    private void storeFp(int insn, long pc, int len) {
+    private long storeFp(int insn, long pc, int len) {
         long a = x[rs1(insn)] + immS(insn);
         switch (funct3(insn)) {
             case 2 -> { requireFpOn(); mmu.store32(a, (int) h.f[rs2(insn)]); }
             case 3 -> { requireFpOn(); mmu.store64(a, h.f[rs2(insn)]); }
             default -> throw h.illegalInstruction();
         }
-        h.pc = pc + len;
+        return pc + len;
     }
 
     private void requireFpOn() {
@@ -196,25 +204,25 @@ public final class Interpreter {
         }
     }
 
-    private void fp(int insn, long pc, int len) {
+    private long fp(int insn, long pc, int len) {
         requireFpOn();
         if (!FloatOps.execute(insn, x, h.f, h.fpu, h.frm)) {
             throw h.illegalInstruction();
         }
         h.touchFp();
-        h.pc = pc + len;
+        return pc + len;
     }
 
-    private void miscMem(int insn, long pc, int len) {
+    private long miscMem(int insn, long pc, int len) {
         switch (funct3(insn)) {
             case 0 -> VarHandle.fullFence();   // FENCE: order this hart's accesses for other harts
             case 1 -> { }                      // FENCE.I: no decoded-instruction cache to invalidate
             default -> throw h.illegalInstruction();
         }
-        h.pc = pc + len;
+        return pc + len;
     }
 
-    private void opImm(int insn, long pc, int len) {
+    private long opImm(int insn, long pc, int len) {
         long a = x[rs1(insn)];
         long imm = insn >> 20;
         long v = switch (funct3(insn)) {
@@ -235,10 +243,10 @@ public final class Interpreter {
             default -> a & imm;
         };
         x[rd(insn)] = v;
-        h.pc = pc + len;
+        return pc + len;
     }
 
-    private void opImm32(int insn, long pc, int len) {
+    private long opImm32(int insn, long pc, int len) {
         int a = (int) x[rs1(insn)];
         int imm = insn >> 20;
         int v = switch (funct3(insn)) {
@@ -255,10 +263,10 @@ public final class Interpreter {
             default -> throw h.illegalInstruction();
         };
         x[rd(insn)] = v;
-        h.pc = pc + len;
+        return pc + len;
     }
 
-    private void op(int insn, long pc, int len) {
+    private long op(int insn, long pc, int len) {
         long a = x[rs1(insn)];
         long b = x[rs2(insn)];
         int f7 = insn >>> 25;
@@ -286,7 +294,7 @@ public final class Interpreter {
             throw h.illegalInstruction();
         }
         x[rd(insn)] = v;
-        h.pc = pc + len;
+        return pc + len;
     }
 
     /** The M extension on 64-bit operands (unprivileged ISA §13.1, §13.2, table 13.1). */
@@ -303,7 +311,7 @@ public final class Interpreter {
         };
     }
 
-    private void op32(int insn, long pc, int len) {
+    private long op32(int insn, long pc, int len) {
         int a = (int) x[rs1(insn)];
         int b = (int) x[rs2(insn)];
         int f7 = insn >>> 25;
@@ -334,10 +342,10 @@ public final class Interpreter {
             throw h.illegalInstruction();
         }
         x[rd(insn)] = v;
-        h.pc = pc + len;
+        return pc + len;
     }
 
-    private void branch(int insn, long pc, int len) {
+    private long branch(int insn, long pc, int len) {
         long a = x[rs1(insn)];
         long b = x[rs2(insn)];
         boolean taken = switch (funct3(insn)) {
@@ -349,7 +357,7 @@ public final class Interpreter {
             case 7 -> Long.compareUnsigned(a, b) >= 0;
             default -> throw h.illegalInstruction();
         };
-        h.pc = taken ? pc + immB(insn) : pc + len;
+        return taken ? pc + immB(insn) : pc + len;
     }
 
     /**
@@ -359,7 +367,7 @@ public final class Interpreter {
      * loaded value plus a compare-and-swap, as QEMU does: an SC succeeds only if memory still
      * holds the value LR saw.
      */
-    private void amo(int insn, long pc, int len) {
+    private long amo(int insn, long pc, int len) {
         int f3 = funct3(insn);
         if (f3 != 2 && f3 != 3) {
             throw h.illegalInstruction();
@@ -398,14 +406,13 @@ public final class Interpreter {
             }
         }
         x[rd(insn)] = v;
-        h.pc = pc + len;
+        return pc + len;
     }
 
-    private void system(int insn, long pc, int len) {
+    private long system(int insn, long pc, int len) {
         int f3 = funct3(insn);
         if (f3 == 0) {
-            privileged(insn, pc, len);
-            return;
+            return privileged(insn, pc, len);
         }
         if (f3 == 4) {
             throw h.illegalInstruction();
@@ -419,22 +426,22 @@ public final class Interpreter {
             default -> h.csrAccess(csr, 0L, src, rs1 != 0);
         };
         x[rd(insn)] = old;
-        h.pc = pc + len;
+        return pc + len;
     }
 
-    private void privileged(int insn, long pc, int len) {
+    private long privileged(int insn, long pc, int len) {
         if ((insn >>> 25) == 0b0001001) {   // SFENCE.VMA
             if (rd(insn) != 0 || h.priv == Privilege.USER
                     || (h.priv == Privilege.SUPERVISOR && (h.mstatus & Mstatus.TVM) != 0)) {
                 throw h.illegalInstruction();
             }
             mmu.flush();
-            h.pc = pc + len;
-            return;
+            return pc + len;
         }
         if (rd(insn) != 0 || rs1(insn) != 0) {
             throw h.illegalInstruction();
         }
+        h.pc = pc;   // xRET and SBI calls read and write h.pc
         switch (insn >>> 20) {
             case 0x000 -> ecall();
             case 0x001 -> throw h.trap(TrapCause.BREAKPOINT, pc);
@@ -451,6 +458,7 @@ public final class Interpreter {
             }
             default -> throw h.illegalInstruction();
         }
+        return h.pc;
     }
 
     private void ecall() {
