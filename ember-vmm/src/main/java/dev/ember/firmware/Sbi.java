@@ -57,13 +57,16 @@ public final class Sbi {
      * (§9.2 for harts started with HSM; the boot hart likewise): S-mode at {@code entry},
      * {@code a0} = hart id, {@code a1} = {@code opaque}, translation off, interrupts off.
      * Also sets up what M-mode firmware would have: exceptions and S-level interrupts
-     * delegated, counters and Sstc's {@code stimecmp} enabled.
+     * delegated, counters enabled for S and U mode, and Sstc's {@code stimecmp} enabled.
      */
     public void enterSupervisor(Hart h, long entry, long opaque) {
         h.reset(entry, Privilege.SUPERVISOR);
         h.medeleg = 0xB1FF;                   // everything but ecall from S/M and reserved codes
         h.mideleg = (1 << TrapCause.SSI) | (1 << TrapCause.STI) | (1 << TrapCause.SEI);
         h.mcounteren = 0xFFFF_FFFFL;
+        // As OpenSBI does at start-up: user mode may read cycle, time and instret (the vDSO's
+        // clock_gettime executes rdtime), unless the kernel narrows it.
+        h.scounteren = 0b111;
         h.menvcfg = Hart.MENVCFG_STCE;
         h.x[10] = h.id;
         h.x[11] = opaque;
