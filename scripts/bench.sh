@@ -9,20 +9,6 @@
 set -euo pipefail
 source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
 
-BENCH_JAR="$EMBER_ROOT/ember-bench/target/ember-bench-0.1.0-SNAPSHOT.jar"
-
-# build_jars checks the server jar only; ember-bench has its own jar and lib/ to keep fresh.
-build_bench() {
-    build_jars
-    if [ -f "$BENCH_JAR" ] && [ -f "$EMBER_JAR" ] && [ -z "$(find "$EMBER_ROOT"/pom.xml "$EMBER_ROOT"/ember-*/pom.xml \
-            "$EMBER_ROOT"/ember-*/src/main -newer "$BENCH_JAR" -print -quit 2>/dev/null)" ]; then
-        return 0
-    fi
-    say "building Ember and its benchmarks (mvn package)..."
-    (cd "$EMBER_ROOT" && mvn -B -q -DskipTests package > "$EMBER_ROOT/target-build.log" 2>&1) \
-        || { tail -40 "$EMBER_ROOT/target-build.log" >&2; die "build failed; the full log is $EMBER_ROOT/target-build.log"; }
-}
-
 bench_classpath() {
     printf '%s' "$BENCH_JAR"
     local j
@@ -30,7 +16,7 @@ bench_classpath() {
 }
 
 find_java25
-build_bench
+build_jars
 
 if [ "${1:-}" = jmh ]; then
     shift

@@ -44,14 +44,21 @@ ensure_packages() {
         || die "apt-get install ${missing[*]} failed"
 }
 
-# Builds the jars when any source or pom is newer than the launcher jar.
+# Builds every module's jar (one mvn package) when a jar is missing or any main source or pom
+# is newer than it.
 EMBER_JAR="$EMBER_ROOT/ember-server/target/ember-server-0.1.0-SNAPSHOT.jar"
+BENCH_JAR="$EMBER_ROOT/ember-bench/target/ember-bench-0.1.0-SNAPSHOT.jar"
+jars_fresh() {
+    local jar
+    for jar in "$EMBER_JAR" "$BENCH_JAR"; do
+        [ -f "$jar" ] || return 1
+        [ -z "$(find "$EMBER_ROOT"/pom.xml "$EMBER_ROOT"/ember-*/pom.xml "$EMBER_ROOT"/ember-*/src/main \
+            -newer "$jar" -print -quit 2>/dev/null)" ] || return 1
+    done
+}
 build_jars() {
     ensure_packages maven
-    if [ -f "$EMBER_JAR" ] && [ -z "$(find "$EMBER_ROOT"/pom.xml "$EMBER_ROOT"/ember-*/pom.xml "$EMBER_ROOT"/ember-*/src/main \
-            -newer "$EMBER_JAR" -print -quit 2>/dev/null)" ]; then
-        return 0
-    fi
+    jars_fresh && return 0
     say "building Ember (mvn package, about a minute the first time)..."
     (cd "$EMBER_ROOT" && mvn -B -q -DskipTests package > "$EMBER_ROOT/target-build.log" 2>&1) \
         || { tail -40 "$EMBER_ROOT/target-build.log" >&2; die "build failed; the full log is $EMBER_ROOT/target-build.log"; }

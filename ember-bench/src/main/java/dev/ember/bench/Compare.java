@@ -226,7 +226,7 @@ public final class Compare {
         }
     }
 
-    /** Boots, runs the setup and every workload at the prompt, then powers off. */
+    /** Boots, runs every workload at the prompt in turn, then powers off. */
     private void workloadRun(String vmm, int round) throws RunFailure, InterruptedException {
         String name = vmm + "-r" + round + "-work";
         try (GuestConsole console = start(vmm, name)) {
@@ -241,6 +241,10 @@ public final class Compare {
                     long sent = console.sendLine(w.commandLine(n));
                     GuestConsole.Match done = console.await(Workload.marker(n), t);
                     String output = console.text(from, done.start());
+                    if (output.contains("unhandled signal") || output.contains("Illegal instruction")
+                            || output.contains("Segmentation fault")) {
+                        throw failure(console, name, w.key() + ": a guest process died (see the kernel's message)");
+                    }
                     String answer = Workload.answer(output);
                     if (answer == null) {
                         throw failure(console, name, w.key() + " printed no answer (@@R=...)");

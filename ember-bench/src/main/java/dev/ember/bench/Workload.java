@@ -24,11 +24,12 @@ import java.util.regex.Pattern;
 record Workload(String key, String description, String script) {
 
     static final List<Workload> ALL = List.of(
-            new Workload("seq", "seq 1 400000 > /tmp/seq.txt (2,688,888 bytes; the gzip input), then wc -c",
+            new Workload("seq", "seq 1 400000 > /tmp/seq.txt (2,688,895 bytes, the gzip input; busybox seq "
+                    + "counts and prints in double: floating-point heavy)",
                     "seq 1 400000 > /tmp/seq.txt; echo \"@@R=$(wc -c < /tmp/seq.txt)\""),
-            new Workload("sha256", "sha256sum of 16 MiB of zeros (dd if=/dev/zero bs=1M count=16 | sha256sum)",
-                    "echo \"@@R=$(dd if=/dev/zero bs=1M count=16 2>/dev/null | sha256sum)\""),
-            new Workload("gzip", "gzip -c of /tmp/seq.txt (seq 1 400000: 2,688,888 bytes of text) | wc -c",
+            new Workload("sha256", "head -c 16777216 /dev/zero | sha256sum (16 MiB of zeros)",
+                    "echo \"@@R=$(head -c 16777216 /dev/zero | sha256sum)\""),
+            new Workload("gzip", "gzip -c /tmp/seq.txt | wc -c (default level 6)",
                     "echo \"@@R=$(gzip -c /tmp/seq.txt | wc -c)\""),
             new Workload("shell-loop", "the shell itself: i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done",
                     "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; echo \"@@R=$i\""));
