@@ -15,7 +15,9 @@ find_java25() {
     local c v
     for c in "${candidates[@]}"; do
         [ -x "$c/bin/java" ] || continue
-        v=$("$c/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')
+        # The JDK's release file names its version without starting a JVM.
+        v=$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$c/release" 2>/dev/null)
+        [ -n "$v" ] || v=$("$c/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')
         if [ "$v" = "25" ]; then
             export JAVA_HOME="$c"
             JAVA="$c/bin/java"
@@ -70,4 +72,5 @@ ember_classpath() {
     for j in "$EMBER_ROOT"/ember-server/target/lib/*.jar; do printf ':%s' "$j"; done
 }
 
-JAVA_OPTS_DEFAULT=(--enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -Xss4m)
+# JVM messages go to stderr, never into the guest console on stdout.
+JAVA_OPTS_DEFAULT=(--enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -Xss4m -Xlog:all=warning:stderr)
