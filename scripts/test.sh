@@ -6,7 +6,7 @@ source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
 
 find_java25
 say "checking Debian packages for the tests..."
-ensure_packages maven binutils-riscv64-linux-gnu gcc-riscv64-linux-gnu device-tree-compiler opensbi qemu-system-misc
+ensure_packages maven binutils-riscv64-linux-gnu gcc-riscv64-linux-gnu device-tree-compiler opensbi
 say "building the default guest (cached after the first run)..."
 "$EMBER_ROOT/guest/build.sh" >&2
 say "running the Maven test suite (unit tests, then end-to-end boots)..."
