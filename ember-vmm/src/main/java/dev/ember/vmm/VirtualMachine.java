@@ -145,7 +145,9 @@ public final class VirtualMachine implements AutoCloseable {
             Long tohost = program.symbols().get("tohost");
             Long fromhost = program.symbols().get("fromhost");
             if (tohost != null && ram.contains(tohost, 8)) {
-                htif = new Htif(ram, tohost, fromhost == null ? 0 : fromhost, console::write);
+                // A fromhost outside RAM (a hostile or odd ELF) is treated as absent.
+                long fromhostGpa = fromhost != null && ram.contains(fromhost, 8) ? fromhost : 0;
+                htif = new Htif(ram, tohost, fromhostGpa, console::write);
             }
         } else {
             BootImages.Loaded kernel = BootImages.loadKernel(ram, kernelBytes, config.kernel().toString());
