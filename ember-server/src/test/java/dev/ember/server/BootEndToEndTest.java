@@ -57,12 +57,39 @@ class BootEndToEndTest {
     }
 
     @Test
+    void rebootRestartsTheMachineWithEveryVcpu() throws Exception {
+        // SBI SRST cold reboot: the VMM resets harts and devices and boots the same images.
+        // The secondary harts were idle in WFI when the old kernel rebooted; they must start again.
+        try (EmberProcess vm = EmberProcess.start(defaultGuest("--vcpus", "2"))) {
+            int at = vm.await("ember-guest: userspace up", 0, BOOT);
+            at = vm.await("# ", at, BOOT);
+            vm.send("reboot");
+            at = vm.await("reboot: Restarting system", at, COMMAND);
+            at = vm.await("ember-guest: userspace up", at, BOOT);
+            at = vm.await("# ", at, BOOT);
+            vm.send("echo cpus=$(nproc)");
+            vm.await("cpus=2", at, COMMAND);
+            vm.send("poweroff");
+            assertEquals(0, vm.waitFor(COMMAND), "exit status after poweroff");
+        }
+    }
+
+    @Test
     void bootsThroughDebiansOpenSbiFirmware() throws Exception {
         assertTrue(Files.isRegularFile(OPENSBI_FW_JUMP),
                 OPENSBI_FW_JUMP + " is missing: install Debian's opensbi package (./ember test does)");
         try (EmberProcess vm = EmberProcess.start(defaultGuest("--vcpus", "2", "--firmware", OPENSBI_FW_JUMP.toString()))) {
             vm.await("OpenSBI", 0, BOOT);
             bootRunAndPowerOff(vm, "echo cpus=$(nproc)", "cpus=2");
+        }
+    }
+
+    @Test
+    void sbiConsoleOnHvc0CarriesInputAndOutput() throws Exception {
+        // console=hvc0 is Linux's SBI console driver: output through console_putchar, typed
+        // input through console_getchar, with no UART involved.
+        try (EmberProcess vm = EmberProcess.start(defaultGuest("--append", "console=hvc0"))) {
+            bootRunAndPowerOff(vm, "echo hvc-$((3 * 3))", "hvc-9");
         }
     }
 

@@ -1,11 +1,10 @@
 package dev.ember.vmm;
 
-import dev.ember.devices.serial.Uart16550;
 import java.io.IOException;
 import java.io.InputStream;
 
 /**
- * Copies host console input into the guest's UART, waiting when its buffer is full so no
+ * Copies host console input to the guest's console device, waiting when its buffer is full so no
  * keystroke or piped byte is lost. When {@link EscapeHandler} is set (an interactive
  * terminal), {@code Ctrl-A x} quits, as in QEMU, and {@code Ctrl-A Ctrl-A} sends one Ctrl-A.
  *
@@ -22,12 +21,12 @@ public final class ConsoleInput implements Runnable {
     private static final int CTRL_A = 0x01;
 
     private final InputStream in;
-    private final Uart16550 uart;
+    private final InputSink sink;
     private final EscapeHandler escape;
 
-    ConsoleInput(InputStream in, Uart16550 uart, EscapeHandler escape) {
+    ConsoleInput(InputStream in, InputSink sink, EscapeHandler escape) {
         this.in = in;
-        this.uart = uart;
+        this.sink = sink;
         this.escape = escape;
     }
 
@@ -73,10 +72,10 @@ public final class ConsoleInput implements Runnable {
     private void deliver(byte[] data, int length) throws InterruptedException {
         int off = 0;
         while (off < length) {
-            int accepted = uart.offer(data, off, length - off);
+            int accepted = sink.offer(data, off, length - off);
             off += accepted;
             if (off < length) {
-                uart.awaitInputSpace(100);
+                sink.awaitSpace(100);
             }
         }
     }

@@ -61,10 +61,12 @@ public final class VirtualMachine implements AutoCloseable {
     private final MachineClock clock = new MachineClock();
     private final Hart[] harts;
     private final Plic plic;
+    private final Aclint aclint;
     private final Uart16550 uart;
     private final ConsoleOutput console;
     private final PrintStream errors;
     private final Sbi sbi;
+    private final SbiConsoleInput sbiInput;
     private final byte[] kernelBytes;
     private final byte[] initrdBytes;
     private final byte[] firmwareBytes;
@@ -72,6 +74,7 @@ public final class VirtualMachine implements AutoCloseable {
     private Htif htif;
 
     private final Object exitLock = new Object();
+    private volatile List<Thread> vcpuThreads = List.of();
     private Integer exitStatus;
     private boolean resetRequested;
 
@@ -103,11 +106,19 @@ public final class VirtualMachine implements AutoCloseable {
         this.plic = new Plic(harts.length, inputs);
         this.uart = new Uart16550(console::write, plic.source(DeviceTree.UART0_IRQ));
         bus.map(DeviceTree.TEST_BASE, new SifiveTest(new Power()));
-        bus.map(DeviceTree.CLINT_BASE, new Aclint(harts.length, inputs, clock::ticks));
+        this.aclint = new Aclint(harts.length, inputs, clock::ticks);
+        bus.map(DeviceTree.CLINT_BASE, aclint);
         bus.map(DeviceTree.PLIC_BASE, plic);
         bus.map(DeviceTree.UART0_BASE, uart);
+        this.sbiInput = new SbiConsoleInput();
         this.sbi = new Sbi(harts, ram, new SbiConsole());
-        loadImages();
+        try {
+            loadImages();
+        } catch (BootException | RuntimeException e) {
+            console.close();
+            ram.close();
+            throw e;
+        }
     }
 
     /**
@@ -229,6 +240,7 @@ public final class VirtualMachine implements AutoCloseable {
                     }
                 }));
             }
+            vcpuThreads = threads;
             done.await();
             boolean reset;
             synchronized (exitLock) {
@@ -239,6 +251,9 @@ public final class VirtualMachine implements AutoCloseable {
                 break;
             }
             ram.discard(ram.base(), ram.size());
+            plic.reset();
+            aclint.reset();
+            uart.reset();
             try {
                 loadImages();
             } catch (BootException e) {
@@ -291,16 +306,49 @@ public final class VirtualMachine implements AutoCloseable {
         finish(1);
     }
 
-    /** Starts a daemon thread that copies {@code in} to the UART until end of input. */
-    public void attachConsoleInput(InputStream in, ConsoleInput.EscapeHandler escape) {
-        Thread.ofPlatform().daemon().name("ember-console-in")
-                .start(new ConsoleInput(in, uart, escape));
+    /**
+     * {@return where typed input goes: the SBI console when the command line puts the kernel's
+     * console on {@code hvc0} (the SBI console driver), otherwise the UART}
+     */
+    private InputSink consoleInputSink() {
+        String cmdline = config.cmdline() == null ? "" : config.cmdline();
+        if (cmdline.matches(".*(^|\\s)console=hvc0.*")) {
+            return sbiInput;
+        }
+        return new InputSink() {
+            @Override public int offer(byte[] b, int off, int len) { return uart.offer(b, off, len); }
+            @Override public void awaitSpace(long millis) throws InterruptedException { uart.awaitInputSpace(millis); }
+        };
     }
 
+    /** Starts a daemon thread that copies {@code in} to the guest console until end of input. */
+    public void attachConsoleInput(InputStream in, ConsoleInput.EscapeHandler escape) {
+        Thread.ofPlatform().daemon().name("ember-console-in")
+                .start(new ConsoleInput(in, consoleInputSink(), escape));
+    }
+
+    /**
+     * Stops the vCPUs and releases guest memory. If a vCPU thread does not stop within a few
+     * seconds, its memory is left mapped rather than pulled from under it.
+     */
     @Override
     public void close() {
+        stopHarts();
+        boolean stopped = true;
+        for (Thread t : vcpuThreads) {
+            try {
+                t.join(5000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            stopped &= !t.isAlive();
+        }
         console.close();
-        ram.close();
+        if (stopped) {
+            ram.close();
+        } else {
+            errors.println("ember: a vCPU thread did not stop; its guest memory stays mapped");
+        }
     }
 
     /** Routes the PLIC's and ACLINT's outputs to the harts. */
@@ -328,7 +376,7 @@ public final class VirtualMachine implements AutoCloseable {
 
     private final class SbiConsole implements SbiPlatform {
         @Override public void consoleWrite(int b) { console.write(b); }
-        @Override public int consoleRead() { return -1; }
+        @Override public int consoleRead() { return sbiInput.poll(); }
         @Override public void systemReset(int type, int reason) {
             if (type == 0) {
                 finish(reason == 0 ? 0 : 1);
