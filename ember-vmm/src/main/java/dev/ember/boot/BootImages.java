@@ -129,11 +129,13 @@ public final class BootImages {
         for (ElfFile.Segment s : elf.segments()) {
             ram.write(s.paddr() + shift, elf.contents(s));
         }
+        // The entry is a virtual address: translate it through the segment that holds it.
         long entry = elf.entry() + shift;
-        if (shift != 0) {
-            // The entry is a virtual address; translate it with the first segment's offset.
-            ElfFile.Segment first = elf.segments().getFirst();
-            entry = elf.entry() - first.vaddr() + first.paddr() + shift;
+        for (ElfFile.Segment s : elf.segments()) {
+            if (Long.compareUnsigned(elf.entry() - s.vaddr(), s.memSize()) < 0) {
+                entry = elf.entry() - s.vaddr() + s.paddr() + shift;
+                break;
+            }
         }
         return new Loaded(start, end, entry);
     }

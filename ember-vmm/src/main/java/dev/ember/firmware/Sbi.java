@@ -117,7 +117,7 @@ public final class Sbi {
 
     private static boolean probe(long ext) {
         return ext == EXT_BASE || ext == EXT_TIME || ext == EXT_IPI || ext == EXT_RFENCE || ext == EXT_HSM
-                || ext == EXT_SRST || ext == EXT_DBCN || (ext >= 0 && ext <= 8);
+                || ext == EXT_SRST || ext == EXT_DBCN || (ext >= 0 && ext <= 3) || ext == 8;
     }
 
     /** The legacy extensions (§5); only their {@code a0} return exists. */
@@ -235,7 +235,9 @@ public final class Sbi {
                 r[0] = SUCCESS;
             }
             case 1 -> {   // hart_stop()
-                self.state = HartState.STOPPED;
+                // STOP_PENDING until this thread has left the slice (Vcpu makes it STOPPED),
+                // so a hart_start from another hart cannot race with this call's return.
+                self.state = HartState.STOP_PENDING;
                 self.sliceEnd = true;
                 r[0] = SUCCESS;
             }
@@ -273,13 +275,18 @@ public final class Sbi {
             // On resume a0 and a1 carry the hart id and opaque (§9.4), not an error code.
             r[0] = self.id;
             r[1] = opaque;
+        } else if ((type >= 0x1000_0000L && type <= 0x7FFF_FFFFL) || (type >= 0x9000_0000L && type <= 0xFFFF_FFFFL)) {
+            r[0] = ERR_NOT_SUPPORTED;   // platform-specific suspend types (§9.4)
         } else {
             r[0] = ERR_INVALID_PARAM;
         }
     }
 
     private long systemReset(Hart self, long type, long reason) {
-        if (type < 0 || type > 2 || reason < 0 || (reason > 1 && reason < 0xE000_0000L)) {
+        if (type >= 0xF000_0000L && type <= 0xFFFF_FFFFL) {
+            return ERR_NOT_SUPPORTED;   // vendor-specific reset types (§10.1)
+        }
+        if (type < 0 || type > 2 || reason < 0 || reason > 0xFFFF_FFFFL || (reason > 1 && reason < 0xE000_0000L)) {
             return ERR_INVALID_PARAM;
         }
         platform.systemReset((int) type, (int) reason);

@@ -25,7 +25,8 @@ public final class MachineClock {
         if (Long.compareUnsigned(tick, now) <= 0) {
             return 0;
         }
-        long delta = tick - now;
-        return delta > Long.MAX_VALUE / NANOS_PER_TICK ? Long.MAX_VALUE : delta * NANOS_PER_TICK;
+        long delta = tick - now;   // unsigned: a deadline near 2^64 is far away, not negative
+        return Long.compareUnsigned(delta, Long.MAX_VALUE / NANOS_PER_TICK) > 0
+                ? Long.MAX_VALUE : delta * NANOS_PER_TICK;
     }
 }

@@ -71,6 +71,9 @@ final class Vcpu implements Runnable {
             }
             h.checkInterrupts();
             interpreter.run(SLICE);
+            if (h.state == HartState.STOP_PENDING) {
+                h.state = HartState.STOPPED;   // the SBI hart_stop call has fully returned
+            }
             if (afterSlice != null) {
                 afterSlice.run();
             }

@@ -26,6 +26,7 @@ public final class Htif {
 
     private static final int SYS_WRITE = 64;
     private static final int SYS_EXIT = 93;
+    private static final long MAX_WRITE = 1 << 16;
 
     private final GuestMemory ram;
     private final long tohost;
@@ -90,11 +91,14 @@ public final class Htif {
             exitCode = (int) a0;
             return;
         }
-        if (number == SYS_WRITE && (a0 == 1 || a0 == 2) && a2 >= 0 && ram.contains(a1, a2)) {
-            for (long i = 0; i < a2; i++) {
-                console.accept(ram.readU8(a1 + i));
+        if (number == SYS_WRITE && (a0 == 1 || a0 == 2) && a2 >= 0) {
+            long length = Math.min(a2, MAX_WRITE);   // a short write, as write(2) may return
+            if (ram.contains(a1, length)) {
+                for (long i = 0; i < length; i++) {
+                    console.accept(ram.readU8(a1 + i));
+                }
+                result = length;
             }
-            result = a2;
         }
         ram.write64(magic, result);
         if (fromhost != 0) {

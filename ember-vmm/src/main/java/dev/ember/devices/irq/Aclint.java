@@ -62,6 +62,11 @@ public final class Aclint implements MmioDevice {
         this.msip = new boolean[hartCount];
     }
 
+    /** Clears every {@code msip} for a machine reset; the harts clear their own {@code mip}. */
+    public synchronized void reset() {
+        java.util.Arrays.fill(msip, false);
+    }
+
     @Override
     public long size() {
         return SIZE;

@@ -239,6 +239,21 @@ public final class Plic implements MmioDevice {
         return bestSrc;
     }
 
+    /**
+     * Returns to the power-on state for a machine reset: priorities, enables, thresholds,
+     * pending and claimed bits cleared; a source whose line is still high becomes pending again
+     * through its gateway. Outputs are driven low, as the harts' {@code mip} is after reset.
+     */
+    public synchronized void reset() {
+        java.util.Arrays.fill(priority, 0);
+        java.util.Arrays.fill(claimed, 0);
+        java.util.Arrays.fill(enable, 0);
+        java.util.Arrays.fill(threshold, 0);
+        System.arraycopy(line, 0, pending, 0, WORDS);
+        java.util.Arrays.fill(output, false);
+        updateOutputs();
+    }
+
     private void updateOutputs() {
         for (int ctx = 0; ctx < contexts; ctx++) {
             boolean level = best(ctx) != 0;

@@ -126,6 +126,21 @@ public final class Uart16550 implements MmioDevice {
         this.irq = Objects.requireNonNull(irq, "irq");
     }
 
+    /**
+     * Returns the registers to their reset state for a machine reset (interrupts disabled,
+     * FIFOs off). Input already typed stays queued for the rebooted guest.
+     */
+    public synchronized void reset() {
+        ier = 0;
+        lcr = 0;
+        mcr = 0;
+        fcr = 0;
+        scr = 0;
+        divisor = 0;
+        thrInterruptPending = false;
+        updateIrq();
+    }
+
     @Override
     public long size() {
         return SIZE;

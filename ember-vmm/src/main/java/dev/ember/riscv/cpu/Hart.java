@@ -83,7 +83,6 @@ public final class Hart {
     public long mtval;
     public long mcounteren;
     public long menvcfg;
-    public long mcountinhibit;
     public long stvec;
     public long sscratch;
     public long sepc;
@@ -413,7 +412,7 @@ public final class Hart {
             case MTVEC: return mtvec;
             case MCOUNTEREN: return mcounteren;
             case MENVCFG: return menvcfg;
-            case MCOUNTINHIBIT: return mcountinhibit;
+            case MCOUNTINHIBIT: return 0;
             case MSCRATCH: return mscratch;
             case MEPC: return mepc;
             case MCAUSE: return mcause;
@@ -467,7 +466,7 @@ public final class Hart {
             case MTVEC -> mtvec = v & ~2L;
             case MCOUNTEREN -> mcounteren = v & 0xFFFF_FFFFL;
             case MENVCFG -> { menvcfg = v & MENVCFG_STCE; sliceEnd = true; }
-            case MCOUNTINHIBIT -> mcountinhibit = v & ~2L;
+            case MCOUNTINHIBIT -> { }   // WARL zero: counters cannot be inhibited (§3.1.13)
             case MSCRATCH -> mscratch = v;
             case MEPC -> mepc = v & ~1L;
             case MCAUSE -> mcause = v;
@@ -558,6 +557,13 @@ public final class Hart {
         stvec = sscratch = sepc = scause = stval = scounteren = satp = 0;
         stimecmp = -1;
         mtimecmp = -1;
+        senvcfg = 0;
+        instret = 0;
+        java.util.Arrays.fill(pmpcfg, 0);
+        java.util.Arrays.fill(pmpaddr, 0);
+        waitingForInterrupt = false;
+        sliceEnd = false;
+        remoteFenceRequested = false;
         MIP_HANDLE.setVolatile(this, 0L);
         seipSoftware = false;
         reservationOffset = -1;

@@ -289,8 +289,9 @@ public final class Mmu {
         if (((gva << (64 - vaBits)) >> (64 - vaBits)) != gva) {
             throw pageFault(gva, access);
         }
-        for (int attempt = 0; attempt < 4; attempt++) {
+        while (true) {   // repeats only when another hart changed the PTE during the A/D update
             long table = (hart.satp & PPN_MASK) << 12;
+            boolean lostRace = false;
             for (int level = levels - 1; level >= 0; level--) {
                 long pteGpa = table + ((gva >>> (12 + 9 * level)) & 511) * 8;
                 if (!ram.contains(pteGpa, 8)) {
@@ -317,17 +318,17 @@ public final class Mmu {
                     // Hardware A/D update (§4.3.1): atomic with respect to other harts' walks.
                     long offset = pteGpa - ramBase;
                     if (!GuestMemory.ATOMIC_U64.compareAndSet(seg, offset, pte, updated)) {
-                        break;   // the PTE changed under us: walk again
+                        lostRace = true;   // the PTE changed under us: walk again
+                        break;
                     }
                 }
                 long pageMask = (1L << (12 + 9 * level)) - 1;
                 return ((ppn << 12) & ~pageMask) | (gva & pageMask);
             }
-            if (attempt == 3) {
-                break;
+            if (!lostRace) {
+                throw pageFault(gva, access);   // a pointer PTE at the last level
             }
         }
-        throw pageFault(gva, access);
     }
 
     private int effectiveDataPrivilege() {
