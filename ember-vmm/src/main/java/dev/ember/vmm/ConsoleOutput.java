@@ -4,65 +4,90 @@ import java.io.IOException;
 import java.io.OutputStream;
 
 /**
- * The guest console's output side: bytes from the UART, the SBI console and HTIF, buffered and
- * flushed to the host stream at every newline and, for prompts without one, by a daemon thread
- * a few milliseconds later. The guest never waits on the host terminal.
+ * The guest console's output side: bytes from the UART, the SBI console and HTIF, gathered in
+ * a buffer that a flusher thread writes to the host stream, at once after a newline and within
+ * a few milliseconds otherwise (prompts have no newline).
  *
- * <p>Thread-safe: any vCPU thread writes; the flusher thread flushes.
+ * <p>A vCPU never does host I/O here, so a slow terminal delays no other vCPU while it holds
+ * the lock. If the host stops reading altogether and the 64 KiB buffer fills, the writing vCPU
+ * waits for room: console output is never dropped.
+ *
+ * <p>Thread-safe: any vCPU thread writes; the flusher thread and {@link #flush} write out.
  */
 public final class ConsoleOutput implements AutoCloseable {
 
+    private static final int CAPACITY = 64 * 1024;
+
     private final OutputStream out;
-    private final byte[] buffer = new byte[8192];
+    private final Object ioLock = new Object();
+    private byte[] buffer = new byte[CAPACITY];
+    private byte[] spare = new byte[CAPACITY];
     private int length;
     private final Thread flusher;
     private volatile boolean closed;
-    private volatile long firstByteNanos;
-    private final StringBuilder recent = new StringBuilder();
 
     public ConsoleOutput(OutputStream out) {
         this.out = out;
         this.flusher = Thread.ofPlatform().daemon().name("ember-console-flush").start(this::flushLoop);
     }
 
-    /** Writes one byte. */
+    /** Appends one byte, waiting only if the host has not drained a full buffer. */
     public synchronized void write(int b) {
-        if (firstByteNanos == 0) {
-            firstByteNanos = System.nanoTime();
+        while (length == buffer.length && !closed) {
+            notifyAll();
+            try {
+                wait(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
         }
-        buffer[length++] = (byte) b;
-        if (length == buffer.length || b == '\n') {
-            flushLocked();
+        if (length < buffer.length) {
+            buffer[length++] = (byte) b;
+        }
+        if (b == '\n') {
+            notifyAll();
         }
     }
 
     private void flushLoop() {
         while (!closed) {
-            try {
-                Thread.sleep(5);
-            } catch (InterruptedException e) {
-                return;
+            synchronized (this) {
+                if (length == 0) {
+                    try {
+                        wait(5);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
             }
             flush();
         }
     }
 
-    /** Flushes buffered bytes to the host stream. */
-    public synchronized void flush() {
-        flushLocked();
-    }
-
-    private void flushLocked() {
-        if (length == 0) {
-            return;
+    /** Writes everything buffered so far to the host stream. */
+    public void flush() {
+        synchronized (ioLock) {
+            byte[] chunk;
+            int n;
+            synchronized (this) {
+                if (length == 0) {
+                    return;
+                }
+                chunk = buffer;
+                n = length;
+                buffer = spare;
+                spare = chunk;
+                length = 0;
+                notifyAll();
+            }
+            try {
+                out.write(chunk, 0, n);
+                out.flush();
+            } catch (IOException e) {
+                // The host terminal is gone (closed pipe): the guest keeps running, its output is dropped.
+            }
         }
-        try {
-            out.write(buffer, 0, length);
-            out.flush();
-        } catch (IOException e) {
-            // The host terminal is gone (closed pipe): the guest keeps running, its output is dropped.
-        }
-        length = 0;
     }
 
     @Override
