@@ -28,14 +28,23 @@ class BootEndToEndTest {
         return all;
     }
 
-    /** Boots, runs a command that needs real arithmetic in the shell, then powers off. */
-    private static void bootRunAndPowerOff(EmberProcess vm, String command, String expected) throws Exception {
-        int at = vm.await("ember-guest: userspace up", 0, BOOT);
-        at = vm.await("# ", at, BOOT);
+    /** Waits, from output index {@code from}, for the guest's first userspace line and prompt. */
+    private static int awaitPrompt(EmberProcess vm, int from) throws Exception {
+        int at = vm.await("ember-guest: userspace up", from, BOOT);
+        return vm.await("# ", at, BOOT);
+    }
+
+    /** At a prompt seen at {@code at}: runs a command, waits for its output, then powers off. */
+    private static void runAndPowerOff(EmberProcess vm, int at, String command, String expected) throws Exception {
         vm.send(command);
         vm.await(expected, at, COMMAND);
         vm.send("poweroff");
         assertEquals(0, vm.waitFor(COMMAND), "exit status after poweroff");
+    }
+
+    /** Boots, runs a command that needs real arithmetic in the shell, then powers off. */
+    private static void bootRunAndPowerOff(EmberProcess vm, String command, String expected) throws Exception {
+        runAndPowerOff(vm, awaitPrompt(vm, 0), command, expected);
     }
 
     @Test
@@ -61,16 +70,10 @@ class BootEndToEndTest {
         // SBI SRST cold reboot: the VMM resets harts and devices and boots the same images.
         // The secondary harts were idle in WFI when the old kernel rebooted; they must start again.
         try (EmberProcess vm = EmberProcess.start(defaultGuest("--vcpus", "2"))) {
-            int at = vm.await("ember-guest: userspace up", 0, BOOT);
-            at = vm.await("# ", at, BOOT);
+            int at = awaitPrompt(vm, 0);
             vm.send("reboot");
             at = vm.await("reboot: Restarting system", at, COMMAND);
-            at = vm.await("ember-guest: userspace up", at, BOOT);
-            at = vm.await("# ", at, BOOT);
-            vm.send("echo cpus=$(nproc)");
-            vm.await("cpus=2", at, COMMAND);
-            vm.send("poweroff");
-            assertEquals(0, vm.waitFor(COMMAND), "exit status after poweroff");
+            runAndPowerOff(vm, awaitPrompt(vm, at), "echo cpus=$(nproc)", "cpus=2");
         }
     }
 
