@@ -65,6 +65,9 @@ final class Vcpu implements Runnable {
                     if (nanos > 0) {
                         LockSupport.parkNanos(nanos);
                     }
+                    if (afterSlice != null) {
+                        afterSlice.run();   // e.g. HTIF: another hart may have written tohost
+                    }
                     continue;
                 }
                 h.waitingForInterrupt = false;

@@ -74,6 +74,7 @@ public final class Interpreter {
         try {
             while (done < budget && !h.sliceEnd) {
                 done++;   // before the fetch, so a slice of faulting fetches still ends
+                h.instret++;   // taken back below if the instruction traps instead of retiring
                 int i = (int) (pc >>> 12) & (Mmu.TLB_SIZE - 1);
                 int insn;
                 if (fetchTag[i] == ((pc & ~0xFFFL) | mmu.fetchKey) && (pc & 0xFFF) <= 0xFFC) {
@@ -81,7 +82,6 @@ public final class Interpreter {
                 } else {
                     insn = mmu.fetch(pc);
                 }
-                h.instret++;
                 if ((insn & 3) == 3) {
                     pc = execute(insn, pc, 4);
                 } else {
@@ -95,6 +95,7 @@ public final class Interpreter {
             }
             h.pc = pc;
         } catch (Trap t) {
+            h.instret--;
             h.pc = pc;   // the faulting instruction's pc, for mepc/sepc
             h.takeTrap(t.cause(), t.tval());
         }

@@ -66,6 +66,8 @@ class CsrTest {
             // Zicsr §6.1 (CSR access ordering): "a value written to instret by one instruction
             // will be the value read by the following instruction".
             arguments("minstret reads back the value just written", "li t0, 1000\n csrw minstret, t0\n csrr a0, minstret",         "a0", 1000L),
+            // Zicntr: instret counts retired instructions; an ecall raises an exception and does not retire.
+            arguments("a trapping ecall does not retire",        "la t0, 1f\n csrw mtvec, t0\n csrr a0, minstret\n ecall\n1: csrr a1, minstret\n sub a0, a1, a0", "a0", 1L),
             // §3.1.12: mip.SSIP is writable by M-mode software; mip.MTIP is not.
             arguments("mip.SSIP is writable",                    "csrsi mip, 2\n csrr a0, mip\n andi a0, a0, 2",                   "a0", 2L),
             arguments("mip.MTIP ignores writes",                 "li t0, 0x80\n csrs mip, t0\n csrr a0, mip\n andi a0, a0, 0x80",  "a0", 0L),
