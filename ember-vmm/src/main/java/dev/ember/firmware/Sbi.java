@@ -170,34 +170,31 @@ public final class Sbi {
 
     /**
      * RFENCE (§8). Ember has no ASIDs and no decoded-instruction cache, so every fence is a full
-     * TLB flush on the target harts, and FENCE.I is a no-op. The call returns only after each
-     * running target has flushed, as the spec requires of a completed remote fence.
+     * TLB flush on the target harts (FENCE.I needs only the ordering). The call returns only
+     * after each running target has served its request, as the spec requires of a completed
+     * remote fence: each target gets a ticket, and the caller waits for exactly those tickets,
+     * serving requests made of itself meanwhile so that harts fencing each other cannot deadlock.
      */
     private long rfence(Hart self, long fid, long mask, long maskBase) {
-        if (fid == 0) {
-            return forEachHart(mask, maskBase, t -> { });
-        }
         if (fid > 2) {
             return ERR_NOT_SUPPORTED;   // hypervisor fences: no H extension
         }
+        long[] tickets = new long[harts.length];
         long err = forEachHart(mask, maskBase, t -> {
             if (t == self) {
                 t.mmu.flush();
             } else if (t.state == HartState.STARTED) {
-                t.remoteFenceRequested = true;
-                t.wake();
+                tickets[t.id] = t.requestFence();
             }
         });
         if (err != SUCCESS) {
             return err;
         }
         for (Hart t : harts) {
+            long ticket = tickets[t.id];
             int spins = 0;
-            while (t != self && t.remoteFenceRequested && t.state == HartState.STARTED && !self.exitRequested) {
-                if (self.remoteFenceRequested) {   // two harts fencing each other: serve ours first
-                    self.mmu.flush();
-                    self.remoteFenceRequested = false;
-                }
+            while (ticket != 0 && !t.fenceServed(ticket) && t.state == HartState.STARTED && !self.exitRequested) {
+                self.serveFences();
                 if (++spins < 1000) {
                     Thread.onSpinWait();
                 } else {

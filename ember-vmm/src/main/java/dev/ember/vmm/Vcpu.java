@@ -54,10 +54,7 @@ final class Vcpu implements Runnable {
             if (state == HartState.START_PENDING) {
                 h.state = HartState.STARTED;
             }
-            if (h.remoteFenceRequested) {
-                h.mmu.flush();
-                h.remoteFenceRequested = false;
-            }
+            h.serveFences();
             if (h.waitingForInterrupt) {
                 if (!h.interruptPendingForWfi()) {
                     long deadline = h.nextTimerDeadline();

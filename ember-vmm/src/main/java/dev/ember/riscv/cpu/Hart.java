@@ -117,8 +117,10 @@ public final class Hart {
 
     /** Run state for the SBI HSM extension (§9): see {@link HartState}. */
     public volatile HartState state = HartState.STARTED;
-    /** Set by another hart's remote fence; the owner flushes its TLB and clears it. */
-    public volatile boolean remoteFenceRequested;
+    /** Remote fences requested of this hart: each requester takes the next number as its ticket. */
+    private final java.util.concurrent.atomic.AtomicLong fenceRequests = new java.util.concurrent.atomic.AtomicLong();
+    /** The highest request this hart has served; its owner writes it after flushing. */
+    private volatile long fencesServed;
     /** Set to make the run loop return (VM pause, stop). */
     public volatile boolean exitRequested;
     volatile Thread thread;
@@ -546,6 +548,35 @@ public final class Hart {
         mstatus |= Mstatus.FS_DIRTY;
     }
 
+    /**
+     * Asks this hart for a remote fence (SBI RFENCE) and wakes it.
+     *
+     * @return the ticket to wait for with {@link #fenceServed}
+     */
+    public long requestFence() {
+        long ticket = fenceRequests.incrementAndGet();
+        wake();
+        return ticket;
+    }
+
+    /** {@return whether the fence with {@code ticket} has been served} */
+    public boolean fenceServed(long ticket) {
+        return fencesServed >= ticket;
+    }
+
+    /**
+     * Serves pending remote fences: flushes the TLB if any was requested. Called by the owner
+     * between slices and by a hart that waits for others' fences, so two harts fencing each
+     * other cannot deadlock. The volatile write orders the flush before the requester proceeds.
+     */
+    public void serveFences() {
+        long requested = fenceRequests.get();
+        if (requested != fencesServed) {
+            mmu.flush();
+            fencesServed = requested;
+        }
+    }
+
     /** Resets the hart to its power-on state at {@code entry} in {@code privilege} mode. */
     public void reset(long entry, int privilege) {
         java.util.Arrays.fill(x, 0);
@@ -563,7 +594,7 @@ public final class Hart {
         java.util.Arrays.fill(pmpaddr, 0);
         waitingForInterrupt = false;
         sliceEnd = false;
-        remoteFenceRequested = false;
+        fencesServed = fenceRequests.get();   // a reset hart starts with an empty TLB
         MIP_HANDLE.setVolatile(this, 0L);
         seipSoftware = false;
         reservationOffset = -1;

@@ -28,7 +28,7 @@ import java.util.Arrays;
  * bounded by the mode's level count.
  *
  * <p>Owned by its hart's vCPU thread; TLB flush requests from other harts arrive through
- * {@link Hart#remoteFenceRequested}.
+ * {@link Hart#requestFence}.
  */
 public final class Mmu {
 
