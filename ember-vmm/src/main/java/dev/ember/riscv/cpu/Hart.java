@@ -24,8 +24,9 @@ import java.util.function.LongSupplier;
  * they are computed from {@code mtimecmp}/{@code stimecmp} against the machine clock whenever
  * interrupts are checked, so a timer costs nothing until it is due.
  *
- * <p>Owned by its vCPU thread, except {@link #mip}, {@link #mtimecmp} and the run-state fields
- * marked volatile.
+ * <p>Owned by its vCPU thread, except {@link #mip}, {@link #mtimecmp}, the remote-fence
+ * tickets ({@link #requestFence}) and the run-state fields marked volatile, which other
+ * harts and devices use.
  */
 public final class Hart {
 
