@@ -10,7 +10,8 @@ set -euo pipefail
 
 GUEST_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 OUT_DIR=$GUEST_DIR/out
-CACHE_ROOT=${EMBER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ember}/guest
+# ~ falls back to the passwd entry when HOME is unset (as in some CI environments).
+CACHE_ROOT=${EMBER_CACHE:-${XDG_CACHE_HOME:-$(cd ~ && pwd)/.cache}/ember}/guest
 JOBS=$(nproc)
 CROSS=riscv64-linux-gnu-
 FORCE=${EMBER_GUEST_FORCE:-0}
