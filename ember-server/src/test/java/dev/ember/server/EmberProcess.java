@@ -34,6 +34,22 @@ final class EmberProcess implements AutoCloseable {
 
     /** Starts {@code ember <args>} with stderr merged into stdout. */
     static EmberProcess start(String... args) throws IOException {
+        return launch(command(args));
+    }
+
+    /**
+     * Starts {@code ember <args>} on a pseudo-terminal, as a person at a terminal runs it: the
+     * util-linux {@code script} command gives it a TTY on stdin and stdout.
+     */
+    static EmberProcess startInTerminal(String... args) throws IOException {
+        StringBuilder shell = new StringBuilder();
+        for (String word : command(args)) {
+            shell.append('\'').append(word.replace("'", "'\\''")).append("' ");
+        }
+        return launch(List.of("script", "-qefc", shell.toString(), "/dev/null"));
+    }
+
+    private static List<String> command(String... args) {
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElse("java"));
         command.add("--enable-native-access=ALL-UNNAMED");
@@ -41,6 +57,10 @@ final class EmberProcess implements AutoCloseable {
         command.add(System.getProperty("java.class.path"));
         command.add(EmberCommand.class.getName());
         command.addAll(List.of(args));
+        return command;
+    }
+
+    private static EmberProcess launch(List<String> command) throws IOException {
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
         pb.environment().remove("EMBER_GUEST_DIR");
         return new EmberProcess(pb.start());
@@ -97,7 +117,12 @@ final class EmberProcess implements AutoCloseable {
 
     /** Types {@code line} and a newline at the guest console. */
     void send(String line) throws IOException {
-        stdin.write((line + "\n").getBytes(StandardCharsets.UTF_8));
+        type(line + "\n");
+    }
+
+    /** Types exactly {@code keys}, control characters included. */
+    void type(String keys) throws IOException {
+        stdin.write(keys.getBytes(StandardCharsets.UTF_8));
         stdin.flush();
     }
 
