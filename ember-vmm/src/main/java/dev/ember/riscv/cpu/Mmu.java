@@ -76,6 +76,7 @@ public final class Mmu {
 
     /** Drops every TLB entry (SFENCE.VMA, satp writes, remote fences). */
     public void flush() {
+        hart.sliceEnd = true;   // the interpreter holds the current code page's entry for a slice
         Arrays.fill(readTag, -1);
         Arrays.fill(writeTag, -1);
         Arrays.fill(fetchTag, -1);

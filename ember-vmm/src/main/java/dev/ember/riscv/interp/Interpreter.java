@@ -71,16 +71,28 @@ public final class Interpreter {
         // The pc lives in a local while the slice runs; h.pc is written back when the slice
         // ends and before anything that reads it (trap entry, SBI calls, xRET).
         long pc = h.pc;
+        // The current code page's fetch-TLB entry, held in locals. Valid for the slice: a
+        // privilege change ends the slice, and so does every TLB flush (Mmu.flush).
+        long codePage = -1;
+        long codeAddend = 0;
+        final long fetchKey = mmu.fetchKey;
         try {
             while (done < budget && !h.sliceEnd) {
                 done++;   // before the fetch, so a slice of faulting fetches still ends
                 h.instret++;   // taken back below if the instruction traps instead of retiring
-                int i = (int) (pc >>> 12) & (Mmu.TLB_SIZE - 1);
+                long page = pc & ~0xFFFL;
                 int insn;
-                if (fetchTag[i] == ((pc & ~0xFFFL) | mmu.fetchKey) && (pc & 0xFFF) <= 0xFFC) {
-                    insn = seg.get(GuestMemory.U32, pc + fetchAddend[i]);
+                if (page == codePage && (pc & 0xFFF) <= 0xFFC) {
+                    insn = seg.get(GuestMemory.U32, pc + codeAddend);
                 } else {
-                    insn = mmu.fetch(pc);
+                    int i = (int) (pc >>> 12) & (Mmu.TLB_SIZE - 1);
+                    if (fetchTag[i] == (page | fetchKey) && (pc & 0xFFF) <= 0xFFC) {
+                        codePage = page;
+                        codeAddend = fetchAddend[i];
+                        insn = seg.get(GuestMemory.U32, pc + codeAddend);
+                    } else {
+                        insn = mmu.fetch(pc);
+                    }
                 }
                 if ((insn & 3) == 3) {
                     pc = execute(insn, pc, 4);

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.params.provider.Arguments.arguments;
 
 import dev.ember.riscv.isa.TrapCause;
+import dev.ember.riscv.testing.Assembler;
 import dev.ember.riscv.testing.HartFixture;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
@@ -305,6 +306,36 @@ class MmuTest {
         hart.write64(SCRATCH, tables.pteAddress(VA, 0));
         hart.write64(SCRATCH + 8, ((frame(2) >>> 12) << 10) | V | R | A);
         assertEquals(marker(2), hart.runToDone().x("a0"), name);
+    }
+
+    /**
+     * §4.2.1 for instruction fetches, in one interpreter slice as the vCPU loop runs it: code
+     * that remaps its own page and executes SFENCE.VMA fetches its next instruction through the
+     * new mapping. The page at VA holds the same four instructions in frames 1 and 2 except
+     * for the value loaded into a0, so a0 tells which frame the last fetches came from.
+     */
+    @Test
+    void sfenceVmaMakesARemappedCodePageVisibleWithinASlice() {
+        HartFixture hart = load(3, "", "li t0, " + VA + "\n jalr ra, 0(t0)\n", map(VA, frame(1), R | X | A, 0));
+        PageTables tables = new PageTables(hart, 3);
+        long pteGpa = tables.pteAddress(VA, 0);
+        long remapped = ((frame(2) >>> 12) << 10) | V | R | X | A;
+        String prologue = "li t2, " + pteGpa + "\n li t3, " + remapped + "\n";
+        for (int frame = 1; frame <= 2; frame++) {
+            byte[] code = Assembler.assemble(prologue + "sd t3, 0(t2)\n sfence.vma\n li a0, " + frame + "\n jr ra\n");
+            for (int off = 0; off < code.length; off++) {
+                long gpa = frame(frame) + off;
+                long word = hart.readU64(gpa & ~7L);
+                int shift = (int) (gpa & 7) * 8;
+                hart.write64(gpa & ~7L, (word & ~(0xFFL << shift)) | ((code[off] & 0xFFL) << shift));
+            }
+        }
+        // Slices as the vCPU loop runs them (xRET ends one); the fence must end its own slice.
+        var interpreter = new dev.ember.riscv.interp.Interpreter(hart.hart());
+        for (int slice = 0; slice < 50; slice++) {
+            interpreter.run(4096);
+        }
+        assertEquals(2L, hart.x("a0"));
     }
 
     @Test
