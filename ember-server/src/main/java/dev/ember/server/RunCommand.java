@@ -86,7 +86,7 @@ final class RunCommand implements Callable<Integer> {
         }
         Terminal terminal = Terminal.open();
         try (VirtualMachine vm = new VirtualMachine(config, new FileOutputStream(java.io.FileDescriptor.out), System.err)) {
-            vm.attachConsoleInput(System.in, terminal.isInteractive() ? () -> vm.stop(0) : null);
+            vm.attachConsoleInput(System.in, terminal.isInteractive() ? () -> vm.finish(0) : null);
             return vm.run();
         } catch (BootException e) {
             System.err.println("ember: " + e.getMessage());

@@ -276,7 +276,10 @@ public final class VirtualMachine implements AutoCloseable {
         }
     }
 
-    /** Ends the run with {@code status} (the first status wins). Callable from any thread. */
+    /**
+     * Ends the run with {@code status} (the first status wins): the guest's poweroff, or a stop
+     * from outside such as Ctrl-A X. Callable from any thread.
+     */
     public void finish(int status) {
         synchronized (exitLock) {
             if (exitStatus == null) {
@@ -284,11 +287,6 @@ public final class VirtualMachine implements AutoCloseable {
             }
         }
         stopHarts();
-    }
-
-    /** Stops the VM from outside, e.g. on Ctrl-A X; the exit status is {@code status}. */
-    public void stop(int status) {
-        finish(status);
     }
 
     private void stopHarts() {

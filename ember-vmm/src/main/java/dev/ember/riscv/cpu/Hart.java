@@ -594,7 +594,6 @@ public final class Hart {
         java.util.Arrays.fill(pmpcfg, 0);
         java.util.Arrays.fill(pmpaddr, 0);
         waitingForInterrupt = false;
-        sliceEnd = false;
         fencesServed = fenceRequests.get();   // a reset hart starts with an empty TLB
         MIP_HANDLE.setVolatile(this, 0L);
         seipSoftware = false;
