@@ -1,0 +1,11 @@
+/**
+ * Virtio devices (VIRTIO 1.2): the virtio-mmio transport ({@link dev.ember.devices.virtio.VirtioMmio}),
+ * the contract every device type meets ({@link dev.ember.devices.virtio.VirtioDevice}), split
+ * queues in {@code queue}, and one package per device type: {@code block}, {@code net},
+ * {@code console}, {@code rng}, {@code vsock}, {@code balloon}.
+ *
+ * <p>Devices take host resources (files, backends, sockets) through their constructors and
+ * guest memory through {@link dev.ember.devices.virtio.VirtioContext}. May use: {@code memory},
+ * {@code devices.irq}, {@code net} (network backends). Never imports the CPU or the VMM.
+ */
+package dev.ember.devices.virtio;

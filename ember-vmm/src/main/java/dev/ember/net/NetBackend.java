@@ -1,0 +1,45 @@
+package dev.ember.net;
+
+/**
+ * The host side of one virtio-net interface: where the guest's Ethernet frames go and where
+ * frames for the guest come from. Frames carry no virtio header; the device adds and strips it.
+ *
+ * <p>Threads: {@link #transmit} is called on the vCPU thread that notified the transmit queue,
+ * under the device's lock. It must not block on the network and must not call
+ * {@link FrameSink#deliver} re-entrantly on that thread for long work; the backend's own threads
+ * deliver frames to the guest.
+ */
+public interface NetBackend extends AutoCloseable {
+
+    /**
+     * Starts the backend's threads; from now on frames for the guest go to {@code guest}.
+     * Called once, when the guest driver sets DRIVER_OK.
+     */
+    void start(FrameSink guest);
+
+    /**
+     * Takes one frame the guest transmitted. The bytes are only valid during the call.
+     *
+     * @param frame an Ethernet frame (destination MAC first), 14 to 65,550 bytes
+     */
+    void transmit(byte[] frame, int offset, int length);
+
+    /** The guest posted new receive buffers; a backend holding frames back may retry now. */
+    default void receiveSpaceAvailable() { }
+
+    /** Stops the backend's threads and releases host resources. Idempotent. */
+    @Override
+    void close();
+
+    /** Where a backend hands frames to the guest. */
+    interface FrameSink {
+        /**
+         * Offers one frame to the guest. Never blocks.
+         *
+         * @return false if the guest has no receive buffer free and the device's own backlog is
+         *         full; the frame was not taken, and the backend should keep it or drop it as
+         *         a real network would
+         */
+        boolean deliver(byte[] frame, int offset, int length);
+    }
+}
