@@ -65,7 +65,7 @@ public final class DescriptorChain {
         return gpas[i];
     }
 
-    /** {@return the length in bytes of buffer {@code i}} */
+    /** {@return the length in bytes of buffer {@code i}: unsigned, so read lengths of 2 GiB or more with {@link Integer#toUnsignedLong}} */
     public int length(int i) {
         return lengths[i];
     }
@@ -90,7 +90,12 @@ public final class DescriptorChain {
         return memory.segment().asSlice(gpas[i] - memory.base(), lengths[i] & 0xFFFF_FFFFL);
     }
 
-    /** {@return buffer {@code i} as a direct byte buffer over guest RAM, for channel I/O} */
+    /**
+     * {@return buffer {@code i} as a direct byte buffer over guest RAM, for channel I/O}
+     *
+     * @throws UnsupportedOperationException for a buffer of 2 GiB or more, which a byte buffer
+     *         cannot span; devices that accept such lengths slice {@link #segment} instead
+     */
     public ByteBuffer byteBuffer(int i) {
         return segment(i).asByteBuffer();
     }

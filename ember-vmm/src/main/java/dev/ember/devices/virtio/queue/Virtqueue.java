@@ -55,7 +55,7 @@ public final class Virtqueue {
 
     private int lastAvail;      // free-running 16-bit: next available-ring entry to take
     private int usedIdx;        // free-running 16-bit: next used-ring entry to write
-    private int signalledUsed;  // used index at the last interrupt (for EVENT_IDX)
+    private int signalledUsed;  // used index when needsInterrupt last looked
     private boolean signalledValid;
 
     /**
@@ -239,14 +239,17 @@ public final class Virtqueue {
     public boolean needsInterrupt() {
         // Ordering: the used index must be visible before the driver's suppression field is read.
         VarHandle.fullFence();
-        if (!eventIdx) {
-            return (memory.readU16(availGpa) & VIRTQ_AVAIL_F_NO_INTERRUPT) == 0;
-        }
         int newIdx = usedIdx;
         int oldIdx = signalledUsed;
         boolean valid = signalledValid;
         signalledUsed = newIdx;
         signalledValid = true;
+        if (valid && newIdx == oldIdx) {
+            return false;   // nothing added since the last interrupt
+        }
+        if (!eventIdx) {
+            return (memory.readU16(availGpa) & VIRTQ_AVAIL_F_NO_INTERRUPT) == 0;
+        }
         if (!valid) {
             return true;
         }
