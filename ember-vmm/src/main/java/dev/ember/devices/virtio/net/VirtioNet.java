@@ -1,0 +1,372 @@
+package dev.ember.devices.virtio.net;
+
+import dev.ember.devices.virtio.VirtioContext;
+import dev.ember.devices.virtio.VirtioDevice;
+import dev.ember.devices.virtio.queue.DescriptorChain;
+import dev.ember.devices.virtio.queue.Virtqueue;
+import dev.ember.devices.virtio.queue.VirtqueueViolation;
+import dev.ember.net.NetBackend;
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * A virtio network device (VIRTIO 1.2 §5.1) with one receive and one transmit queue, moving
+ * Ethernet frames between the guest and a {@link NetBackend}.
+ *
+ * <pre>
+ *   queue 0  receiveq1   device-writable chains: virtio_net_hdr (12 B) | frame
+ *   queue 1  transmitq1  device-readable chains: virtio_net_hdr (12 B) | frame
+ *   config   mac[6] @0 | status:le16 @6 | max_virtqueue_pairs:le16 @8 | mtu:le16 @10   (§5.1.4)
+ * </pre>
+ *
+ * <p>Features offered (§5.1.3): VIRTIO_NET_F_MAC (the MAC given to the constructor),
+ * VIRTIO_NET_F_STATUS (link always up) and VIRTIO_NET_F_MTU (1500, so the guest never raises its
+ * MTU beyond the frames its receive buffers hold). No checksum or segmentation offloads: every
+ * frame the guest sends carries complete checksums and is at most MTU-sized, and the backends
+ * (the user-mode stack computes its own checksums; a TAP opened without IFF_VNET_HDR) expect
+ * exactly that. No VIRTIO_NET_F_MRG_RXBUF: without offloads no frame exceeds 1518 bytes, which
+ * fits the single buffer Linux posts per chain in its "small buffers" mode (hdr_len +
+ * GOOD_PACKET_LEN = 12 + 1518 bytes, drivers/net/virtio_net.c add_recvbuf_small), and Linux
+ * builds its skb around that buffer without a copy. No control queue, no multiqueue.
+ *
+ * <p>The header (§5.1.6) is always 12 bytes: with VIRTIO_F_VERSION_1 num_buffers is present
+ * whether or not MRG_RXBUF is negotiated. The device writes it as all zeros except num_buffers
+ * = 1 (§5.1.6.4.1: required without MRG_RXBUF) and ignores the one the driver sends, since no
+ * offload that would give its fields meaning was offered.
+ *
+ * <p>Transmit: the driver's notification drains the queue on the vCPU thread; each chain's
+ * readable bytes after the header go to {@link NetBackend#transmit} in one array, and every chain
+ * goes back with length 0, one interrupt per batch. Receive: the backend's thread calls
+ * {@link NetBackend.FrameSink#deliver}, which takes this device's monitor and writes header and
+ * frame into the next receive chain. When the guest has posted none, up to
+ * {@value #BACKLOG_FRAMES} frames wait here; the driver's next receive-queue notification flushes
+ * them and then tells the backend with {@link NetBackend#receiveSpaceAvailable}. When the
+ * backlog too is full, deliver returns false.
+ *
+ * <p>Lifecycle: the backend is started on the first activation (DRIVER_OK) and keeps running
+ * across driver resets; while the device is inactive its frames are dropped and counted.
+ * {@link #close} closes the backend.
+ *
+ * <p><b>Guest-controlled.</b> Chains come from the driver, already bounded by
+ * {@link Virtqueue#pop}. A transmit chain shorter than header plus an Ethernet header, or whose
+ * frame exceeds {@value #MAX_FRAME} bytes, is dropped, counted and returned; nothing else in it
+ * is interpreted (the header's flags and gso_type are ignored, so a driver claiming an offload
+ * it did not negotiate gets its frame sent as is). Writable descriptors in a transmit chain are
+ * ignored. A receive chain too small for the header plus an Ethernet header is returned with
+ * length 0 and counted (the driver broke §5.1.6.3's sizing rule; Linux counts it as a length
+ * error); at most a queue's worth of those are skipped per frame, so a driver refilling the
+ * ring with bad buffers cannot hold the backend thread. A frame larger than a usable receive
+ * chain is dropped, and the chain is given back untouched ({@link Virtqueue#undoPop}) for the
+ * next frame, as a NIC drops an oversize frame without consuming a descriptor.
+ *
+ * <p>Threads: the transport's calls arrive under this object's monitor on a vCPU thread; the
+ * backend's thread takes the same monitor in deliver. {@link #close} closes the backend
+ * without holding the monitor, so a backend that joins its reader thread cannot deadlock with
+ * a reader waiting here.
+ */
+public final class VirtioNet implements VirtioDevice {
+
+    /** §5: the network device ID. */
+    public static final int DEVICE_TYPE = 1;
+
+    /** §5.1.3: feature bits. */
+    public static final int VIRTIO_NET_F_CSUM = 0, VIRTIO_NET_F_GUEST_CSUM = 1, VIRTIO_NET_F_MTU = 3,
+            VIRTIO_NET_F_MAC = 5, VIRTIO_NET_F_MRG_RXBUF = 15, VIRTIO_NET_F_STATUS = 16,
+            VIRTIO_NET_F_CTRL_VQ = 17;
+    /** §5.1.4: the status field's link-up bit. */
+    public static final int VIRTIO_NET_S_LINK_UP = 1;
+
+    /** §5.1.2: queue indices. */
+    public static final int RECEIVEQ = 0, TRANSMITQ = 1;
+
+    /** §5.1.6: sizeof(struct virtio_net_hdr) with VIRTIO_F_VERSION_1. */
+    public static final int HEADER_BYTES = 12;
+    /** The shortest frame: an Ethernet header (ETH_HLEN). */
+    public static final int MIN_FRAME = 14;
+    /** The longest frame either way: 64 KiB of payload plus Ethernet and VLAN headers, as Firecracker. */
+    public static final int MAX_FRAME = 65_550;
+    /** The MTU offered in the configuration space. */
+    public static final int MTU = 1500;
+    /** Frames held while the guest has no receive buffer posted. */
+    public static final int BACKLOG_FRAMES = 256;
+
+    private static final long FEATURES = 1L << VIRTIO_NET_F_MAC | 1L << VIRTIO_NET_F_STATUS | 1L << VIRTIO_NET_F_MTU;
+    private static final byte[] RX_HEADER = rxHeader();
+
+    private final String id;
+    private final byte[] mac;
+    private final NetBackend backend;
+    private final byte[] config;
+    private final byte[] txFrame = new byte[MAX_FRAME];
+    private final ArrayDeque<byte[]> backlog = new ArrayDeque<>();
+    private final NetBackend.FrameSink sink = this::deliver;
+
+    private VirtioContext context;   // non-null while active
+    private boolean backendStarted;
+    private boolean closed;
+    private boolean rxUsedSinceSignal;
+
+    private long rxFrames, rxBytes, txFrames, txBytes, rxDropsInactive, rxDropsBacklogFull,
+            rxDropsOversize, rxBadBuffers, txDropsMalformed, txDropsOversize;
+
+    /**
+     * A device not yet seen by a driver.
+     *
+     * @param id      the interface's name in the VM's configuration, e.g. {@code "eth0"}
+     * @param mac     six bytes, a unicast address
+     * @param backend where frames go; started at the first DRIVER_OK, closed by {@link #close}
+     */
+    public VirtioNet(String id, byte[] mac, NetBackend backend) {
+        this.id = Objects.requireNonNull(id, "id");
+        this.backend = Objects.requireNonNull(backend, "backend");
+        if (mac.length != 6) {
+            throw new IllegalArgumentException(id + ": a MAC address has 6 bytes, not " + mac.length);
+        }
+        if ((mac[0] & 1) != 0) {
+            throw new IllegalArgumentException(id + ": MAC address must be unicast (low bit of the first byte clear)");
+        }
+        this.mac = mac.clone();
+        this.config = new byte[12];
+        System.arraycopy(mac, 0, config, 0, 6);
+        config[6] = VIRTIO_NET_S_LINK_UP;
+        config[8] = 1;                  // max_virtqueue_pairs
+        config[10] = (byte) MTU;
+        config[11] = (byte) (MTU >>> 8);
+    }
+
+    private static byte[] rxHeader() {
+        byte[] h = new byte[HEADER_BYTES];
+        h[10] = 1;                      // num_buffers, le16
+        return h;
+    }
+
+    /** {@return the interface's name in the VM's configuration} */
+    public String id() {
+        return id;
+    }
+
+    /** {@return a copy of the MAC address} */
+    public byte[] mac() {
+        return mac.clone();
+    }
+
+    /** {@return the counters so far} */
+    public synchronized VirtioNetMetrics metrics() {
+        return new VirtioNetMetrics(rxFrames, rxBytes, txFrames, txBytes, rxDropsInactive, rxDropsBacklogFull,
+                rxDropsOversize, rxBadBuffers, txDropsMalformed, txDropsOversize);
+    }
+
+    /** {@return how many received frames wait for guest buffers} */
+    public synchronized int backlogFrames() {
+        return backlog.size();
+    }
+
+    @Override
+    public int deviceType() {
+        return DEVICE_TYPE;
+    }
+
+    @Override
+    public long deviceFeatures() {
+        return FEATURES;
+    }
+
+    @Override
+    public int queueCount() {
+        return 2;
+    }
+
+    @Override
+    public long readConfig(int offset, int width) {
+        if (width < 1 || width > 8) {
+            return 0;
+        }
+        long value = 0;
+        for (int i = width - 1; i >= 0; i--) {
+            long at = (long) offset + i;
+            int b = at >= 0 && at < config.length ? config[(int) at] & 0xFF : 0;
+            value = value << 8 | b;
+        }
+        return value;
+    }
+
+    @Override
+    public void activate(VirtioContext context) {
+        this.context = context;
+        if (!backendStarted && !closed) {
+            backendStarted = true;
+            backend.start(sink);
+        }
+    }
+
+    @Override
+    public void queueNotify(int index) throws VirtqueueViolation {
+        if (context == null) {
+            return;
+        }
+        if (index == TRANSMITQ) {
+            transmit(context);
+        } else if (index == RECEIVEQ) {
+            flushBacklog();
+            if (context != null && backlog.size() < BACKLOG_FRAMES) {
+                backend.receiveSpaceAvailable();
+            }
+        }
+    }
+
+    @Override
+    public void reset() {
+        context = null;
+        rxDropsInactive += backlog.size();
+        backlog.clear();
+        rxUsedSinceSignal = false;
+    }
+
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            reset();
+        }
+        backend.close();
+    }
+
+    private void transmit(VirtioContext ctx) throws VirtqueueViolation {
+        Virtqueue q = ctx.queue(TRANSMITQ);
+        boolean used = false;
+        do {
+            for (DescriptorChain c; (c = q.pop()) != null; ) {
+                transmit(c);
+                q.addUsed(c.head(), 0);
+                used = true;
+                if (context != ctx) {
+                    return;   // the backend delivered re-entrantly and that failed the device
+                }
+            }
+        } while (q.enableNotification());
+        if (used && q.needsInterrupt()) {
+            ctx.usedBuffers();
+        }
+    }
+
+    private void transmit(DescriptorChain c) {
+        long readable = c.readableBytes();
+        // Bounds: the frame must hold an Ethernet header and fit txFrame.
+        if (readable < HEADER_BYTES + MIN_FRAME) {
+            txDropsMalformed++;
+            return;
+        }
+        if (readable - HEADER_BYTES > MAX_FRAME) {
+            txDropsOversize++;
+            return;
+        }
+        int length = (int) (readable - HEADER_BYTES);
+        c.read(HEADER_BYTES, txFrame, 0, length);
+        txFrames++;
+        txBytes += length;
+        backend.transmit(txFrame, 0, length);
+    }
+
+    /** The backend offers a frame; see {@link NetBackend.FrameSink#deliver}. */
+    private synchronized boolean deliver(byte[] frame, int offset, int length) {
+        Objects.checkFromIndexSize(offset, length, frame.length);
+        VirtioContext ctx = context;
+        if (closed || ctx == null || ctx.queue(RECEIVEQ) == null) {
+            rxDropsInactive++;
+            return true;
+        }
+        if (length < MIN_FRAME || length > MAX_FRAME) {
+            rxDropsOversize++;
+            return true;
+        }
+        try {
+            if (!backlog.isEmpty()) {
+                flushBacklog();
+            }
+            if (context != ctx) {
+                return true;
+            }
+            if (backlog.isEmpty() && writeFrame(ctx.queue(RECEIVEQ), frame, offset, length) != Outcome.NO_BUFFER) {
+                signalReceived(ctx);
+                return true;
+            }
+            signalReceived(ctx);
+        } catch (VirtqueueViolation v) {
+            ctx.fail(v);
+            return true;
+        }
+        if (backlog.size() >= BACKLOG_FRAMES) {
+            rxDropsBacklogFull++;
+            return false;
+        }
+        backlog.add(Arrays.copyOfRange(frame, offset, offset + length));
+        return true;
+    }
+
+    /** Writes waiting frames while the guest has buffers; under the monitor, active. */
+    private void flushBacklog() throws VirtqueueViolation {
+        VirtioContext ctx = context;
+        Virtqueue q = ctx.queue(RECEIVEQ);
+        if (q == null) {
+            return;
+        }
+        for (byte[] f; (f = backlog.peek()) != null; ) {
+            if (writeFrame(q, f, 0, f.length) == Outcome.NO_BUFFER) {
+                break;
+            }
+            backlog.poll();
+        }
+        signalReceived(ctx);
+    }
+
+    private enum Outcome { WRITTEN, DROPPED, NO_BUFFER }
+
+    private Outcome writeFrame(Virtqueue q, byte[] frame, int offset, int length) throws VirtqueueViolation {
+        // Bounds: each pass either returns or gives a chain back to the driver; a queue's worth
+        // of unusable chains ends the attempt.
+        for (int skipped = 0; skipped <= q.size(); ) {
+            DescriptorChain c = q.pop();
+            if (c == null) {
+                if (q.enableNotification()) {
+                    continue;
+                }
+                return Outcome.NO_BUFFER;
+            }
+            long room = c.writableBytes();
+            if (room < HEADER_BYTES + MIN_FRAME) {
+                q.addUsed(c.head(), 0);
+                rxUsedSinceSignal = true;
+                rxBadBuffers++;
+                skipped++;
+                continue;
+            }
+            if (room < HEADER_BYTES + length) {
+                q.undoPop();
+                rxDropsOversize++;
+                return Outcome.DROPPED;
+            }
+            c.write(0, RX_HEADER, 0, HEADER_BYTES);
+            c.write(HEADER_BYTES, frame, offset, length);
+            q.addUsed(c.head(), HEADER_BYTES + length);
+            rxUsedSinceSignal = true;
+            rxFrames++;
+            rxBytes += length;
+            return Outcome.WRITTEN;
+        }
+        rxDropsOversize++;
+        return Outcome.DROPPED;
+    }
+
+    private void signalReceived(VirtioContext ctx) {
+        if (rxUsedSinceSignal) {
+            rxUsedSinceSignal = false;
+            if (ctx.queue(RECEIVEQ).needsInterrupt()) {
+                ctx.usedBuffers();
+            }
+        }
+    }
+}
