@@ -35,7 +35,7 @@ import java.util.concurrent.CountDownLatch;
  *   0x0200_0000  ACLINT: MSWI + MTIMER (CLINT layout)
  *   0x0c00_0000  PLIC, 95 sources
  *   0x1000_0000  ns16550a UART, PLIC source 10
- *   0x1000_1000  virtio-mmio slots (PLIC sources 1..8), attached by later device work
+ *   0x1000_1000  virtio-mmio slots 0..7, 4 KiB apart (PLIC sources 1..8), see DeviceManager
  *   0x8000_0000  RAM
  * </pre>
  *
@@ -71,6 +71,7 @@ public final class VirtualMachine implements AutoCloseable {
     private final byte[] initrdBytes;
     private final byte[] firmwareBytes;
     private final ElfFile program;
+    private final DeviceManager devices;
     private Htif htif;
 
     private final Object exitLock = new Object();
@@ -113,8 +114,17 @@ public final class VirtualMachine implements AutoCloseable {
         this.sbiInput = new SbiConsoleInput();
         this.sbi = new Sbi(harts, ram, new SbiConsole());
         try {
+            this.devices = new DeviceManager(config.devices(), ram, bus, plic,
+                    dev.ember.devices.virtio.console.VirtioConsole.Output.bytewise(console::write), errors);
+        } catch (BootException | RuntimeException e) {
+            console.close();
+            ram.close();
+            throw e;
+        }
+        try {
             loadImages();
         } catch (BootException | RuntimeException e) {
+            devices.close();
             console.close();
             ram.close();
             throw e;
@@ -132,6 +142,11 @@ public final class VirtualMachine implements AutoCloseable {
     /** {@return the UART, for feeding console input} */
     public Uart16550 uart() {
         return uart;
+    }
+
+    /** {@return the balloon device, or null when the VM has none} */
+    public dev.ember.devices.virtio.balloon.VirtioBalloon balloon() {
+        return devices.balloon();
     }
 
     /** {@return the guest's RAM} */
@@ -187,8 +202,8 @@ public final class VirtualMachine implements AutoCloseable {
             }
         }
         byte[] dtb = DeviceTree.build(new DeviceTree.Board(harts.length, ram.base(), ram.size(),
-                config.cmdline() == null ? "" : config.cmdline(), initrdStart, initrdEnd, ISA, MMU_TYPE,
-                MachineClock.FREQUENCY_HZ, List.of()));
+                devices.withRoot(config.cmdline()), initrdStart, initrdEnd, ISA, MMU_TYPE,
+                MachineClock.FREQUENCY_HZ, devices.slots()));
         if (dtb.length > 0x20_0000) {
             throw new BootException("device tree is larger than 2 MiB");
         }
@@ -251,6 +266,7 @@ public final class VirtualMachine implements AutoCloseable {
                 break;
             }
             ram.discard(ram.base(), ram.size());
+            devices.reset();
             plic.reset();
             aclint.reset();
             uart.reset();
@@ -306,12 +322,20 @@ public final class VirtualMachine implements AutoCloseable {
 
     /**
      * {@return where typed input goes: the SBI console when the command line puts the kernel's
-     * console on {@code hvc0} (the SBI console driver), otherwise the UART}
+     * console on {@code hvc0} (the SBI console driver registers first), the virtio console when
+     * it says {@code hvc1} and one is attached, otherwise the UART}
      */
     private InputSink consoleInputSink() {
         String cmdline = config.cmdline() == null ? "" : config.cmdline();
         if (cmdline.matches(".*(^|\\s)console=hvc0.*")) {
             return sbiInput;
+        }
+        var virtioConsole = devices.console();
+        if (virtioConsole != null && cmdline.matches(".*(^|\\s)console=hvc1.*")) {
+            return new InputSink() {
+                @Override public int offer(byte[] b, int off, int len) { return virtioConsole.offer(b, off, len); }
+                @Override public void awaitSpace(long millis) throws InterruptedException { virtioConsole.awaitInputSpace(millis); }
+            };
         }
         return new InputSink() {
             @Override public int offer(byte[] b, int off, int len) { return uart.offer(b, off, len); }
@@ -341,6 +365,7 @@ public final class VirtualMachine implements AutoCloseable {
             }
             stopped &= !t.isAlive();
         }
+        devices.close();
         console.close();
         if (stopped) {
             ram.close();

@@ -1,5 +1,6 @@
 package dev.ember.vmm;
 
+import dev.ember.config.DevicesConfig;
 import java.nio.file.Path;
 
 /**
@@ -12,8 +13,19 @@ import java.nio.file.Path;
  * @param cmdline     the kernel command line
  * @param firmware    optional M-mode firmware (e.g. OpenSBI {@code fw_jump.bin}); null for the built-in SBI
  * @param elf         a bare-metal program run in M-mode with HTIF, instead of a kernel
+ * @param devices     the virtio devices
  */
-public record VmConfig(int vcpus, long memoryBytes, Path kernel, Path initrd, String cmdline, Path firmware, Path elf) {
+public record VmConfig(int vcpus, long memoryBytes, Path kernel, Path initrd, String cmdline, Path firmware, Path elf,
+                       DevicesConfig devices) {
+
+    public VmConfig {
+        devices = devices == null ? DevicesConfig.NONE : devices;
+    }
+
+    /** A machine without virtio devices. */
+    public VmConfig(int vcpus, long memoryBytes, Path kernel, Path initrd, String cmdline, Path firmware, Path elf) {
+        this(vcpus, memoryBytes, kernel, initrd, cmdline, firmware, elf, DevicesConfig.NONE);
+    }
 
     public static final int MAX_VCPUS = 8;
     public static final long MIN_MEMORY = 16L << 20;

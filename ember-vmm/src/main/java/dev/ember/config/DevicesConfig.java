@@ -1,0 +1,61 @@
+package dev.ember.config;
+
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The virtio devices of one VM.
+ *
+ * @param drives        virtio-blk drives, in the order the guest numbers them ({@code vda}, {@code vdb}...)
+ * @param networks      virtio-net interfaces ({@code eth0}, {@code eth1}...)
+ * @param vsock         the vsock device, or null
+ * @param entropy       whether a virtio-rng device is attached
+ * @param balloon       the balloon, or null
+ * @param virtioConsole whether a virtio-console ({@code hvc}) is attached beside the UART
+ */
+public record DevicesConfig(List<DriveConfig> drives, List<NetworkInterfaceConfig> networks, VsockConfig vsock,
+                            boolean entropy, BalloonConfig balloon, boolean virtioConsole) {
+
+    /** Eight virtio-mmio slots in the memory map. */
+    public static final int MAX_DEVICES = 8;
+
+    public static final DevicesConfig NONE = new DevicesConfig(List.of(), List.of(), null, false, null, false);
+
+    /** @throws IllegalArgumentException naming the problem */
+    public DevicesConfig {
+        drives = List.copyOf(drives);
+        networks = List.copyOf(networks);
+        int count = drives.size() + networks.size() + (vsock != null ? 1 : 0) + (entropy ? 1 : 0)
+                + (balloon != null ? 1 : 0) + (virtioConsole ? 1 : 0);
+        if (count > MAX_DEVICES) {
+            throw new IllegalArgumentException("too many virtio devices: " + count + " (at most " + MAX_DEVICES + ")");
+        }
+        Set<String> ids = new HashSet<>();
+        int roots = 0;
+        for (DriveConfig d : drives) {
+            if (!ids.add("drive:" + d.driveId())) {
+                throw new IllegalArgumentException("drive id '" + d.driveId() + "' is used twice");
+            }
+            roots += d.isRootDevice() ? 1 : 0;
+        }
+        if (roots > 1) {
+            throw new IllegalArgumentException("only one drive can be the root device");
+        }
+        for (NetworkInterfaceConfig n : networks) {
+            if (!ids.add("net:" + n.ifaceId())) {
+                throw new IllegalArgumentException("network interface id '" + n.ifaceId() + "' is used twice");
+            }
+        }
+    }
+
+    /** {@return the root drive's index among the drives, or -1} */
+    public int rootDriveIndex() {
+        for (int i = 0; i < drives.size(); i++) {
+            if (drives.get(i).isRootDevice()) {
+                return i;
+            }
+        }
+        return -1;
+    }
+}

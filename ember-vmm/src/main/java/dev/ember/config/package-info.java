@@ -1,0 +1,9 @@
+/**
+ * One record per device resource, named and shaped after Firecracker's API objects
+ * ({@code Drive}, {@code NetworkInterface}, {@code Vsock}, {@code Balloon}, {@code EntropyDevice}),
+ * with their validation. The command line builds these today; the REST API and
+ * {@code --config-file} will build the same records, so the three cannot drift apart.
+ *
+ * <p>May use: the JDK only. Imports no device: {@code vmm} turns records into devices.
+ */
+package dev.ember.config;

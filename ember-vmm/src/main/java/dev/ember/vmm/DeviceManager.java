@@ -1,0 +1,167 @@
+package dev.ember.vmm;
+
+import dev.ember.boot.BootException;
+import dev.ember.config.BalloonConfig;
+import dev.ember.config.DevicesConfig;
+import dev.ember.config.DriveConfig;
+import dev.ember.config.NetworkInterfaceConfig;
+import dev.ember.config.PortForward;
+import dev.ember.devices.irq.Plic;
+import dev.ember.devices.virtio.VirtioDevice;
+import dev.ember.devices.virtio.VirtioMmio;
+import dev.ember.devices.virtio.balloon.VirtioBalloon;
+import dev.ember.devices.virtio.block.DiskImage;
+import dev.ember.devices.virtio.block.DiskImageException;
+import dev.ember.devices.virtio.block.VirtioBlock;
+import dev.ember.devices.virtio.console.VirtioConsole;
+import dev.ember.devices.virtio.net.VirtioNet;
+import dev.ember.devices.virtio.rng.VirtioRng;
+import dev.ember.devices.virtio.vsock.VirtioVsock;
+import dev.ember.firmware.DeviceTree;
+import dev.ember.firmware.DeviceTree.VirtioSlot;
+import dev.ember.memory.GuestMemory;
+import dev.ember.memory.PhysicalBus;
+import dev.ember.net.NetBackend;
+import dev.ember.net.tap.TapBackend;
+import dev.ember.net.user.HostForward;
+import dev.ember.net.user.UserNetwork;
+import dev.ember.net.user.UserNetworkConfig;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Turns a {@link DevicesConfig} into virtio devices on virtio-mmio transports: the one place
+ * where device records become devices, as Firecracker's MMIO device manager.
+ *
+ * <p>Slot assignment: device {@code k} (drives first, then network interfaces, then vsock,
+ * entropy, balloon and console) takes slot {@code 7 - k}. The device tree lists slots from the
+ * highest address down, as QEMU's {@code virt} does, and Linux probes them in that order, so the
+ * first drive is {@code vda} and the first interface {@code eth0}.
+ *
+ * <p>Every host resource (image file, TAP device, forwarded port, Unix socket) is opened here,
+ * before the guest runs, so a bad one is reported as a {@link BootException} with the device
+ * named; whatever was opened before the failure is closed again.
+ *
+ * <p>Threads: built and closed on the VMM thread; the devices serve vCPU threads and their own.
+ */
+final class DeviceManager implements AutoCloseable {
+
+    private final List<VirtioMmio> transports = new ArrayList<>();
+    private final List<VirtioSlot> slots = new ArrayList<>();
+    private final String rootDevice;
+    private VirtioBalloon balloon;
+    private VirtioConsole console;
+
+    DeviceManager(DevicesConfig config, GuestMemory ram, PhysicalBus bus, Plic plic,
+                  VirtioConsole.Output consoleOutput, PrintStream errors) throws BootException {
+        try {
+            List<DriveConfig> drives = config.drives();
+            for (DriveConfig d : drives) {
+                DiskImage image = DiskImage.open(d.driveId(), d.pathOnHost(), d.isReadOnly());
+                attach(new VirtioBlock(d.driveId(), image, errors::println), "virtio-blk " + d.driveId(), ram, bus, plic, errors);
+            }
+            int root = config.rootDriveIndex();
+            rootDevice = root < 0 ? null : "/dev/vd" + (char) ('a' + root) + (drives.get(root).isReadOnly() ? " ro" : " rw");
+            List<NetworkInterfaceConfig> nets = config.networks();
+            for (int i = 0; i < nets.size(); i++) {
+                NetworkInterfaceConfig n = nets.get(i);
+                NetBackend backend = n.userMode() ? userNetwork(n) : TapBackend.open(n.hostDevName(), errors::println);
+                attach(new VirtioNet(n.ifaceId(), n.macBytes(i), backend), "virtio-net " + n.ifaceId(), ram, bus, plic, errors);
+            }
+            if (config.vsock() != null) {
+                attach(new VirtioVsock(config.vsock().guestCid(), config.vsock().udsPath()), "virtio-vsock", ram, bus, plic, errors);
+            }
+            if (config.entropy()) {
+                attach(new VirtioRng(), "virtio-rng", ram, bus, plic, errors);
+            }
+            if (config.balloon() != null) {
+                BalloonConfig b = config.balloon();
+                balloon = new VirtioBalloon(b.amountMib(), b.deflateOnOom(), b.statsPollingIntervalS());
+                attach(balloon, "virtio-balloon", ram, bus, plic, errors);
+            }
+            if (config.virtioConsole()) {
+                console = new VirtioConsole(consoleOutput);
+                attach(console, "virtio-console", ram, bus, plic, errors);
+            }
+        } catch (DiskImageException e) {
+            close();
+            throw new BootException(e.getMessage());
+        } catch (IOException | UncheckedIOException | IllegalArgumentException e) {
+            close();
+            throw new BootException(e.getMessage());
+        }
+    }
+
+    private static NetBackend userNetwork(NetworkInterfaceConfig n) throws IOException {
+        List<HostForward> forwards = new ArrayList<>();
+        for (PortForward f : n.portForwards()) {
+            forwards.add(new HostForward(f.protocol().equals("tcp") ? HostForward.Protocol.TCP : HostForward.Protocol.UDP,
+                    InetAddress.getByName(f.hostAddress()), f.hostPort(), f.guestPort()));
+        }
+        return new UserNetwork(UserNetworkConfig.defaults().withHostForwards(forwards));
+    }
+
+    private void attach(VirtioDevice device, String name, GuestMemory ram, PhysicalBus bus, Plic plic, PrintStream errors) {
+        int k = transports.size();
+        VirtioSlot slot = VirtioSlot.standard(DeviceTree.VIRTIO_COUNT - 1 - k);
+        VirtioMmio transport = new VirtioMmio(device, ram, plic.source(slot.irq()), name, errors::println);
+        bus.map(slot.base(), transport);
+        transports.add(transport);
+        slots.add(slot);
+    }
+
+    /** {@return the slots in use, for the device tree} */
+    List<VirtioSlot> slots() {
+        return List.copyOf(slots);
+    }
+
+    /**
+     * {@return {@code cmdline} with {@code root=/dev/vdX rw} (or {@code ro}) appended when a drive
+     * is the root device and the command line names no root of its own}
+     */
+    String withRoot(String cmdline) {
+        String base = cmdline == null ? "" : cmdline;
+        if (rootDevice == null || base.matches("(.*\\s)?root=.*")) {
+            return base;
+        }
+        return (base.isBlank() ? "" : base + " ") + "root=" + rootDevice;
+    }
+
+    /** {@return the balloon, or null} */
+    VirtioBalloon balloon() {
+        return balloon;
+    }
+
+    /** {@return the virtio console, or null} */
+    VirtioConsole console() {
+        return console;
+    }
+
+    /** {@return the transports, in slot order of attachment} */
+    List<VirtioMmio> transports() {
+        return List.copyOf(transports);
+    }
+
+    /** Resets every device to power-on state, for a guest reboot. */
+    void reset() {
+        for (VirtioMmio t : transports) {
+            t.reset();
+        }
+    }
+
+    /** Releases every device's host resources. */
+    @Override
+    public void close() {
+        for (VirtioMmio t : transports) {
+            try {
+                t.device().close();
+            } catch (RuntimeException e) {
+                // Closing is best effort; one device's failure must not keep the others open.
+            }
+        }
+    }
+}
