@@ -1,6 +1,7 @@
 package dev.ember.server;
 
 import dev.ember.boot.BootException;
+import dev.ember.config.DevicesConfig;
 import dev.ember.vmm.VirtualMachine;
 import dev.ember.vmm.VmConfig;
 import java.io.FileOutputStream;
@@ -51,6 +52,9 @@ final class RunCommand implements Callable<Integer> {
             description = "run a bare-metal ELF in M-mode with HTIF (tohost/fromhost) instead of a kernel")
     Path elf;
 
+    @CommandLine.Mixin
+    DeviceOptions deviceOptions = new DeviceOptions();
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -66,6 +70,12 @@ final class RunCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(),
                     "--elf runs a bare-metal program and cannot be combined with --kernel, --initrd or --firmware");
         }
+        DevicesConfig devices;
+        try {
+            devices = deviceOptions.toConfig();
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
         if (kernel == null && elf == null) {
             String dir = System.getenv("EMBER_GUEST_DIR");
             if (dir == null || !Files.isRegularFile(Path.of(dir, "Image"))) {
@@ -74,13 +84,18 @@ final class RunCommand implements Callable<Integer> {
                 return 1;
             }
             kernel = Path.of(dir, "Image");
-            if (initrd == null) {
-                initrd = Path.of(dir, "initramfs.cpio");
+            try {
+                DefaultGuest guest = new DefaultGuest(Path.of(dir), initrd, devices);
+                initrd = guest.initrd();
+                devices = guest.devices();
+            } catch (IOException | IllegalArgumentException e) {
+                System.err.println("ember: default guest: " + e.getMessage());
+                return 1;
             }
         }
-        VmConfig config = new VmConfig(vcpus, memoryBytes, kernel, initrd, append, firmware, elf);
+        VmConfig config;
         try {
-            config.validate();
+            config = new VmConfig(vcpus, memoryBytes, kernel, initrd, append, firmware, elf, devices).validate();
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }

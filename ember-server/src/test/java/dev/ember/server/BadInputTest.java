@@ -23,6 +23,16 @@ class BadInputTest {
     @TempDir
     static Path tmp;
 
+    /** Holds a loopback port for the "forwarded port in use" case. */
+    private static java.net.ServerSocket busyPort;
+
+    @org.junit.jupiter.api.AfterAll
+    static void releasePort() throws java.io.IOException {
+        if (busyPort != null) {
+            busyPort.close();
+        }
+    }
+
     static Stream<Arguments> cases() throws Exception {
         Path image = EmberProcess.guestDir().resolve("Image");
         Path truncated = tmp.resolve("truncated-Image");
@@ -35,6 +45,10 @@ class BadInputTest {
         Files.write(bigInitrd, new byte[24 << 20]);
         Path x86 = Path.of("/bin/true");
         String k = image.toString();
+        busyPort = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"));
+        int busy = busyPort.getLocalPort();
+        Path disk = tmp.resolve("disk.img");
+        Files.write(disk, new byte[4096]);
         return Stream.of(
             // name                       args                                                       status  message
             arguments("missing kernel",      new String[] {"--kernel", "/nonexistent/Image"},                1, "kernel /nonexistent/Image does not exist"),
@@ -53,7 +67,19 @@ class BadInputTest {
             arguments("vcpus not a number",  new String[] {"--kernel", k, "--vcpus", "four"},                2, "four"),
             arguments("unknown option",      new String[] {"--kernal", k},                                   2, "--kernal"),
             arguments("missing firmware",    new String[] {"--kernel", k, "--firmware", "/nonexistent/fw.bin"}, 1, "firmware /nonexistent/fw.bin does not exist"),
-            arguments("elf with kernel",     new String[] {"--kernel", k, "--elf", x86.toString()},           2, "cannot be combined"));
+            arguments("elf with kernel",     new String[] {"--kernel", k, "--elf", x86.toString()},           2, "cannot be combined"),
+            arguments("missing drive image", new String[] {"--kernel", k, "--drive", "path=/nonexistent/disk.img"}, 1, "/nonexistent/disk.img"),
+            arguments("drive is a dir",      new String[] {"--kernel", k, "--drive", "path=" + tmp},         1, "directory"),
+            arguments("empty drive image",   new String[] {"--kernel", k, "--drive", "path=" + empty},       1, "empty"),
+            arguments("drive spec unknown",  new String[] {"--kernel", k, "--drive", "path=" + disk + ",cache=none"}, 2, "unknown setting 'cache'"),
+            arguments("two root drives",     new String[] {"--kernel", k, "--drive", disk + ",root", "--drive", disk + ",root,id=b"}, 2, "only one drive"),
+            arguments("missing tap",         new String[] {"--kernel", k, "--net", "tap=embernotap9"},      1, "embernotap9: no such network interface"),
+            arguments("forwarded port busy", new String[] {"--kernel", k, "--net", "user,hostfwd=tcp::" + busy + "-:80"}, 1, "in use"),
+            arguments("bad forward",         new String[] {"--kernel", k, "--net", "user,hostfwd=tcp::99999-:80"}, 2, "hostfwd"),
+            arguments("bad mac",             new String[] {"--kernel", k, "--net", "user,mac=01:02:03:04:05:06"}, 2, "multicast"),
+            arguments("vsock socket dir",    new String[] {"--kernel", k, "--vsock", "cid=3,uds=/nonexistent/dir/v.sock"}, 1, "/nonexistent/dir/v.sock"),
+            arguments("vsock reserved cid",  new String[] {"--kernel", k, "--vsock", "cid=2,uds=" + tmp.resolve("v.sock")}, 2, "CID"),
+            arguments("balloon not a size",  new String[] {"--kernel", k, "--balloon", "big"},              2, "--balloon big"));
     }
 
     private static Arguments arguments(String name, String[] args, int status, String message) {

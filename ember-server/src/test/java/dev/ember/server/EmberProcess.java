@@ -143,6 +143,18 @@ final class EmberProcess implements AutoCloseable {
         }
     }
 
+    /** Kills the process with SIGKILL, as an out-of-memory killer or a crash would, and waits for it. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor();
+        reader.join(5000);
+    }
+
+    /** {@return the process id} */
+    long pid() {
+        return process.pid();
+    }
+
     /** {@return seconds since the process was started} */
     double elapsedSeconds() {
         return (System.nanoTime() - startNanos) / 1e9;
