@@ -3,6 +3,9 @@
 #   ./ember bench [--rounds N] [--vcpus N] [--kernel K] [--initrd I] [--only ember|qemu] [--timeout S]
 #       boots the same guest under Ember and under qemu-system-riscv64 -M virt, alternating,
 #       and prints medians and Ember/QEMU ratios (dev.ember.bench.Compare; --help lists all options)
+#   ./ember bench --devices [--rounds N] [--rootfs FILE] ...
+#       the same, but device workloads instead: root on virtio-blk (guest/out/rootfs.ext4), a scratch
+#       disk and a user-mode network; sequential dd on the scratch disk and TCP to and from the host (MB/s)
 #   ./ember bench jmh [JMH options]
 #       JMH micro-benchmarks (dev.ember.bench.jmh), e.g. ./ember bench jmh -wi 2 -i 3 -f 1 Interpreter
 # Builds every module first when sources changed, and the default guest when no --kernel is given.

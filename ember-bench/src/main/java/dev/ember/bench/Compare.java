@@ -4,6 +4,7 @@ import dev.ember.bench.CompareOptions.UsageException;
 import dev.ember.bench.GuestConsole.ConsoleException;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,7 +23,7 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <h2>Running it</h2>
  * {@code ./ember bench [--rounds N] [--vcpus N] [--kernel K] [--initrd I] [--only ember|qemu]
- * [--timeout S]} builds Ember, builds the default guest and runs this class (see
+ * [--devices] [--timeout S]} builds Ember, builds the default guest and runs this class (see
  * {@code scripts/bench.sh}); {@link CompareOptions#USAGE} lists every option.
  *
  * <h2>What runs</h2>
@@ -56,6 +57,24 @@ import java.util.concurrent.ConcurrentHashMap;
  *       the job, 10 ms resolution, on the guest's clock.</li>
  * </ul>
  * Answers (hashes, byte counts) must agree between all runs of both VMMs.
+ *
+ * <h2>Devices ({@code --devices})</h2>
+ * Instead of the boot and workload runs, each round boots each VMM once (Ember first) with
+ * no initramfs, the root file system on virtio-blk and a user-mode network:
+ * <ul>
+ *   <li>Ember: {@code ... run --kernel K --append console=ttyS0 --vcpus N --memory 512M
+ *       --drive path=ROOT,root --drive path=SCRATCH,id=scratch --net user} (Ember appends
+ *       {@code root=/dev/vda rw} for its root drive).</li>
+ *   <li>QEMU: {@code ... -kernel K -append "console=ttyS0 root=/dev/vda rw"}, two
+ *       {@code virtio-blk-device}s on {@code -drive ...,format=raw,if=none} (root first) and a
+ *       {@code virtio-net-device} on {@code -netdev user}.</li>
+ * </ul>
+ * ROOT is a fresh copy of {@code --rootfs} and SCRATCH a fresh 160 MiB sparse file, made
+ * before every boot and deleted after it. A setup step checks, untimed, that the guest's root
+ * is vda, that vdb is the scratch disk and that eth0 has its DHCP lease; then each
+ * {@link DeviceWorkload} runs, its answer checked against the known one, and its time turned
+ * into MB/s (10^6 bytes per second) by the guest's clock and by the host's. The TCP workloads
+ * talk to {@link TcpPeers} on the host's 127.0.0.1, which the guest reaches as 10.0.2.2.
  *
  * <h2>Failure</h2>
  * Every wait is bounded ({@code --timeout}, 300 s by default). On a timeout, early exit,
@@ -96,6 +115,15 @@ public final class Compare {
     /** Answers per workload and VMM, checked for agreement at the end. */
     private final Map<String, Map<String, Set<String>>> answers = new LinkedHashMap<>();
     private final Set<GuestConsole> live = ConcurrentHashMap.newKeySet();
+    /** The host ends of the TCP workloads; only with {@code --devices}. */
+    private TcpPeers peers;
+    private List<DeviceWorkload> deviceWorkloads = List.of();
+
+    private static final Results.Metric DISK_PROMPT =
+            new Results.Metric("disk-prompt", "boot from virtio-blk: start to shell prompt");
+
+    /** The disks of one device run: a copy of the root image and the scratch file. */
+    private record Disks(Path root, Path scratch) {}
 
     private Compare(CompareOptions options, PrintStream out) {
         this.options = options;
@@ -120,10 +148,25 @@ public final class Compare {
     private int run() throws InterruptedException {
         Thread killer = new Thread(() -> live.forEach(GuestConsole::close));
         Runtime.getRuntime().addShutdownHook(killer);
+        if (options.devices()) {
+            try {
+                peers = TcpPeers.start(DeviceWorkload.TCP_RX_MIB * DeviceWorkload.MIB);
+            } catch (IOException e) {
+                System.err.println("compare: cannot listen on 127.0.0.1 for the TCP workloads: " + e.getMessage());
+                return 1;
+            }
+            deviceWorkloads = DeviceWorkload.all(peers);
+        }
         printHeader();
         String failure = null;
         try {
             for (int round = 1; round <= options.rounds(); round++) {
+                if (options.devices()) {
+                    for (String vmm : vmms()) {
+                        deviceRun(vmm, round);
+                    }
+                    continue;
+                }
                 for (String vmm : vmms()) {
                     bootRun(vmm, round);
                 }
@@ -134,6 +177,10 @@ public final class Compare {
             failure = checkAnswers();
         } catch (RunFailure e) {
             failure = e.getMessage();
+        } finally {
+            if (peers != null) {
+                peers.close();
+            }
         }
         out.println();
         out.println("load average at end: " + loadAverage());
@@ -141,8 +188,15 @@ public final class Compare {
             out.println();
             out.println("== Medians over " + options.rounds() + " round(s); ratio above 1 means Ember is slower ==");
             results.printTable(out);
+            if (results.hasRates()) {
+                out.println();
+                out.println("== Device throughput, medians over " + options.rounds()
+                        + " round(s), MB/s = 10^6 bytes/s; ratio below 1 means Ember is slower ==");
+                results.printRates(out);
+            }
             out.println();
-            out.println("== Raw samples (seconds), round 1 first ==");
+            out.println(results.hasRates() ? "== Raw samples (seconds; MB/s where the metric says so), round 1 first =="
+                    : "== Raw samples (seconds), round 1 first ==");
             results.printRaw(out);
         }
         Runtime.getRuntime().removeShutdownHook(killer);
@@ -165,40 +219,87 @@ public final class Compare {
     private void printHeader() {
         out.println("== Ember vs QEMU: same guest, same machine, alternating runs ==");
         out.println("kernel:   " + options.kernel());
-        out.println("initrd:   " + options.initrd());
-        out.println("machine:  " + options.vcpus() + " vCPU(s), " + options.memory() + ", cmdline '" + options.cmdline() + "'");
+        Disks disks = null;
+        if (options.devices()) {
+            disks = disks();
+            out.println("rootfs:   " + options.rootfs() + " (a fresh copy per boot, vda, the root; "
+                    + DeviceWorkload.SCRATCH_BYTES / DeviceWorkload.MIB + " MiB sparse scratch file, vdb)");
+        } else {
+            out.println("initrd:   " + options.initrd());
+        }
+        out.println("machine:  " + options.vcpus() + " vCPU(s), " + options.memory() + ", cmdline '" + options.cmdline() + "'"
+                + (options.devices() ? " + root=/dev/vda rw (Ember appends it for its root drive)" : ""));
         if (options.runs(EMBER)) {
-            out.println("ember:    " + String.join(" ", command(EMBER)) + "   (built-in SBI)");
+            out.println("ember:    " + String.join(" ", command(EMBER, disks)) + "   (built-in SBI)");
             out.println("          JVM " + System.getProperty("java.vm.name") + " " + System.getProperty("java.vm.version"));
         }
         if (options.runs(QEMU)) {
-            out.println("qemu:     " + String.join(" ", command(QEMU)) + "   (firmware: QEMU's default OpenSBI, TCG)");
+            out.println("qemu:     " + String.join(" ", command(QEMU, disks)) + "   (firmware: QEMU's default OpenSBI, TCG)");
             out.println("          " + qemuVersion());
         }
         out.println("host:     " + Runtime.getRuntime().availableProcessors() + " CPUs, load average at start: " + loadAverage());
-        out.println("rounds:   " + options.rounds() + " (each: boot runs, then workload runs; Ember first)");
+        if (options.devices()) {
+            out.println("rounds:   " + options.rounds() + " (each: one device run per VMM; Ember first)");
+            out.println("tcp:      host peers on 127.0.0.1 (the guest's " + DeviceWorkload.HOST_IP + "): source port "
+                    + peers.sourcePort() + " sends " + DeviceWorkload.TCP_RX_MIB + " MiB per connection, sink port "
+                    + peers.sinkPort() + " counts and replies");
+        } else {
+            out.println("rounds:   " + options.rounds() + " (each: boot runs, then workload runs; Ember first)");
+        }
         out.println("timeout:  " + options.timeout().toSeconds() + " s per wait; console logs in " + options.logDir());
         out.println("workloads, in this order in one boot (host: line sent -> marker seen; guest: /proc/uptime):");
-        for (Workload w : Workload.ALL) {
-            out.println("  " + w.key() + ": " + w.description());
+        if (options.devices()) {
+            out.println("  " + DeviceWorkload.SETUP_KEY + ": untimed: wait for eth0's lease; check root = vda, "
+                    + "vdb = scratch, drop_caches present");
+            for (DeviceWorkload w : deviceWorkloads) {
+                out.println("  " + w.key() + ": " + w.description());
+            }
+        } else {
+            for (Workload w : Workload.ALL) {
+                out.println("  " + w.key() + ": " + w.description());
+            }
         }
         out.println();
         out.flush();
     }
 
-    private List<String> command(String vmm) {
+    /** {@return the command that boots {@code vmm}: from the initramfs, or from {@code disks} when not null} */
+    private List<String> command(String vmm, Disks disks) {
         List<String> c = new ArrayList<>();
         String mem = options.memory(), smp = Integer.toString(options.vcpus());
-        String k = options.kernel().toString(), i = options.initrd().toString();
+        String k = options.kernel().toString();
+        if (disks == null) {
+            String i = options.initrd().toString();
+            if (vmm.equals(EMBER)) {
+                c.addAll(options.emberCommand());
+                c.addAll(List.of("run", "--kernel", k, "--initrd", i, "--append", options.cmdline(),
+                        "--vcpus", smp, "--memory", mem));
+            } else {
+                c.addAll(List.of(options.qemu(), "-M", "virt", "-nographic", "-m", mem, "-smp", smp,
+                        "-kernel", k, "-initrd", i, "-append", options.cmdline()));
+            }
+            return c;
+        }
         if (vmm.equals(EMBER)) {
             c.addAll(options.emberCommand());
-            c.addAll(List.of("run", "--kernel", k, "--initrd", i, "--append", options.cmdline(),
-                    "--vcpus", smp, "--memory", mem));
+            c.addAll(List.of("run", "--kernel", k, "--append", options.cmdline(), "--vcpus", smp, "--memory", mem,
+                    "--drive", "path=" + disks.root() + ",root", "--drive", "path=" + disks.scratch() + ",id=scratch",
+                    "--net", "user"));
         } else {
+            // The first virtio-blk-device becomes vda on QEMU's virt machine too; the setup step checks it.
             c.addAll(List.of(options.qemu(), "-M", "virt", "-nographic", "-m", mem, "-smp", smp,
-                    "-kernel", k, "-initrd", i, "-append", options.cmdline()));
+                    "-kernel", k, "-append", options.cmdline() + " root=/dev/vda rw",
+                    "-drive", "file=" + disks.root() + ",format=raw,if=none,id=d0", "-device", "virtio-blk-device,drive=d0",
+                    "-drive", "file=" + disks.scratch() + ",format=raw,if=none,id=d1", "-device", "virtio-blk-device,drive=d1",
+                    "-netdev", "user,id=n0", "-device", "virtio-net-device,netdev=n0"));
         }
         return c;
+    }
+
+    /** {@return where the device runs' disks live: one root copy and one scratch file, reused by name} */
+    private Disks disks() {
+        Path dir = options.logDir().toAbsolutePath().normalize().resolveSibling("compare-disks");
+        return new Disks(dir.resolve("root.ext4"), dir.resolve("scratch.img"));
     }
 
     /** Boots, types {@code poweroff} at the first prompt and times the way to exit. */
@@ -237,22 +338,12 @@ public final class Compare {
                 StringBuilder summary = new StringBuilder();
                 int n = 1;
                 for (Workload w : Workload.ALL) {
-                    int from = console.cursor();
-                    long sent = console.sendLine(w.commandLine(n));
-                    GuestConsole.Match done = console.await(Workload.marker(n), t);
-                    String output = console.text(from, done.start());
-                    if (output.contains("unhandled signal") || output.contains("Illegal instruction")
-                            || output.contains("Segmentation fault")) {
-                        throw failure(console, name, w.key() + ": a guest process died (see the kernel's message)");
-                    }
-                    String answer = Workload.answer(output);
-                    if (answer == null) {
-                        throw failure(console, name, w.key() + " printed no answer (@@R=...)");
-                    }
+                    Step step = step(console, name, w.key(), w.commandLine(n), n);
+                    String answer = step.answer();
                     answers.computeIfAbsent(w.key(), k -> new LinkedHashMap<>())
                             .computeIfAbsent(vmm, k -> new LinkedHashSet<>()).add(answer);
-                    double host = (done.nanos() - sent) / 1e9;
-                    double guest = Workload.guestSeconds(output);
+                    double host = step.hostSeconds();
+                    double guest = step.guestSeconds();
                     results.add(new Results.Metric(w.key() + "-host", w.key() + ": host-observed"), vmm, host);
                     results.add(new Results.Metric(w.key() + "-guest", w.key() + ": guest-observed (/proc/uptime)"), vmm, guest);
                     summary.append(String.format(Locale.ROOT, "%s %.3f s (guest %.2f)  ", w.key(), host, guest));
@@ -271,13 +362,132 @@ public final class Compare {
         }
     }
 
-    private GuestConsole start(String vmm, String name) throws RunFailure {
+    /** What one typed job printed and how long it took. */
+    private record Step(String answer, double hostSeconds, double guestSeconds) {}
+
+    /**
+     * Types {@code line} (which ends with the marker {@code @@DONE-n@@}) and waits for the marker;
+     * the caller then waits for the prompt.
+     */
+    private Step step(GuestConsole console, String name, String key, String line, int n)
+            throws RunFailure, ConsoleException, IOException, InterruptedException {
+        int from = console.cursor();
+        long sent = console.sendLine(line);
+        GuestConsole.Match done = console.await(Workload.marker(n), options.timeout());
+        String output = console.text(from, done.start());
+        if (output.contains("unhandled signal") || output.contains("Illegal instruction")
+                || output.contains("Segmentation fault")) {
+            throw failure(console, name, key + ": a guest process died (see the kernel's message)");
+        }
+        String answer = Workload.answer(output);
+        if (answer == null) {
+            throw failure(console, name, key + " printed no answer (@@R=...)");
+        }
+        return new Step(answer, (done.nanos() - sent) / 1e9, Workload.guestSeconds(output));
+    }
+
+    /**
+     * Boots from fresh disks with the network attached, checks what the guest sees, runs every
+     * device workload in turn, then powers off.
+     */
+    private void deviceRun(String vmm, int round) throws RunFailure, InterruptedException {
+        String name = vmm + "-r" + round + "-devices";
+        Disks disks = freshDisks(name);
+        try (GuestConsole console = start(vmm, name, disks)) {
+            try {
+                Duration t = options.timeout();
+                console.await(USERSPACE_MARKER, t);
+                GuestConsole.Match prompt = console.await(PROMPT, t);
+                results.add(DISK_PROMPT, vmm, console.sinceStart(prompt.nanos()));
+                int n = 1;
+                Step setup = step(console, name, DeviceWorkload.SETUP_KEY, DeviceWorkload.setupLine(n), n);
+                String wrong = DeviceWorkload.checkSetup(setup.answer(), Files.size(options.rootfs()));
+                if (wrong != null) {
+                    throw failure(console, name, DeviceWorkload.SETUP_KEY + ": " + wrong);
+                }
+                answers.computeIfAbsent(DeviceWorkload.SETUP_KEY, k -> new LinkedHashMap<>())
+                        .computeIfAbsent(vmm, k -> new LinkedHashSet<>()).add(setup.answer());
+                console.await(PROMPT, t);
+                n++;
+                StringBuilder summary = new StringBuilder();
+                for (DeviceWorkload w : deviceWorkloads) {
+                    Step step = step(console, name, w.key(), w.commandLine(n), n);
+                    if (!step.answer().equals(w.expected())) {
+                        throw failure(console, name, w.key() + " answered '" + step.answer() + "', expected '"
+                                + w.expected() + "'");
+                    }
+                    answers.computeIfAbsent(w.key(), k -> new LinkedHashMap<>())
+                            .computeIfAbsent(vmm, k -> new LinkedHashSet<>()).add(step.answer());
+                    double guestRate = megabytesPerSecond(w.bytes(), step.guestSeconds());
+                    double hostRate = megabytesPerSecond(w.bytes(), step.hostSeconds());
+                    results.add(new Results.Metric(w.key() + "-host", w.key() + ": host-observed"), vmm, step.hostSeconds());
+                    results.add(new Results.Metric(w.key() + "-guest", w.key() + ": guest-observed (/proc/uptime)"), vmm,
+                            step.guestSeconds());
+                    results.add(new Results.Metric(w.key() + "-mbps-guest", w.key() + ": MB/s by guest clock", true),
+                            vmm, guestRate);
+                    results.add(new Results.Metric(w.key() + "-mbps-host", w.key() + ": MB/s by host clock", true),
+                            vmm, hostRate);
+                    summary.append(String.format(Locale.ROOT, "%s %.1f MB/s (%.2f s)  ", w.key(), guestRate,
+                            step.guestSeconds()));
+                    console.await(PROMPT, t);
+                    n++;
+                }
+                console.sendLine("poweroff");
+                console.awaitExit(t);
+                checkExit(console, name);
+                progress(name, String.format(Locale.ROOT, "prompt %.3f s  ", console.sinceStart(prompt.nanos()))
+                        + summary.toString().strip());
+            } catch (ConsoleException | IOException e) {
+                throw failure(console, name, e.getMessage());
+            } finally {
+                saveLog(console, name);
+                deleteDisks(disks);
+            }
+        }
+    }
+
+    /** {@return 10^6 bytes per second, or NaN when the time is not positive (below the clock's resolution)} */
+    private static double megabytesPerSecond(long bytes, double seconds) {
+        return seconds > 0 ? bytes / 1e6 / seconds : Double.NaN;
+    }
+
+    /** Copies the root image and creates an empty sparse scratch file, replacing the last run's. */
+    private Disks freshDisks(String name) throws RunFailure {
+        Disks d = disks();
         try {
-            GuestConsole console = GuestConsole.start(name, command(vmm));
+            Files.createDirectories(d.root().getParent());
+            deleteDisks(d);
+            Files.copy(options.rootfs(), d.root());
+            try (RandomAccessFile f = new RandomAccessFile(d.scratch().toFile(), "rw")) {
+                f.setLength(DeviceWorkload.SCRATCH_BYTES);
+            }
+            return d;
+        } catch (IOException e) {
+            throw new RunFailure(name + ": cannot prepare the disks in " + d.root().getParent() + ": " + e);
+        }
+    }
+
+    private static void deleteDisks(Disks d) {
+        try {
+            Files.deleteIfExists(d.root());
+            Files.deleteIfExists(d.scratch());
+        } catch (IOException e) {
+            System.err.println("compare: cannot delete " + d.root().getParent() + "'s disks: " + e.getMessage());
+        }
+    }
+
+    private GuestConsole start(String vmm, String name) throws RunFailure {
+        return start(vmm, name, null);
+    }
+
+    private GuestConsole start(String vmm, String name, Disks disks) throws RunFailure {
+        List<String> command = command(vmm, disks);
+        try {
+            GuestConsole console = GuestConsole.start(name, command);
             live.add(console);
             return console;
         } catch (IOException e) {
-            throw new RunFailure(name + ": cannot start " + command(vmm).getFirst() + ": " + e.getMessage());
+            throw new RunFailure(name + ": cannot start " + command.getFirst() + ": " + e.getMessage());
         }
     }
 

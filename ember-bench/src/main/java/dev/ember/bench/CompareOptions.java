@@ -17,6 +17,11 @@ import java.util.List;
  * @param initrd       the initramfs both VMMs boot
  * @param cmdline      the kernel command line of both
  * @param only         {@code "ember"}, {@code "qemu"}, or null for both
+ * @param devices      whether to run the device workloads ({@link DeviceWorkload}) on a guest
+ *                     with its root on virtio-blk, a scratch disk and a user-mode network,
+ *                     instead of the boot runs and the CPU workloads
+ * @param rootfs       the ext4 root image of the device runs (copied per boot); null without
+ *                     {@code devices}
  * @param timeout      the limit on each wait: boot to prompt, one workload, poweroff to exit
  * @param emberCommand the Ember launch up to (not including) {@code run}: java, JVM options,
  *                     class path and main class
@@ -24,17 +29,22 @@ import java.util.List;
  * @param logDir       where every run's console log is written
  */
 record CompareOptions(int rounds, int vcpus, String memory, Path kernel, Path initrd, String cmdline, String only,
-                      Duration timeout, List<String> emberCommand, String qemu, Path logDir) {
+                      boolean devices, Path rootfs, Duration timeout, List<String> emberCommand, String qemu,
+                      Path logDir) {
 
     static final String USAGE = """
             usage: Compare [--rounds N] [--vcpus N] [--kernel FILE] [--initrd FILE] [--only ember|qemu]
-                           [--timeout SECONDS] [--root DIR] [--ember-classpath CP] [--ember-jvm-opts "OPTS"]
-                           [--qemu PATH] [--log-dir DIR]
+                           [--devices [--rootfs FILE]] [--timeout SECONDS] [--root DIR] [--ember-classpath CP]
+                           [--ember-jvm-opts "OPTS"] [--qemu PATH] [--log-dir DIR]
               --rounds N          boots per VMM and per kind of run, alternating Ember and QEMU (default 3)
               --vcpus N           vCPUs of both guests (default 1)
               --kernel FILE       kernel Image (default ROOT/guest/out/Image)
               --initrd FILE       initramfs (default ROOT/guest/out/initramfs.cpio)
               --only ember|qemu   run one VMM only (no ratios)
+              --devices           device workloads instead of the boot and CPU ones: root on virtio-blk
+                                  (a copy of --rootfs per boot), a 160 MiB scratch disk (vdb) and a
+                                  user-mode network; sequential dd on vdb, TCP to and from the host (MB/s)
+              --rootfs FILE       ext4 root image of --devices (default ROOT/guest/out/rootfs.ext4)
               --timeout SECONDS   limit on each boot, workload and poweroff (default 300)
               --root DIR          the Ember repository (default .)
               --ember-classpath CP   class path of dev.ember.server.EmberCommand
@@ -57,6 +67,8 @@ record CompareOptions(int rounds, int vcpus, String memory, Path kernel, Path in
         String memory = "512M", cmdline = "console=ttyS0", only = null, qemu = "qemu-system-riscv64";
         Path root = Path.of("."), kernel = null, initrd = null, logDir = null;
         String classpath = null;
+        boolean devices = false;
+        Path rootfs = null;
         List<String> jvmOpts = Compare.DEFAULT_EMBER_JVM_OPTS;
         long timeoutSeconds = 300;
         for (int i = 0; i < args.length; i++) {
@@ -70,6 +82,13 @@ record CompareOptions(int rounds, int vcpus, String memory, Path kernel, Path in
             if (a.equals("-h") || a.equals("--help")) {
                 throw new UsageException("");
             }
+            if (a.equals("--devices")) {
+                if (value != null) {
+                    throw new UsageException("--devices takes no value");
+                }
+                devices = true;
+                continue;
+            }
             if (value == null) {
                 if (i + 1 >= args.length) {
                     throw new UsageException(a + " needs a value");
@@ -81,6 +100,7 @@ record CompareOptions(int rounds, int vcpus, String memory, Path kernel, Path in
                 case "--vcpus" -> vcpus = positive(a, value);
                 case "--kernel" -> kernel = Path.of(value);
                 case "--initrd" -> initrd = Path.of(value);
+                case "--rootfs" -> rootfs = Path.of(value);
                 case "--only" -> {
                     if (!value.equals("ember") && !value.equals("qemu")) {
                         throw new UsageException("--only takes ember or qemu, not '" + value + "'");
@@ -105,7 +125,18 @@ record CompareOptions(int rounds, int vcpus, String memory, Path kernel, Path in
         if (!Files.isRegularFile(kernel)) {
             throw new UsageException("kernel " + kernel + " not found (build the default guest with guest/build.sh)");
         }
-        if (!Files.isRegularFile(initrd)) {
+        if (devices) {
+            if (rootfs == null) {
+                rootfs = root.resolve("guest/out/rootfs.ext4");
+            }
+            if (!Files.isRegularFile(rootfs)) {
+                throw new UsageException("root image " + rootfs + " not found (build the default guest with guest/build.sh)");
+            }
+            rootfs = rootfs.toAbsolutePath().normalize();
+        } else if (rootfs != null) {
+            throw new UsageException("--rootfs needs --devices");
+        }
+        if (!devices && !Files.isRegularFile(initrd)) {
             throw new UsageException("initrd " + initrd + " not found (build the default guest with guest/build.sh)");
         }
         if (classpath == null) {
@@ -124,7 +155,7 @@ record CompareOptions(int rounds, int vcpus, String memory, Path kernel, Path in
         ember.addAll(jvmOpts);
         ember.addAll(List.of("-cp", classpath, "dev.ember.server.EmberCommand"));
         return new CompareOptions(rounds, vcpus, memory, kernel.toAbsolutePath().normalize(),
-                initrd.toAbsolutePath().normalize(), cmdline, only, Duration.ofSeconds(timeoutSeconds),
+                initrd.toAbsolutePath().normalize(), cmdline, only, devices, rootfs, Duration.ofSeconds(timeoutSeconds),
                 List.copyOf(ember), qemu, logDir);
     }
 
