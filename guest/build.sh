@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Build Ember's default guest from Debian packages only:
 #   guest/out/Image           Linux 6.1 RISC-V kernel (linux-source-6.1, allnoconfig + guest/kernel.config)
-#   guest/out/initramfs.cpio  uncompressed newc cpio: static busybox (Debian busybox source package)
+#   guest/out/initramfs.cpio  uncompressed newc cpio: static busybox (Debian busybox source package),
+#                             guest/rootfs/, /usr/bin/vsock-cat (guest/tools/vsock-cat.c)
+#   guest/out/rootfs.ext4     64 MiB sparse ext4 image with the same userspace (root=/dev/vda rw); pristine:
+#                             launchers boot a per-run copy, never this file or the cached one
 #
 # Results are cached outside the repository, keyed by the inputs:
 #   ${EMBER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ember}/guest/<key>/
@@ -31,10 +34,11 @@ export LC_ALL=C
 #            xz-utils (the linux-source tarball). libssl-dev/libelf-dev are NOT needed with this config
 #            (no module signing, no trusted keyring, no objtool/BTF on riscv).
 #   busybox: dpkg-dev (apt-get source unpacks with dpkg-source; brings patch), the riscv64 cross toolchain
-#            and cross glibc (static link).
+#            and cross glibc (static link; also for guest/tools/vsock-cat.c).
+#   rootfs.ext4: e2fsprogs (mke2fs -d, debugfs, e2fsck).
 PACKAGES=(gcc libc6-dev make flex bison bc xz-utils dpkg-dev
           gcc-riscv64-linux-gnu binutils-riscv64-linux-gnu libc6-dev-riscv64-cross
-          linux-source-6.1)
+          linux-source-6.1 e2fsprogs)
 
 log() { echo "[guest] $*" >&2; }
 die() { echo "[guest] ERROR: $*" >&2; exit 1; }
@@ -281,10 +285,47 @@ build_busybox() { # build_busybox DEST_DIR
 }
 
 # ---------------------------------------------------------------------------------------------------------
-# 6. Initramfs (gen_init_cpio from the kernel source: device nodes without root)
+# 6. Userspace: one list, two images
 # ---------------------------------------------------------------------------------------------------------
-build_initramfs() { # build_initramfs BUSYBOX_DIR DEST_FILE
-    local bb=$1 dest=$2 tmp list gic src
+# The guest userspace is described once, as a gen_init_cpio list (dir/file/slink/nod lines, owner 0:0);
+# the initramfs and the ext4 root disk are both made from that list, so they hold the same files.
+
+build_vsock_cat() { # build_vsock_cat DEST_FILE: static riscv64 binary from guest/tools/vsock-cat.c
+    ${CROSS}gcc -static -Os -s -Wall -Wextra -Werror -o "$1" "$GUEST_DIR/tools/vsock-cat.c" ||
+        die "compiling guest/tools/vsock-cat.c failed"
+}
+
+userspace_list() { # userspace_list BUSYBOX_DIR VSOCK_CAT: print the gen_init_cpio list of the userspace
+    local bb=$1 vsock=$2 d f
+    # base directories plus every directory of guest/rootfs/
+    { printf '%s\n' /bin /sbin /usr /usr/bin /usr/sbin /dev /proc /sys /tmp /root /etc /mnt /run /var
+      (cd "$GUEST_DIR/rootfs" && find . -mindepth 1 -type d | sed 's|^\.||'); } | LC_ALL=C sort -u |
+    while read -r d; do
+        case $d in
+            /tmp) echo "dir $d 1777 0 0" ;;
+            /root) echo "dir $d 0700 0 0" ;;
+            *) echo "dir $d 0755 0 0" ;;
+        esac
+    done
+    echo "nod /dev/console 0600 0 0 c 5 1"
+    echo "nod /dev/null 0666 0 0 c 1 3"
+    echo "file /bin/busybox $bb/busybox 0755 0 0"
+    echo "slink /init /bin/busybox 0777 0 0"
+    echo "file /usr/bin/vsock-cat $vsock 0755 0 0"
+    # every file of guest/rootfs/ (etc/inittab, etc/init.d/rcS, ...); executable ones get 0755
+    for f in "${ROOTFS_FILES[@]}"; do
+        if [[ -x $f ]]; then echo "file ${f#"$GUEST_DIR/rootfs"} $f 0755 0 0"
+        else echo "file ${f#"$GUEST_DIR/rootfs"} $f 0644 0 0"; fi
+    done
+    # applet symlinks, from busybox.links (e.g. /bin/sh, /sbin/poweroff, /usr/bin/sha256sum)
+    grep -v '^/bin/busybox$' "$bb/busybox.links" | LC_ALL=C sort -u | while read -r l; do
+        echo "slink $l /bin/busybox 0777 0 0"
+    done
+}
+
+# Initramfs: gen_init_cpio from the kernel source (device nodes without root).
+build_initramfs() { # build_initramfs LIST DEST_FILE
+    local list=$1 dest=$2 tmp gic src
     tmp=$(mktemp -d)
     gic=$tmp/gen_init_cpio
     src=$CACHE_ROOT/work/linux-${LINUX_VER//:/_}/src/usr/gen_init_cpio.c
@@ -293,34 +334,58 @@ build_initramfs() { # build_initramfs BUSYBOX_DIR DEST_FILE
         src=$(find "$tmp" -name gen_init_cpio.c | head -n 1)
     fi
     gcc -O2 -o "$gic" "$src"
-    list=$tmp/initramfs.list
-    {
-        local d f
-        # base directories plus every directory of guest/rootfs/
-        { printf '%s\n' /bin /sbin /usr /usr/bin /usr/sbin /dev /proc /sys /tmp /root /etc /mnt /run /var
-          (cd "$GUEST_DIR/rootfs" && find . -mindepth 1 -type d | sed 's|^\.||'); } | sort -u |
-        while read -r d; do
-            case $d in
-                /tmp) echo "dir $d 1777 0 0" ;;
-                /root) echo "dir $d 0700 0 0" ;;
-                *) echo "dir $d 0755 0 0" ;;
-            esac
-        done
-        echo "nod /dev/console 0600 0 0 c 5 1"
-        echo "nod /dev/null 0666 0 0 c 1 3"
-        echo "file /bin/busybox $bb/busybox 0755 0 0"
-        echo "slink /init /bin/busybox 0777 0 0"
-        # every file of guest/rootfs/ (etc/inittab, etc/init.d/rcS, ...); executable ones get 0755
-        for f in "${ROOTFS_FILES[@]}"; do
-            if [[ -x $f ]]; then echo "file ${f#"$GUEST_DIR/rootfs"} $f 0755 0 0"
-            else echo "file ${f#"$GUEST_DIR/rootfs"} $f 0644 0 0"; fi
-        done
-        # applet symlinks, from busybox.links (e.g. /bin/sh, /sbin/poweroff, /usr/bin/sha256sum)
-        grep -v '^/bin/busybox$' "$bb/busybox.links" | sort -u | while read -r l; do
-            echo "slink $l /bin/busybox 0777 0 0"
-        done
-    } >"$list"
     "$gic" -t "$SOURCE_DATE_EPOCH" "$list" >"$dest.tmp"
+    mv "$dest.tmp" "$dest"
+    rm -rf "$tmp"
+}
+
+# ext4 root disk: a sparse image made by `mke2fs -d` from a staging tree (no root, no loop mount), with
+# journal. mke2fs copies owners and ctimes and cannot create device nodes as non-root, so debugfs then
+# sets every listed path to 0:0 and SOURCE_DATE_EPOCH and makes the nodes; with the fixed UUID and hash
+# seed the image is byte-for-byte reproducible. The guest writes to this disk: this is the pristine
+# image, launchers boot a per-run copy of it.
+ROOTFS_EXT4_MIB=64
+build_rootfs_ext4() { # build_rootfs_ext4 LIST DEST_FILE
+    local list=$1 dest=$2 tmp stage cmds logf kind path f3 f4 f5 f6 f7 f8 type uuid
+    tmp=$(mktemp -d)
+    stage=$tmp/stage
+    cmds=$tmp/debugfs.cmds
+    logf=$tmp/rootfs.log
+    mkdir "$stage"
+    : >"$cmds"
+    # list lines: dir PATH MODE 0 0 | file PATH SRC MODE 0 0 | slink PATH TARGET MODE 0 0
+    #             | nod PATH MODE 0 0 c|b MAJOR MINOR
+    while read -r kind path f3 f4 f5 f6 f7 f8; do
+        case $kind in
+            dir) mkdir -p "$stage$path"; chmod "$f3" "$stage$path" ;;
+            file) install -m "$f4" "$f3" "$stage$path" ;;
+            slink) ln -s "$f3" "$stage$path" ;;
+            nod) if [[ $f6 == c ]]; then type=8#20000; else type=8#60000; fi
+                 # (debugfs mknod takes a name in the current directory, not a path)
+                 printf 'cd %s\nmknod %s %s %s %s\ncd /\n' "${path%/*}" "${path##*/}" "$f6" "$f7" "$f8" >>"$cmds"
+                 printf 'sif %s mode 0%o\n' "$path" $(( type | 8#$f3 )) >>"$cmds" ;;
+            *) die "unknown userspace list entry: $kind $path" ;;
+        esac
+        # (mke2fs -d copies the staging tree's ctime, which touch cannot set)
+        printf 'sif %s uid 0\nsif %s gid 0\nsif %s ctime @%s\n' "$path" "$path" "$path" "$SOURCE_DATE_EPOCH" >>"$cmds"
+    done <"$list"
+    find "$stage" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+    # fixed UUID and directory hash seed (derived from the cache key) instead of random ones
+    uuid=$(echo "ember-rootfs-$KEY" | sha256sum | sed -E 's/^(.{8})(.{4})(.{4})(.{4})(.{12}).*/\1-\2-\3-\4-\5/')
+    rm -f "$dest.tmp"
+    truncate -s "${ROOTFS_EXT4_MIB}M" "$dest.tmp"
+    # lazy_*_init=0: initialise inode tables and journal now, not in the guest (slow under interpretation)
+    export E2FSPROGS_FAKE_TIME=$SOURCE_DATE_EPOCH
+    run_logged "$logf" mke2fs -q -F -t ext4 -b 4096 -m 0 -L ember-root -U "$uuid" \
+        -E "hash_seed=$uuid,root_owner=0:0,lazy_itable_init=0,lazy_journal_init=0" -d "$stage" "$dest.tmp"
+    # debugfs -f exits 0 even when a command fails; it echoes each command as "debugfs: ...", so any
+    # other output line (after its version banner; mknod reports the inode) is an error.
+    run_logged "$tmp/debugfs.log" debugfs -w -f "$cmds" "$dest.tmp"
+    if grep -Ev '^(\+ |debugfs: |debugfs [0-9]|Allocated inode: [0-9]+$)' "$tmp/debugfs.log" >&2; then
+        die "debugfs reported errors while fixing up the ext4 root image"
+    fi
+    run_logged "$logf" e2fsck -fn "$dest.tmp"
+    unset E2FSPROGS_FAKE_TIME
     mv "$dest.tmp" "$dest"
     rm -rf "$tmp"
 }
@@ -336,6 +401,7 @@ LINUX_VER=$(pkgver linux-source-6.1)
 GCC_VER=$(pkgver gcc-riscv64-linux-gnu)
 BINUTILS_VER=$(pkgver binutils-riscv64-linux-gnu)
 LIBC_VER=$(pkgver libc6-dev-riscv64-cross)
+E2FS_VER=$(pkgver e2fsprogs)
 BUSYBOX_VER=$(busybox_src_version)
 [[ -n $LINUX_VER && -n $GCC_VER && -n $BUSYBOX_VER ]] || die "could not determine package versions"
 
@@ -347,23 +413,27 @@ BUSYBOX_KEY=$(hash_inputs "busybox-src=$BUSYBOX_VER" "gcc-riscv64-linux-gnu=$GCC
     "binutils-riscv64-linux-gnu=$BINUTILS_VER" "libc6-dev-riscv64-cross=$LIBC_VER" -- \
     "$GUEST_DIR/busybox.config" "${SCRIPTS[@]}")
 KEY=$(hash_inputs "kernel=$KERNEL_KEY" "busybox=$BUSYBOX_KEY" "linux-source-6.1=$LINUX_VER" \
+    "libc6-dev-riscv64-cross=$LIBC_VER" "e2fsprogs=$E2FS_VER" \
     "rootfs=$(cd "$GUEST_DIR/rootfs" && find . -printf '%y %m %p\n' | LC_ALL=C sort)" -- \
-    "${ROOTFS_FILES[@]}" "${SCRIPTS[@]}")
+    "${ROOTFS_FILES[@]}" "$GUEST_DIR/tools/vsock-cat.c" "${SCRIPTS[@]}")
 FINAL=$CACHE_ROOT/$KEY
 
 mkdir -p "$CACHE_ROOT"
 exec 9>"$CACHE_ROOT/.lock"
 flock 9   # one build at a time per cache
 
+ARTEFACTS=(Image initramfs.cpio rootfs.ext4)
 install_out() {
+    local a
     mkdir -p "$OUT_DIR"
-    rm -f "$OUT_DIR/Image" "$OUT_DIR/initramfs.cpio"
-    cp "$FINAL/Image" "$OUT_DIR/Image"
-    cp "$FINAL/initramfs.cpio" "$OUT_DIR/initramfs.cpio"
-    log "guest/out/Image ($(stat -c %s "$OUT_DIR/Image") bytes), guest/out/initramfs.cpio ($(stat -c %s "$OUT_DIR/initramfs.cpio") bytes)"
+    for a in "${ARTEFACTS[@]}"; do
+        rm -f "$OUT_DIR/$a"
+        cp --sparse=always "$FINAL/$a" "$OUT_DIR/$a"
+    done
+    log "guest/out/Image ($(stat -c %s "$OUT_DIR/Image") bytes), guest/out/initramfs.cpio ($(stat -c %s "$OUT_DIR/initramfs.cpio") bytes), guest/out/rootfs.ext4 ($(stat -c %s "$OUT_DIR/rootfs.ext4") bytes, $(du -k "$OUT_DIR/rootfs.ext4" | cut -f1) KiB allocated)"
 }
 
-if [[ $FORCE != 1 && -f $FINAL/Image && -f $FINAL/initramfs.cpio ]]; then
+if [[ $FORCE != 1 && -f $FINAL/Image && -f $FINAL/initramfs.cpio && -f $FINAL/rootfs.ext4 ]]; then
     log "cache hit: $FINAL"
     install_out
     exit 0
@@ -376,7 +446,12 @@ if [[ $FORCE == 1 || ! -f $KDIR/Image ]]; then build_kernel "$KDIR"; else log "k
 if [[ $FORCE == 1 || ! -f $BDIR/busybox ]]; then build_busybox "$BDIR"; else log "busybox cached: $BDIR"; fi
 
 rm -rf "$FINAL.tmp"; mkdir -p "$FINAL.tmp"
-build_initramfs "$BDIR" "$FINAL.tmp/initramfs.cpio"
+USERSPACE_TMP=$(mktemp -d)
+build_vsock_cat "$USERSPACE_TMP/vsock-cat"
+userspace_list "$BDIR" "$USERSPACE_TMP/vsock-cat" >"$USERSPACE_TMP/userspace.list"
+build_initramfs "$USERSPACE_TMP/userspace.list" "$FINAL.tmp/initramfs.cpio"
+build_rootfs_ext4 "$USERSPACE_TMP/userspace.list" "$FINAL.tmp/rootfs.ext4"
+rm -rf "$USERSPACE_TMP"
 cp "$KDIR/Image" "$FINAL.tmp/Image"
 cat >"$FINAL.tmp/manifest.txt" <<EOF
 key=$KEY
@@ -387,6 +462,7 @@ busybox-source=$BUSYBOX_VER
 gcc-riscv64-linux-gnu=$GCC_VER
 binutils-riscv64-linux-gnu=$BINUTILS_VER
 libc6-dev-riscv64-cross=$LIBC_VER
+e2fsprogs=$E2FS_VER
 EOF
 rm -rf "$FINAL"; mv "$FINAL.tmp" "$FINAL"
 install_out
