@@ -140,6 +140,8 @@ class VirtioEndToEndTest {
                     + "ifconfig eth0 | grep -o 'addr:10[0-9.]*'")).contains("addr:10.0.2.15");
             assertThat(command(vm, "wget -q -O - http://10.0.2.2:" + server.getAddress().getPort() + "/hello"))
                     .contains("hello-from-host");
+            // Names resolve through 10.0.2.3, which asks the host's resolver.
+            assertThat(command(vm, "nslookup localhost")).contains("Address: 127.0.0.1");
             command(vm, "mkdir -p /tmp/www && echo guest-page > /tmp/www/index.html && httpd -p 8080 -h /tmp/www");
             HttpResponse<String> response = HttpClient.newHttpClient().send(
                     HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + forwarded + "/index.html"))

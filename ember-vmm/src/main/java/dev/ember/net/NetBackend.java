@@ -24,6 +24,15 @@ public interface NetBackend extends AutoCloseable {
      */
     void transmit(byte[] frame, int offset, int length);
 
+    /**
+     * {@return whether every TCP and UDP frame this backend delivers already carries a verified,
+     * correct checksum}; the device then lets the guest skip checking it
+     * (VIRTIO_NET_F_GUEST_CSUM with VIRTIO_NET_HDR_F_DATA_VALID, VIRTIO 1.2 §5.1.6.4)
+     */
+    default boolean deliversValidChecksums() {
+        return false;
+    }
+
     /** The guest posted new receive buffers; a backend holding frames back may retry now. */
     default void receiveSpaceAvailable() { }
 

@@ -21,11 +21,18 @@ import java.util.Objects;
  * </pre>
  *
  * <p>Features offered (§5.1.3): VIRTIO_NET_F_MAC (the MAC given to the constructor),
- * VIRTIO_NET_F_STATUS (link always up) and VIRTIO_NET_F_MTU (1500, so the guest never raises its
- * MTU beyond the frames its receive buffers hold). No checksum or segmentation offloads: every
- * frame the guest sends carries complete checksums and is at most MTU-sized, and the backends
- * (the user-mode stack computes its own checksums; a TAP opened without IFF_VNET_HDR) expect
- * exactly that. No VIRTIO_NET_F_MRG_RXBUF: without offloads no frame exceeds 1518 bytes, which
+ * VIRTIO_NET_F_STATUS (link always up), VIRTIO_NET_F_MTU (1500, so the guest never raises its
+ * MTU beyond the frames its receive buffers hold) and two checksum offloads, which spare the
+ * interpreted guest a pass over every byte it sends or receives:
+ * <ul>
+ *   <li>VIRTIO_NET_F_CSUM: the guest may leave a TCP or UDP checksum partial
+ *       (VIRTIO_NET_HDR_F_NEEDS_CSUM, §5.1.6.2); the device completes it before the frame
+ *       reaches the backend, so backends always see complete frames;
+ *   <li>VIRTIO_NET_F_GUEST_CSUM, only when the backend {@link NetBackend#deliversValidChecksums
+ *       vouches for its checksums} (the user-mode stack does; a TAP does not): received frames
+ *       carry VIRTIO_NET_HDR_F_DATA_VALID and the guest skips verifying them (§5.1.6.4).
+ * </ul>
+ * No segmentation offloads: every frame is at most MTU-sized. No VIRTIO_NET_F_MRG_RXBUF: without offloads no frame exceeds 1518 bytes, which
  * fits the single buffer Linux posts per chain in its "small buffers" mode (hdr_len +
  * GOOD_PACKET_LEN = 12 + 1518 bytes, drivers/net/virtio_net.c add_recvbuf_small), and Linux
  * builds its skb around that buffer without a copy. No control queue, no multiqueue.
@@ -91,14 +98,19 @@ public final class VirtioNet implements VirtioDevice {
     /** Frames held while the guest has no receive buffer posted. */
     public static final int BACKLOG_FRAMES = 256;
 
-    private static final long FEATURES = 1L << VIRTIO_NET_F_MAC | 1L << VIRTIO_NET_F_STATUS | 1L << VIRTIO_NET_F_MTU;
-    private static final byte[] RX_HEADER = rxHeader();
+    private static final long FEATURES = 1L << VIRTIO_NET_F_MAC | 1L << VIRTIO_NET_F_STATUS | 1L << VIRTIO_NET_F_MTU
+            | 1L << VIRTIO_NET_F_CSUM;
+    /** §5.1.6: header flags. */
+    public static final int VIRTIO_NET_HDR_F_NEEDS_CSUM = 1, VIRTIO_NET_HDR_F_DATA_VALID = 2;
+    private static final byte[] RX_HEADER = rxHeader(0);
+    private static final byte[] RX_HEADER_DATA_VALID = rxHeader(VIRTIO_NET_HDR_F_DATA_VALID);
 
     private final String id;
     private final byte[] mac;
     private final NetBackend backend;
     private final byte[] config;
     private final byte[] txFrame = new byte[MAX_FRAME];
+    private final byte[] txHeader = new byte[HEADER_BYTES];
     private final ArrayDeque<byte[]> backlog = new ArrayDeque<>();
     private final NetBackend.FrameSink sink = this::deliver;
 
@@ -135,8 +147,9 @@ public final class VirtioNet implements VirtioDevice {
         config[11] = (byte) (MTU >>> 8);
     }
 
-    private static byte[] rxHeader() {
+    private static byte[] rxHeader(int flags) {
         byte[] h = new byte[HEADER_BYTES];
+        h[0] = (byte) flags;
         h[10] = 1;                      // num_buffers, le16
         return h;
     }
@@ -169,7 +182,7 @@ public final class VirtioNet implements VirtioDevice {
 
     @Override
     public long deviceFeatures() {
-        return FEATURES;
+        return FEATURES | (backend.deliversValidChecksums() ? 1L << VIRTIO_NET_F_GUEST_CSUM : 0);
     }
 
     @Override
@@ -265,10 +278,54 @@ public final class VirtioNet implements VirtioDevice {
             return;
         }
         int length = (int) (readable - HEADER_BYTES);
+        c.read(0, txHeader, 0, HEADER_BYTES);
         c.read(HEADER_BYTES, txFrame, 0, length);
+        if ((txHeader[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM) != 0 && context.negotiated(VIRTIO_NET_F_CSUM)
+                && !completeChecksum(length)) {
+            txDropsMalformed++;
+            return;
+        }
         txFrames++;
         txBytes += length;
         backend.transmit(txFrame, 0, length);
+    }
+
+    /**
+     * Completes a partial checksum as §5.1.6.2 asks: the Internet checksum of the frame from
+     * csum_start to its end, stored at csum_start + csum_offset. The driver has already put the
+     * pseudo-header sum in that field. As Linux's skb_checksum_help, a result of 0 is sent as
+     * 0xFFFF.
+     *
+     * <p><b>Guest-controlled.</b> csum_start and csum_offset come from the header; a field that
+     * does not lie inside the frame makes the frame malformed.
+     *
+     * @return false if the offsets do not fit the frame
+     */
+    private boolean completeChecksum(int length) {
+        int start = (txHeader[6] & 0xFF) | (txHeader[7] & 0xFF) << 8;
+        int offset = (txHeader[8] & 0xFF) | (txHeader[9] & 0xFF) << 8;
+        int field = start + offset;
+        if (start >= length || field + 2 > length) {
+            return false;
+        }
+        long sum = 0;
+        int i = start;
+        for (; i + 1 < length; i += 2) {
+            sum += (txFrame[i] & 0xFF) << 8 | (txFrame[i + 1] & 0xFF);
+        }
+        if (i < length) {
+            sum += (txFrame[i] & 0xFF) << 8;
+        }
+        while ((sum >>> 16) != 0) {
+            sum = (sum & 0xFFFF) + (sum >>> 16);
+        }
+        int checksum = ~(int) sum & 0xFFFF;
+        if (checksum == 0) {
+            checksum = 0xFFFF;
+        }
+        txFrame[field] = (byte) (checksum >>> 8);
+        txFrame[field + 1] = (byte) checksum;
+        return true;
     }
 
     /** The backend offers a frame; see {@link NetBackend.FrameSink#deliver}. */
@@ -349,7 +406,7 @@ public final class VirtioNet implements VirtioDevice {
                 rxDropsOversize++;
                 return Outcome.DROPPED;
             }
-            c.write(0, RX_HEADER, 0, HEADER_BYTES);
+            c.write(0, context.negotiated(VIRTIO_NET_F_GUEST_CSUM) ? RX_HEADER_DATA_VALID : RX_HEADER, 0, HEADER_BYTES);
             c.write(HEADER_BYTES, frame, offset, length);
             q.addUsed(c.head(), HEADER_BYTES + length);
             rxUsedSinceSignal = true;

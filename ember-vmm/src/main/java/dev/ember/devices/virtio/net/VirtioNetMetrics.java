@@ -17,7 +17,7 @@ package dev.ember.devices.virtio.net;
  *                           given up on after a queue's worth of unusable receive buffers
  * @param rxBadBuffers       receive chains too small for even a header and an Ethernet header,
  *                           returned to the driver unused
- * @param txDropsMalformed   transmit chains shorter than the header plus an Ethernet header
+ * @param txDropsMalformed   transmit chains shorter than the header plus an Ethernet header, or whose partial checksum lies outside the frame
  * @param txDropsOversize    transmit chains longer than the header plus 65,550 bytes
  */
 public record VirtioNetMetrics(long rxFrames, long rxBytes, long txFrames, long txBytes,

@@ -29,7 +29,7 @@ class VirtioNetTest {
     private static final int LINUX_RX_BUFFER = HDR + 1518;
 
     /** A backend that records what it is given. */
-    static final class FakeBackend implements NetBackend {
+    static class FakeBackend implements NetBackend {
         final List<byte[]> sent = new ArrayList<>();
         FrameSink sink;
         int starts;
@@ -113,14 +113,102 @@ class VirtioNetTest {
     }
 
     @Test
-    void offersMacStatusAndMtuButNoOffloadsOrMergeableBuffers() {
+    void offersMacStatusMtuAndTransmitChecksumButNoReceiveChecksumOrMergeableBuffers() {
         long f = driver.deviceFeatures();
         assertTrue((f & 1L << VirtioNet.VIRTIO_NET_F_MAC) != 0);
         assertTrue((f & 1L << VirtioNet.VIRTIO_NET_F_STATUS) != 0);
         assertTrue((f & 1L << VirtioNet.VIRTIO_NET_F_MTU) != 0);
-        assertEquals(0, f & (1L << VirtioNet.VIRTIO_NET_F_CSUM | 1L << VirtioNet.VIRTIO_NET_F_GUEST_CSUM
+        assertTrue((f & 1L << VirtioNet.VIRTIO_NET_F_CSUM) != 0);
+        // GUEST_CSUM only for a backend that vouches for its checksums; this one does not.
+        assertEquals(0, f & (1L << VirtioNet.VIRTIO_NET_F_GUEST_CSUM
                 | 1L << VirtioNet.VIRTIO_NET_F_MRG_RXBUF | 1L << VirtioNet.VIRTIO_NET_F_CTRL_VQ));
         assertTrue((f & 1L << VirtioFeatures.VIRTIO_F_VERSION_1) != 0);
+    }
+
+    /** A 14 + 20 + 8 + 5 byte UDP frame, 10.0.2.15:1000 -> 10.0.2.2:2000, payload "hello". */
+    private static byte[] udpFrame() {
+        byte[] f = new byte[47];
+        Arrays.fill(f, 0, 6, (byte) 0xFF);
+        f[12] = 0x08;
+        f[14] = 0x45;
+        f[16] = 0; f[17] = 33;                           // IPv4 total length
+        f[22] = 64; f[23] = 17;                          // TTL, protocol UDP
+        byte[] src = {10, 0, 2, 15}, dst = {10, 0, 2, 2};
+        System.arraycopy(src, 0, f, 26, 4);
+        System.arraycopy(dst, 0, f, 30, 4);
+        f[34] = 0x03; f[35] = (byte) 0xE8;               // source port 1000
+        f[36] = 0x07; f[37] = (byte) 0xD0;               // destination port 2000
+        f[38] = 0; f[39] = 13;                           // UDP length
+        System.arraycopy("hello".getBytes(java.nio.charset.StandardCharsets.US_ASCII), 0, f, 42, 5);
+        return f;
+    }
+
+    /** The ones' complement sum of {@code b[from..to)} as big-endian 16-bit words, not folded to a complement. */
+    private static int sum16(byte[] b, int from, int to, long seed) {
+        long sum = seed;
+        for (int i = from; i < to; i += 2) {
+            sum += (b[i] & 0xFF) << 8 | (i + 1 < to ? b[i + 1] & 0xFF : 0);
+        }
+        while ((sum >>> 16) != 0) {
+            sum = (sum & 0xFFFF) + (sum >>> 16);
+        }
+        return (int) sum;
+    }
+
+    private static int pseudoHeaderSum(byte[] f) {
+        long sum = sum16(f, 26, 34, 0) + 17 + 13;
+        while ((sum >>> 16) != 0) {
+            sum = (sum & 0xFFFF) + (sum >>> 16);
+        }
+        return (int) sum;
+    }
+
+    @Test
+    void partialChecksumIsCompletedBeforeTheBackendSeesTheFrame() {
+        init();
+        byte[] frame = udpFrame();
+        int pseudo = pseudoHeaderSum(frame);
+        frame[40] = (byte) (pseudo >>> 8);               // Linux leaves the pseudo-header sum in the field
+        frame[41] = (byte) pseudo;
+        byte[] b = withHeader(frame);
+        b[0] = VirtioNet.VIRTIO_NET_HDR_F_NEEDS_CSUM;
+        b[6] = 34;                                       // csum_start: the UDP header
+        b[8] = 6;                                        // csum_offset: its checksum field
+        driver.post(TX, in(driver.allocWith(b), b.length));
+        driver.notify(TX);
+        byte[] sent = backend.sent.getFirst();
+        // A correct UDP checksum makes the sum over pseudo-header and datagram all ones.
+        assertEquals(0xFFFF, sum16(sent, 34, sent.length, pseudoHeaderSum(sent)));
+        assertArrayEquals(Arrays.copyOfRange(frame, 42, 47), Arrays.copyOfRange(sent, 42, 47));
+    }
+
+    @Test
+    void partialChecksumOutsideTheFrameIsDropped() {
+        init();
+        byte[] b = withHeader(udpFrame());
+        b[0] = VirtioNet.VIRTIO_NET_HDR_F_NEEDS_CSUM;
+        b[6] = 34;
+        b[8] = 40;                                       // field at 74, past the 47-byte frame
+        driver.post(TX, in(driver.allocWith(b), b.length));
+        driver.notify(TX);
+        assertTrue(backend.sent.isEmpty());
+        assertEquals(1, net.metrics().txDropsMalformed());
+    }
+
+    @Test
+    void backendThatVouchesForChecksumsGetsFramesMarkedDataValid() {
+        FakeBackend vouching = new FakeBackend() {
+            @Override public boolean deliversValidChecksums() { return true; }
+        };
+        try (FakeDriver d = new FakeDriver(new VirtioNet("eth1", MAC, vouching), 8 << 20)) {
+            assertTrue((d.deviceFeatures() & 1L << VirtioNet.VIRTIO_NET_F_GUEST_CSUM) != 0);
+            assertTrue(d.initialize(64));
+            long gpa = d.alloc(LINUX_RX_BUFFER);
+            d.post(RX, out(gpa, LINUX_RX_BUFFER));
+            byte[] f = frame(60);
+            assertTrue(vouching.sink.deliver(f, 0, f.length));
+            assertEquals(VirtioNet.VIRTIO_NET_HDR_F_DATA_VALID, d.memory().readU8(gpa));
+        }
     }
 
     @Test
