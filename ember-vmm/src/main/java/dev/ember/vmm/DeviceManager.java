@@ -28,7 +28,6 @@ import dev.ember.net.user.UserNetwork;
 import dev.ember.net.user.UserNetworkConfig;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.List;
@@ -70,7 +69,12 @@ final class DeviceManager implements AutoCloseable {
             for (int i = 0; i < nets.size(); i++) {
                 NetworkInterfaceConfig n = nets.get(i);
                 NetBackend backend = n.userMode() ? userNetwork(n) : TapBackend.open(n.hostDevName(), errors::println);
-                attach(new VirtioNet(n.ifaceId(), n.macBytes(i), backend), "virtio-net " + n.ifaceId(), ram, bus, plic, errors);
+                try {
+                    attach(new VirtioNet(n.ifaceId(), n.macBytes(i), backend), "virtio-net " + n.ifaceId(), ram, bus, plic, errors);
+                } catch (RuntimeException e) {
+                    backend.close();
+                    throw e;
+                }
             }
             if (config.vsock() != null) {
                 attach(new VirtioVsock(config.vsock().guestCid(), config.vsock().udsPath()), "virtio-vsock", ram, bus, plic, errors);
@@ -90,9 +94,12 @@ final class DeviceManager implements AutoCloseable {
         } catch (DiskImageException e) {
             close();
             throw new BootException(e.getMessage());
-        } catch (IOException | UncheckedIOException | IllegalArgumentException e) {
+        } catch (IOException | RuntimeException e) {
             close();
             throw new BootException(e.getMessage());
+        } catch (LinkageError e) {
+            close();
+            throw new BootException("a device needs a native call this host cannot make: " + e);
         }
     }
 
@@ -153,11 +160,15 @@ final class DeviceManager implements AutoCloseable {
         }
     }
 
-    /** Releases every device's host resources. */
+    /**
+     * Releases every device's host resources. Each transport is reset first, so no device thread
+     * or late caller (console input, a balloon request) touches guest RAM once it may be unmapped.
+     */
     @Override
     public void close() {
         for (VirtioMmio t : transports) {
             try {
+                t.reset();
                 t.device().close();
             } catch (RuntimeException e) {
                 // Closing is best effort; one device's failure must not keep the others open.

@@ -265,8 +265,9 @@ public final class VirtualMachine implements AutoCloseable {
             if (!reset) {
                 break;
             }
-            ram.discard(ram.base(), ram.size());
+            // Devices first: their threads must stop using the old rings before RAM is wiped.
             devices.reset();
+            ram.discard(ram.base(), ram.size());
             plic.reset();
             aclint.reset();
             uart.reset();

@@ -223,8 +223,10 @@ public final class VirtioMmio implements MmioDevice {
             q.ready = false;
             return;
         }
-        if (q.num < 1 || q.num > device.queueMaxSize(queueSel)) {
-            violation(new VirtqueueViolation("queue " + queueSel + " size " + q.num + " not in 1.."
+        // §2.7: a split queue's size is a power of 2, at most QueueNumMax; the free-running
+        // 16-bit indices only map onto ring slots consistently for such sizes.
+        if (q.num < 1 || q.num > device.queueMaxSize(queueSel) || Integer.bitCount(q.num) != 1) {
+            violation(new VirtqueueViolation("queue " + queueSel + " size " + q.num + " is not a power of 2 in 1.."
                     + device.queueMaxSize(queueSel)));
             return;
         }

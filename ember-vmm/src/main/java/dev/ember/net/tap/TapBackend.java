@@ -314,15 +314,19 @@ public final class TapBackend implements NetBackend {
         }
         if (r != null && r != Thread.currentThread()) {
             boolean interrupted = false;
-            while (r.isAlive()) {
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (r.isAlive() && System.nanoTime() < deadline) {
                 try {
-                    r.join();
+                    r.join(1000);
                 } catch (InterruptedException e) {
                     interrupted = true;
                 }
             }
             if (interrupted) {
                 Thread.currentThread().interrupt();
+            }
+            if (r.isAlive()) {
+                return;   // leave the descriptor open rather than let a stuck reader hit a reused number
             }
         }
         synchronized (fdLock) {

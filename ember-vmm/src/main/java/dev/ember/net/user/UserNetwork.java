@@ -334,7 +334,8 @@ public final class UserNetwork implements NetBackend {
             boolean interrupted = false;
             while (true) {
                 try {
-                    t.join();
+                    // Bounded: a stack thread stuck on a device whose vCPU did not stop must not hang close.
+                    t.join(5000);
                     break;
                 } catch (InterruptedException e) {
                     interrupted = true;
@@ -378,6 +379,7 @@ public final class UserNetwork implements NetBackend {
         } catch (IOException | RuntimeException e) {
             LOG.log(System.Logger.Level.ERROR, "user network stopped", e);
         } finally {
+            closed.set(true);   // transmit stops queueing frames nobody will read
             closeResources();
         }
     }
@@ -410,6 +412,14 @@ public final class UserNetwork implements NetBackend {
                 }
             } catch (java.nio.channels.CancelledKeyException e) {
                 // The flow closed itself while handling an earlier readiness bit.
+            } catch (RuntimeException e) {
+                // A failure in one flow's host-side handling costs that flow, not the whole network.
+                LOG.log(System.Logger.Level.ERROR, "user network: dropping " + key.attachment() + " after an internal error", e);
+                key.cancel();
+                closeQuietly(key.channel());
+                if (key.attachment() instanceof TcpFlow flow) {
+                    removeTcp(flow);
+                }
             }
         }
     }
@@ -433,7 +443,14 @@ public final class UserNetwork implements NetBackend {
         for (TcpFlow flow : new ArrayList<>(tcpFlows.values())) {
             long deadline = flow.deadline;
             if (deadline != 0 && now - deadline >= 0) {
-                flow.timerExpired();
+                try {
+                    flow.timerExpired();
+                } catch (RuntimeException e) {
+                    LOG.log(System.Logger.Level.ERROR, "user network: dropping " + flow + " after an internal error", e);
+                    closeQuietly(flow.channel);
+                    removeTcp(flow);
+                    continue;
+                }
                 deadline = flow.deadline;
             }
             if (deadline != 0 && deadline - next < 0) {

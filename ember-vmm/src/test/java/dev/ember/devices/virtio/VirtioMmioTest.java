@@ -327,6 +327,16 @@ class VirtioMmioTest {
     }
 
     @Test
+    void queueSizeNotAPowerOfTwoIsRefused() {
+        driver.reg(0x070, VirtioMmio.ACKNOWLEDGE | VirtioMmio.DRIVER);
+        driver.reg(0x030, 0);
+        driver.reg(0x038, 12);
+        driver.reg(0x044, 1);
+        assertEquals(0, driver.reg(0x044));
+        assertThat(driver.needsReset()).isTrue();
+    }
+
+    @Test
     void ringsOutsideRamAreRefusedAtDriverOk() {
         driver.reg(0x070, 0);
         driver.reg(0x070, VirtioMmio.ACKNOWLEDGE | VirtioMmio.DRIVER);

@@ -306,6 +306,7 @@ public final class VirtioBalloon implements VirtioDevice {
     @Override
     public synchronized void close() {
         closed = true;
+        context = null;
         if (timer != null) {
             timer.shutdownNow();
             timer = null;

@@ -302,7 +302,9 @@ public final class VirtioBlock implements VirtioDevice {
         }
         metrics.writes.increment();
         metrics.writeBytes.add(length);
-        return VIRTIO_BLK_S_OK;
+        // §5.2.6.2: without FLUSH the device is write-through; a driver that cannot flush
+        // (firmware, a minimal kernel) must find its completed writes on the disk.
+        return context.negotiated(VIRTIO_BLK_F_FLUSH) ? VIRTIO_BLK_S_OK : flush();
     }
 
     /** VIRTIO_BLK_T_FLUSH: everything written so far reaches the host's disk. */

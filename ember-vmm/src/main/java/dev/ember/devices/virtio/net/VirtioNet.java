@@ -57,7 +57,8 @@ import java.util.Objects;
  *
  * <p><b>Guest-controlled.</b> Chains come from the driver, already bounded by
  * {@link Virtqueue#pop}. A transmit chain shorter than header plus an Ethernet header, or whose
- * frame exceeds {@value #MAX_FRAME} bytes, is dropped, counted and returned; nothing else in it
+ * frame exceeds {@value #MAX_TX_FRAME} bytes (the MTU plus an Ethernet header and two VLAN tags:
+ * no segmentation offload is offered), is dropped, counted and returned; nothing else in it
  * is interpreted (the header's flags and gso_type are ignored, so a driver claiming an offload
  * it did not negotiate gets its frame sent as is). Writable descriptors in a transmit chain are
  * ignored. A receive chain too small for the header plus an Ethernet header is returned with
@@ -95,6 +96,8 @@ public final class VirtioNet implements VirtioDevice {
     public static final int MAX_FRAME = 65_550;
     /** The MTU offered in the configuration space. */
     public static final int MTU = 1500;
+    /** The longest frame the guest may send: no segmentation offload, so MTU + header + two VLAN tags. */
+    public static final int MAX_TX_FRAME = MTU + 14 + 8;
     /** Frames held while the guest has no receive buffer posted. */
     public static final int BACKLOG_FRAMES = 256;
 
@@ -109,7 +112,7 @@ public final class VirtioNet implements VirtioDevice {
     private final byte[] mac;
     private final NetBackend backend;
     private final byte[] config;
-    private final byte[] txFrame = new byte[MAX_FRAME];
+    private final byte[] txFrame = new byte[MAX_TX_FRAME];
     private final byte[] txHeader = new byte[HEADER_BYTES];
     private final ArrayDeque<byte[]> backlog = new ArrayDeque<>();
     private final NetBackend.FrameSink sink = this::deliver;
@@ -273,7 +276,7 @@ public final class VirtioNet implements VirtioDevice {
             txDropsMalformed++;
             return;
         }
-        if (readable - HEADER_BYTES > MAX_FRAME) {
+        if (readable - HEADER_BYTES > MAX_TX_FRAME) {
             txDropsOversize++;
             return;
         }

@@ -65,8 +65,8 @@ public final class Virtqueue {
      */
     public Virtqueue(GuestMemory memory, int size, long descGpa, long availGpa, long usedGpa,
                      boolean eventIdx, boolean indirect) throws VirtqueueViolation {
-        if (size < 1 || size > 32768) {
-            throw new VirtqueueViolation("queue size " + size + " not in 1..32768");
+        if (size < 1 || size > 32768 || Integer.bitCount(size) != 1) {
+            throw new VirtqueueViolation("queue size " + size + " is not a power of 2 in 1..32768");
         }
         // §2.7: alignment 16 for the table, 2 for the available ring, 4 for the used ring.
         if ((descGpa & 15) != 0 || (availGpa & 1) != 0 || (usedGpa & 3) != 0) {

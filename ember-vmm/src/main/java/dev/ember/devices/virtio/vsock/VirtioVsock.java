@@ -489,6 +489,13 @@ public final class VirtioVsock implements VirtioDevice {
     }
 
     private void reply(VsockHeader h) {
+        // Bounds: RSTs from the device thread (expired handshakes, socket errors) are not throttled
+        // by the transmit queue, so a guest that posts no receive buffers could let them pile up.
+        // Past twice the transmit-side limit they are dropped; the guest's own timeouts cover them.
+        if (replies.size() >= 2 * MAX_PENDING_REPLIES) {
+            metrics.droppedPackets.increment();
+            return;
+        }
         replies.add(h);
         if (h.op() == VsockHeader.OP_RST) {
             metrics.resetsSent.increment();

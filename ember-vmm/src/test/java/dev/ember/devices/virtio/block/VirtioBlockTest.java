@@ -646,6 +646,28 @@ class VirtioBlockTest {
         assertArrayEquals(original, fileBytes());
     }
 
+    @Test
+    void withoutNegotiatedFlushEveryWriteIsForcedToDisk() throws Exception {
+        start(false);
+        driver.initialize(1L << VirtioFeatures.VIRTIO_F_VERSION_1, 16);
+        long data = filled(SECTOR, 0x5A);
+        long status = statusBuffer();
+        submit(Buffer.in(header(VIRTIO_BLK_T_OUT, 0), 16), Buffer.in(data, SECTOR), Buffer.out(status, 1));
+        assertEquals(VIRTIO_BLK_S_OK, status(status));
+        assertEquals(1, device.metrics().flushes.sum(), "write-through: the write was forced");
+    }
+
+    @Test
+    void withNegotiatedFlushWritesWaitForTheDriversFlush() throws Exception {
+        start(false);
+        assertTrue(driver.initialize(VirtioBlock.QUEUE_SIZE));
+        long data = filled(SECTOR, 0x5A);
+        long status = statusBuffer();
+        submit(Buffer.in(header(VIRTIO_BLK_T_OUT, 0), 16), Buffer.in(data, SECTOR), Buffer.out(status, 1));
+        assertEquals(VIRTIO_BLK_S_OK, status(status));
+        assertEquals(0, device.metrics().flushes.sum());
+    }
+
     // --- close ---
 
     @Test

@@ -59,6 +59,19 @@ class VirtioConsoleTest {
     }
 
     @Test
+    void afterTransportResetInputNoLongerTouchesGuestMemory() {
+        // The VMM resets every transport before it unmaps guest RAM; a key typed after that
+        // must be held, not written into what may no longer be guest memory.
+        assertTrue(driver.initialize(16));
+        long gpa = driver.alloc(8);
+        driver.post(RX, Buffer.out(gpa, 8));
+        driver.transport().reset();
+        assertEquals(2, offer("hi"));
+        assertEquals(0, driver.memory().readU16(gpa));
+        assertEquals(2, console.pendingInput());
+    }
+
+    @Test
     void transmitChainReachesOutputAndIsReturnedWithLengthZero() {
         assertTrue(driver.initialize(16));
         int head = driver.post(TX, Buffer.in(driver.allocWith(ascii("hel")), 3), Buffer.in(driver.allocWith(ascii("lo\n")), 3));

@@ -348,9 +348,9 @@ class VirtioNetTest {
     @Test
     void hostileTxChainLongerThanBoundIsDroppedCountedAndReturned() {
         init();
-        int length = HDR + VirtioNet.MAX_FRAME + 1;
+        int length = HDR + VirtioNet.MAX_TX_FRAME + 1;
         long gpa = driver.alloc(length);
-        int head = driver.post(TX, in(gpa, 40_000), in(gpa + 40_000, length - 40_000));
+        int head = driver.post(TX, in(gpa, 1000), in(gpa + 1000, length - 1000));
         driver.notify(TX);
         assertTrue(backend.sent.isEmpty());
         assertEquals(List.of(new Used(head, 0)), driver.takeUsed(TX));
@@ -361,10 +361,10 @@ class VirtioNetTest {
     @Test
     void txChainOfExactlyTheBoundIsSent() {
         init();
-        int length = HDR + VirtioNet.MAX_FRAME;
+        int length = HDR + VirtioNet.MAX_TX_FRAME;
         driver.post(TX, in(driver.alloc(length), length));
         driver.notify(TX);
-        assertEquals(VirtioNet.MAX_FRAME, backend.sent.get(0).length);
+        assertEquals(VirtioNet.MAX_TX_FRAME, backend.sent.get(0).length);
     }
 
     @Test
