@@ -204,6 +204,17 @@ class VirtioEndToEndTest {
         }
     }
 
+    @Test
+    void virtioConsoleCarriesTheShellBothWays() throws Exception {
+        // hvc0 is the SBI console, which registers first; the virtio console's port is hvc1.
+        try (EmberProcess vm = EmberProcess.start(run(rootCopy(), "--virtio-console", "--append", "console=hvc1"))) {
+            awaitPrompt(vm);
+            assertThat(command(vm, "echo sum=$((40 + 2)) on $(readlink /sys/class/tty/console/active || cat /sys/class/tty/console/active)"))
+                    .contains("sum=42 on hvc1");
+            powerOff(vm);
+        }
+    }
+
     private static String readLine(InputStream in) throws IOException {
         StringBuilder sb = new StringBuilder();
         for (int b; (b = in.read()) >= 0 && b != '\n'; ) {
