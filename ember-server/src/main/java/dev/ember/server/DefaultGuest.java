@@ -4,9 +4,12 @@ import dev.ember.config.DevicesConfig;
 import dev.ember.config.DriveConfig;
 import dev.ember.config.NetworkInterfaceConfig;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -66,10 +69,52 @@ final class DefaultGuest {
             System.err.println("ember: the default guest was rebuilt; its old root disk is kept as " + dir.resolve("rootfs.ext4.old"));
         }
         Path tmp = dir.resolve("rootfs.ext4.tmp");
-        Files.copy(pristine, tmp, StandardCopyOption.REPLACE_EXISTING);
+        sparseCopy(pristine, tmp);
         Files.move(tmp, copy, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         Files.writeString(stamp, source + "\n");
         return copy;
+    }
+
+    /**
+     * Copies {@code from} to {@code to} leaving holes where {@code from} has blocks of zeros, so
+     * the 64 MiB image costs the few MiB it really holds.
+     */
+    private static void sparseCopy(Path from, Path to) throws IOException {
+        try (FileChannel in = FileChannel.open(from, StandardOpenOption.READ);
+             FileChannel out = FileChannel.open(to, StandardOpenOption.WRITE, StandardOpenOption.CREATE,
+                     StandardOpenOption.TRUNCATE_EXISTING)) {
+            ByteBuffer block = ByteBuffer.allocate(64 * 1024);
+            long size = in.size();
+            for (long position = 0; position < size; position += block.limit()) {
+                block.clear();
+                while (block.hasRemaining() && in.read(block, position + block.position()) > 0) {
+                    // read until the block is full or the file ends
+                }
+                block.flip();
+                if (!allZero(block)) {
+                    while (block.hasRemaining()) {
+                        out.write(block, position + block.position());
+                    }
+                    block.rewind();
+                }
+                if (block.limit() == 0) {
+                    break;
+                }
+            }
+            if (out.size() < size) {
+                out.write(ByteBuffer.wrap(new byte[1]), size - 1);   // sets the length; the last byte is 0 anyway
+            }
+            out.force(true);
+        }
+    }
+
+    private static boolean allZero(ByteBuffer b) {
+        for (int i = 0; i < b.limit(); i++) {
+            if (b.get(i) != 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static Path stateDir() {
