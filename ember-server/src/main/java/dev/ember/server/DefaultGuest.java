@@ -2,6 +2,7 @@ package dev.ember.server;
 
 import dev.ember.config.DevicesConfig;
 import dev.ember.config.DriveConfig;
+import dev.ember.config.EntropyConfig;
 import dev.ember.config.NetworkInterfaceConfig;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -43,7 +44,7 @@ final class DefaultGuest {
         List<NetworkInterfaceConfig> nets = given.networks().isEmpty()
                 ? List.of(new NetworkInterfaceConfig("eth0", null, null, List.of()))
                 : given.networks();
-        devices = new DevicesConfig(drives, nets, given.vsock(), true, given.balloon(), given.virtioConsole());
+        devices = new DevicesConfig(drives, nets, given.vsock(), given.entropy() != null ? given.entropy() : new EntropyConfig(null), given.balloon(), given.virtioConsole());
     }
 
     Path initrd() {

@@ -3,6 +3,7 @@ package dev.ember.server;
 import dev.ember.config.BalloonConfig;
 import dev.ember.config.DevicesConfig;
 import dev.ember.config.DriveConfig;
+import dev.ember.config.EntropyConfig;
 import dev.ember.config.NetworkInterfaceConfig;
 import dev.ember.config.PortForward;
 import dev.ember.config.VsockConfig;
@@ -61,7 +62,7 @@ final class DeviceOptions {
         for (int i = 0; i < nets.size(); i++) {
             netConfigs.add(parseNet(nets.get(i), i));
         }
-        return new DevicesConfig(driveConfigs, netConfigs, vsock == null ? null : parseVsock(vsock), rng,
+        return new DevicesConfig(driveConfigs, netConfigs, vsock == null ? null : parseVsock(vsock), rng ? new EntropyConfig(null) : null,
                 balloon == null ? null : parseBalloon(balloon), virtioConsole);
     }
 

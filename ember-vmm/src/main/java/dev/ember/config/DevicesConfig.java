@@ -10,23 +10,23 @@ import java.util.Set;
  * @param drives        virtio-blk drives, in the order the guest numbers them ({@code vda}, {@code vdb}...)
  * @param networks      virtio-net interfaces ({@code eth0}, {@code eth1}...)
  * @param vsock         the vsock device, or null
- * @param entropy       whether a virtio-rng device is attached
+ * @param entropy       the virtio-rng device, or null
  * @param balloon       the balloon, or null
  * @param virtioConsole whether a virtio-console ({@code hvc}) is attached beside the UART
  */
 public record DevicesConfig(List<DriveConfig> drives, List<NetworkInterfaceConfig> networks, VsockConfig vsock,
-                            boolean entropy, BalloonConfig balloon, boolean virtioConsole) {
+                            EntropyConfig entropy, BalloonConfig balloon, boolean virtioConsole) {
 
     /** Eight virtio-mmio slots in the memory map. */
     public static final int MAX_DEVICES = 8;
 
-    public static final DevicesConfig NONE = new DevicesConfig(List.of(), List.of(), null, false, null, false);
+    public static final DevicesConfig NONE = new DevicesConfig(List.of(), List.of(), null, null, null, false);
 
     /** @throws IllegalArgumentException naming the problem */
     public DevicesConfig {
         drives = List.copyOf(drives);
         networks = List.copyOf(networks);
-        int count = drives.size() + networks.size() + (vsock != null ? 1 : 0) + (entropy ? 1 : 0)
+        int count = drives.size() + networks.size() + (vsock != null ? 1 : 0) + (entropy != null ? 1 : 0)
                 + (balloon != null ? 1 : 0) + (virtioConsole ? 1 : 0);
         if (count > MAX_DEVICES) {
             throw new IllegalArgumentException("too many virtio devices: " + count + " (at most " + MAX_DEVICES + ")");

@@ -9,8 +9,15 @@ import java.nio.file.Path;
  * @param pathOnHost   a raw disk image
  * @param isRootDevice the kernel mounts it as its root ({@code root=/dev/vdX})
  * @param isReadOnly   the guest may not write it
+ * @param rateLimiter  limit on bytes and requests, or null for none
  */
-public record DriveConfig(String driveId, Path pathOnHost, boolean isRootDevice, boolean isReadOnly) {
+public record DriveConfig(String driveId, Path pathOnHost, boolean isRootDevice, boolean isReadOnly,
+                          RateLimiterConfig rateLimiter) {
+
+    /** A drive without a rate limiter. */
+    public DriveConfig(String driveId, Path pathOnHost, boolean isRootDevice, boolean isReadOnly) {
+        this(driveId, pathOnHost, isRootDevice, isReadOnly, null);
+    }
 
     /** @throws IllegalArgumentException naming the problem */
     public DriveConfig {

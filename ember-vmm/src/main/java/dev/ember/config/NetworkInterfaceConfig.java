@@ -11,8 +11,16 @@ import java.util.List;
  * @param guestMac     the guest's MAC address, {@code xx:xx:xx:xx:xx:xx}; null picks one
  * @param hostDevName  an existing TAP interface, or null for the user-mode network
  * @param portForwards host ports forwarded into the guest (user-mode network only)
+ * @param rxRateLimiter limit on what the guest receives, or null
+ * @param txRateLimiter limit on what the guest sends, or null
  */
-public record NetworkInterfaceConfig(String ifaceId, String guestMac, String hostDevName, List<PortForward> portForwards) {
+public record NetworkInterfaceConfig(String ifaceId, String guestMac, String hostDevName, List<PortForward> portForwards,
+                                     RateLimiterConfig rxRateLimiter, RateLimiterConfig txRateLimiter) {
+
+    /** An interface without rate limiters. */
+    public NetworkInterfaceConfig(String ifaceId, String guestMac, String hostDevName, List<PortForward> portForwards) {
+        this(ifaceId, guestMac, hostDevName, portForwards, null, null);
+    }
 
     /** @throws IllegalArgumentException naming the problem */
     public NetworkInterfaceConfig {

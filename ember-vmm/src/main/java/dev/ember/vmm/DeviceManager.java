@@ -79,7 +79,7 @@ final class DeviceManager implements AutoCloseable {
             if (config.vsock() != null) {
                 attach(new VirtioVsock(config.vsock().guestCid(), config.vsock().udsPath()), "virtio-vsock", ram, bus, plic, errors);
             }
-            if (config.entropy()) {
+            if (config.entropy() != null) {
                 attach(new VirtioRng(), "virtio-rng", ram, bus, plic, errors);
             }
             if (config.balloon() != null) {

@@ -83,7 +83,7 @@ class BalloonEndToEndTest {
     @Test
     void inflatingTheBalloonLowersResidentMemory() throws Exception {
         Path dir = Path.of(System.getProperty("ember.guest.dir", "guest/out"));
-        DevicesConfig devices = new DevicesConfig(List.of(), List.of(), null, false, new BalloonConfig(0, false, 0), false);
+        DevicesConfig devices = new DevicesConfig(List.of(), List.of(), null, null, new BalloonConfig(0, false, 0), false);
         VmConfig config = new VmConfig(1, 384 * MIB, dir.resolve("Image"), dir.resolve("initramfs.cpio"),
                 VmConfig.DEFAULT_CMDLINE, null, null, devices);
         Console console = new Console();

@@ -1,0 +1,32 @@
+package dev.ember.config;
+
+/**
+ * The machine's size, as Firecracker's {@code MachineConfiguration}.
+ *
+ * @param vcpuCount       1 to {@link #MAX_VCPUS}
+ * @param memSizeMib      guest memory in MiB, 16 or more
+ * @param smt             simultaneous multithreading; Ember's harts have none, so it must be false
+ * @param trackDirtyPages kept for API compatibility; dirty tracking comes with snapshots
+ */
+public record MachineConfig(int vcpuCount, int memSizeMib, boolean smt, boolean trackDirtyPages) {
+
+    public static final int MAX_VCPUS = 8;
+    public static final int MIN_MEM_MIB = 16;
+    public static final int MAX_MEM_MIB = 64 * 1024;
+    /** Firecracker's defaults: one vCPU, 128 MiB. */
+    public static final MachineConfig DEFAULT = new MachineConfig(1, 128, false, false);
+
+    /** @throws IllegalArgumentException naming the problem */
+    public MachineConfig {
+        if (vcpuCount < 1 || vcpuCount > MAX_VCPUS) {
+            throw new IllegalArgumentException("vcpu_count must be between 1 and " + MAX_VCPUS + ", not " + vcpuCount);
+        }
+        if (memSizeMib < MIN_MEM_MIB || memSizeMib > MAX_MEM_MIB) {
+            throw new IllegalArgumentException("mem_size_mib must be between " + MIN_MEM_MIB + " and " + MAX_MEM_MIB
+                    + ", not " + memSizeMib);
+        }
+        if (smt) {
+            throw new IllegalArgumentException("smt is not supported: RISC-V harts have no SMT siblings");
+        }
+    }
+}
