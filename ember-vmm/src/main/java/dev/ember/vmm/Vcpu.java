@@ -46,6 +46,10 @@ final class Vcpu implements Runnable {
     private void loop() {
         Hart h = hart;
         while (!h.exitRequested) {
+            if (vm.pauseRequested()) {
+                vm.parkWhilePaused(h);
+                continue;
+            }
             HartState state = h.state;
             if (state == HartState.STOPPED) {
                 LockSupport.parkNanos(MAX_PARK_NANOS);

@@ -75,6 +75,9 @@ public final class VirtualMachine implements AutoCloseable {
     private Htif htif;
 
     private final Object exitLock = new Object();
+    private final Object pauseLock = new Object();
+    private volatile boolean pauseRequested;
+    private int vcpusPaused;
     private volatile List<Thread> vcpuThreads = List.of();
     private Integer exitStatus;
     private boolean resetRequested;
@@ -311,6 +314,83 @@ public final class VirtualMachine implements AutoCloseable {
             h.exitRequested = true;
             h.sliceEnd = true;
             h.wake();
+        }
+    }
+
+    /**
+     * Pauses the guest: every vCPU finishes its slice and waits, as Firecracker's {@code PATCH /vm
+     * {"state": "Paused"}}. Devices keep their host threads; guest time keeps running on the host
+     * clock, so the guest sees a jump when resumed. Returns once every vCPU has stopped.
+     *
+     * @throws IllegalStateException if the vCPUs do not all stop within 5 seconds
+     */
+    public void pause() throws InterruptedException {
+        synchronized (pauseLock) {
+            pauseRequested = true;
+        }
+        for (Hart h : harts) {
+            h.sliceEnd = true;
+            h.wake();
+        }
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        synchronized (pauseLock) {
+            while (vcpusPaused < liveVcpus()) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new IllegalStateException("the vCPUs did not pause within 5 s");
+                }
+                pauseLock.wait(Math.max(1, left / 1_000_000));
+            }
+        }
+    }
+
+    /** Lets paused vCPUs run again. */
+    public void resume() {
+        synchronized (pauseLock) {
+            pauseRequested = false;
+            pauseLock.notifyAll();
+        }
+    }
+
+    /** {@return whether the guest is paused or being paused} */
+    public boolean isPaused() {
+        return pauseRequested;
+    }
+
+    private int liveVcpus() {
+        int n = 0;
+        for (Thread t : vcpuThreads) {
+            n += t.isAlive() ? 1 : 0;
+        }
+        return n;
+    }
+
+    boolean pauseRequested() {
+        return pauseRequested;
+    }
+
+    /**
+     * Called by a vCPU thread between slices while a pause is requested: waits until resumed or
+     * stopped. It still serves remote fences, so a hart paused inside an SBI call that waits for
+     * another hart's acknowledgement cannot deadlock the pause.
+     */
+    void parkWhilePaused(Hart h) {
+        synchronized (pauseLock) {
+            vcpusPaused++;
+            pauseLock.notifyAll();
+            try {
+                while (pauseRequested && !h.exitRequested) {
+                    try {
+                        pauseLock.wait(10);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return;
+                    }
+                    h.serveFences();
+                }
+            } finally {
+                vcpusPaused--;
+            }
         }
     }
 

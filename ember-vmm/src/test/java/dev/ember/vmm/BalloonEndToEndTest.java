@@ -6,10 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import dev.ember.config.BalloonConfig;
 import dev.ember.config.DevicesConfig;
 import dev.ember.devices.virtio.balloon.VirtioBalloon;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -25,40 +23,6 @@ class BalloonEndToEndTest {
 
     private static final long MIB = 1 << 20;
 
-    /** The console as text, for waiting on what the guest prints. */
-    private static final class Console extends ByteArrayOutputStream {
-        synchronized String text() {
-            return toString(StandardCharsets.UTF_8);
-        }
-
-        synchronized int await(String s, int from, long millis) throws InterruptedException {
-            long deadline = System.currentTimeMillis() + millis;
-            while (true) {
-                int at = text().indexOf(s, from);
-                if (at >= 0) {
-                    return at + s.length();
-                }
-                long left = deadline - System.currentTimeMillis();
-                if (left <= 0) {
-                    throw new AssertionError("no '" + s + "' in:\n" + text());
-                }
-                wait(Math.min(left, 100));
-            }
-        }
-
-        @Override
-        public synchronized void write(byte[] b, int off, int len) {
-            super.write(b, off, len);
-            notifyAll();
-        }
-
-        @Override
-        public synchronized void write(int b) {
-            super.write(b);
-            notifyAll();
-        }
-    }
-
     private static long residentBytes() throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
             if (line.startsWith("VmRSS:")) {
@@ -68,25 +32,13 @@ class BalloonEndToEndTest {
         throw new IllegalStateException("no VmRSS in /proc/self/status");
     }
 
-    private static void type(VirtualMachine vm, String line) throws InterruptedException {
-        byte[] b = (line + "\n").getBytes(StandardCharsets.US_ASCII);
-        int off = 0;
-        while (off < b.length) {
-            int n = vm.uart().offer(b, off, b.length - off);
-            off += n;
-            if (n == 0) {
-                vm.uart().awaitInputSpace(100);
-            }
-        }
-    }
-
     @Test
     void inflatingTheBalloonLowersResidentMemory() throws Exception {
         Path dir = Path.of(System.getProperty("ember.guest.dir", "guest/out"));
         DevicesConfig devices = new DevicesConfig(List.of(), List.of(), null, null, new BalloonConfig(0, false, 0), false);
         VmConfig config = new VmConfig(1, 384 * MIB, dir.resolve("Image"), dir.resolve("initramfs.cpio"),
                 VmConfig.DEFAULT_CMDLINE, null, null, devices);
-        Console console = new Console();
+        TextConsole console = new TextConsole();
         try (VirtualMachine vm = new VirtualMachine(config, console, new PrintStream(console, true))) {
             CompletableFuture<Integer> run = CompletableFuture.supplyAsync(() -> {
                 try {
@@ -98,7 +50,7 @@ class BalloonEndToEndTest {
             int at = console.await("ember-guest: userspace up", 0, 180_000);
             at = console.await("# ", at, 60_000);
             // Touch 256 MiB of guest RAM, then free it: the guest no longer uses it, the host still holds it.
-            type(vm, "dd if=/dev/zero of=/fill bs=1M count=256 2>/dev/null; rm /fill; echo fill-$((6*7))");
+            TextConsole.type(vm, "dd if=/dev/zero of=/fill bs=1M count=256 2>/dev/null; rm /fill; echo fill-$((6*7))");
             at = console.await("fill-42", at, 120_000);
             long before = residentBytes();
 
@@ -116,7 +68,7 @@ class BalloonEndToEndTest {
             assertThat(before - after).as("resident memory released: before %d MiB, after %d MiB",
                     before / MIB, after / MIB).isGreaterThan(128 * MIB);
 
-            type(vm, "poweroff");
+            TextConsole.type(vm, "poweroff");
             assertEquals(0, run.get());
         }
     }
