@@ -52,6 +52,11 @@ final class RunCommand implements Callable<Integer> {
             description = "run a bare-metal ELF in M-mode with HTIF (tohost/fromhost) instead of a kernel")
     Path elf;
 
+    @Option(names = "--boot-timer",
+            description = "log the time from start to the guest's first userspace write to the boot-timer device "
+                    + "(0x0011_0000, as Firecracker's --boot-timer)")
+    boolean bootTimer;
+
     @CommandLine.Mixin
     DeviceOptions deviceOptions = new DeviceOptions();
 
@@ -95,7 +100,7 @@ final class RunCommand implements Callable<Integer> {
         }
         VmConfig config;
         try {
-            config = new VmConfig(vcpus, memoryBytes, kernel, initrd, append, firmware, elf, devices).validate();
+            config = new VmConfig(vcpus, memoryBytes, kernel, initrd, append, firmware, elf, devices, bootTimer).validate();
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }

@@ -48,6 +48,19 @@ class BootEndToEndTest {
     }
 
     @Test
+    void bootTimerLogsTheTimeToTheGuestsFirstUserspaceWrite() throws Exception {
+        try (EmberProcess vm = EmberProcess.start(defaultGuest("--boot-timer"))) {
+            int at = vm.await("Guest-boot-time = ", 0, BOOT);
+            int end = vm.await(" CPU ms", at, COMMAND);
+            String line = vm.output().substring(at, end);
+            assertTrue(line.matches(" *\\d+ us \\d+ ms, +\\d+ CPU us \\d+"), line);
+            // The rcS writes the boot timer before it prints its first line.
+            assertTrue(at < vm.output().indexOf("ember-guest: userspace up"), "timer before the first userspace line");
+            runAndPowerOff(vm, awaitPrompt(vm, 0), "echo ok-$((6*7))", "ok-42");
+        }
+    }
+
+    @Test
     void defaultGuestRunsTypedCommandsAndPowersOffWithStatusZero() throws Exception {
         try (EmberProcess vm = EmberProcess.start(defaultGuest())) {
             // date reads the clock through the vDSO, i.e. rdtime in U-mode.

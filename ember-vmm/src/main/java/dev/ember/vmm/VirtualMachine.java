@@ -3,6 +3,7 @@ package dev.ember.vmm;
 import dev.ember.boot.BootException;
 import dev.ember.boot.BootImages;
 import dev.ember.boot.ElfFile;
+import dev.ember.devices.boottimer.BootTimer;
 import dev.ember.devices.htif.Htif;
 import dev.ember.devices.irq.Aclint;
 import dev.ember.devices.irq.HartInterruptInputs;
@@ -21,6 +22,7 @@ import dev.ember.riscv.cpu.Privilege;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -32,6 +34,7 @@ import java.util.concurrent.CountDownLatch;
  *
  * <pre>
  *   0x0010_0000  sifive,test1 finisher (poweroff, reboot)
+ *   0x0011_0000  boot timer (Firecracker's; reached through /dev/mem, not in the device tree)
  *   0x0200_0000  ACLINT: MSWI + MTIMER (CLINT layout)
  *   0x0c00_0000  PLIC, 95 sources
  *   0x1000_0000  ns16550a UART, PLIC source 10
@@ -72,6 +75,7 @@ public final class VirtualMachine implements AutoCloseable {
     private final byte[] firmwareBytes;
     private final ElfFile program;
     private final DeviceManager devices;
+    private final BootTimer bootTimer;
     private Htif htif;
 
     private final Object exitLock = new Object();
@@ -110,6 +114,8 @@ public final class VirtualMachine implements AutoCloseable {
         this.plic = new Plic(harts.length, inputs);
         this.uart = new Uart16550(console::write, plic.source(DeviceTree.UART0_IRQ));
         bus.map(DeviceTree.TEST_BASE, new SifiveTest(new Power()));
+        this.bootTimer = new BootTimer(config.bootTimer(), errors::println, System::nanoTime, VirtualMachine::processCpuNanos);
+        bus.map(BootTimer.BASE, bootTimer);
         this.aclint = new Aclint(harts.length, inputs, clock::ticks);
         bus.map(DeviceTree.CLINT_BASE, aclint);
         bus.map(DeviceTree.PLIC_BASE, plic);
@@ -244,6 +250,7 @@ public final class VirtualMachine implements AutoCloseable {
      */
     public int run() throws InterruptedException {
         while (true) {
+            bootTimer.start();
             List<Thread> threads = new ArrayList<>();
             CountDownLatch done = new CountDownLatch(harts.length);
             for (Hart h : harts) {
@@ -286,6 +293,13 @@ public final class VirtualMachine implements AutoCloseable {
         synchronized (exitLock) {
             return exitStatus == null ? 0 : exitStatus;
         }
+    }
+
+    private static long processCpuNanos() {
+        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            return os.getProcessCpuTime();
+        }
+        return 0;
     }
 
     private void pollHtif() {

@@ -14,17 +14,25 @@ import java.nio.file.Path;
  * @param firmware    optional M-mode firmware (e.g. OpenSBI {@code fw_jump.bin}); null for the built-in SBI
  * @param elf         a bare-metal program run in M-mode with HTIF, instead of a kernel
  * @param devices     the virtio devices
+ * @param bootTimer   log the time from start to the guest's boot-timer write, as Firecracker's
+ *                    {@code --boot-timer}
  */
 public record VmConfig(int vcpus, long memoryBytes, Path kernel, Path initrd, String cmdline, Path firmware, Path elf,
-                       DevicesConfig devices) {
+                       DevicesConfig devices, boolean bootTimer) {
 
     public VmConfig {
         devices = devices == null ? DevicesConfig.NONE : devices;
     }
 
+    /** A machine without the boot timer. */
+    public VmConfig(int vcpus, long memoryBytes, Path kernel, Path initrd, String cmdline, Path firmware, Path elf,
+                    DevicesConfig devices) {
+        this(vcpus, memoryBytes, kernel, initrd, cmdline, firmware, elf, devices, false);
+    }
+
     /** A machine without virtio devices. */
     public VmConfig(int vcpus, long memoryBytes, Path kernel, Path initrd, String cmdline, Path firmware, Path elf) {
-        this(vcpus, memoryBytes, kernel, initrd, cmdline, firmware, elf, DevicesConfig.NONE);
+        this(vcpus, memoryBytes, kernel, initrd, cmdline, firmware, elf, DevicesConfig.NONE, false);
     }
 
     public static final int MAX_VCPUS = 8;
