@@ -6,22 +6,30 @@ package dev.ember.config;
  * {@code refillTimeMs} milliseconds; {@code oneTimeBurst} extra tokens are available once, at
  * the start, and do not refill.
  *
- * @param size          bucket capacity in tokens, at least 1
+ * <p>As in Firecracker, a bucket with {@code size} 0 or {@code refillTimeMs} 0 is no bucket at
+ * all: given in a PUT it means unlimited, in a PATCH it removes the bucket.
+ *
+ * @param size          bucket capacity in tokens, 0 or more
  * @param oneTimeBurst  initial extra tokens, 0 or more
- * @param refillTimeMs  milliseconds to refill an empty bucket to {@code size}, at least 1
+ * @param refillTimeMs  milliseconds to refill an empty bucket to {@code size}, 0 or more
  */
 public record TokenBucketConfig(long size, long oneTimeBurst, long refillTimeMs) {
 
     /** @throws IllegalArgumentException naming the problem */
     public TokenBucketConfig {
-        if (size < 1) {
-            throw new IllegalArgumentException("token bucket size must be at least 1, not " + size);
+        if (size < 0) {
+            throw new IllegalArgumentException("token bucket size must not be negative: " + size);
         }
         if (oneTimeBurst < 0) {
             throw new IllegalArgumentException("token bucket one_time_burst must not be negative: " + oneTimeBurst);
         }
-        if (refillTimeMs < 1) {
-            throw new IllegalArgumentException("token bucket refill_time must be at least 1 ms, not " + refillTimeMs);
+        if (refillTimeMs < 0) {
+            throw new IllegalArgumentException("token bucket refill_time must not be negative: " + refillTimeMs);
         }
+    }
+
+    /** {@return whether this describes no bucket (size or refill time 0)} */
+    public boolean disabled() {
+        return size == 0 || refillTimeMs == 0;
     }
 }

@@ -6,6 +6,7 @@ import dev.ember.config.DevicesConfig;
 import dev.ember.config.DriveConfig;
 import dev.ember.config.NetworkInterfaceConfig;
 import dev.ember.config.PortForward;
+import dev.ember.config.RateLimiterConfig;
 import dev.ember.devices.irq.Plic;
 import dev.ember.devices.virtio.VirtioDevice;
 import dev.ember.devices.virtio.VirtioMmio;
@@ -26,11 +27,16 @@ import dev.ember.net.tap.TapBackend;
 import dev.ember.net.user.HostForward;
 import dev.ember.net.user.UserNetwork;
 import dev.ember.net.user.UserNetworkConfig;
+import dev.ember.ratelimit.RateLimiter;
+import dev.ember.ratelimit.RefillTimer;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetAddress;
+import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Turns a {@link DevicesConfig} into virtio devices on virtio-mmio transports: the one place
@@ -45,13 +51,23 @@ import java.util.List;
  * before the guest runs, so a bad one is reported as a {@link BootException} with the device
  * named; whatever was opened before the failure is closed again.
  *
- * <p>Threads: built and closed on the VMM thread; the devices serve vCPU threads and their own.
+ * <p>Rate limiters: each drive, network interface (rx and tx) and the entropy device gets a
+ * {@link RateLimiter} from its config record (null: unlimited, still updatable); one
+ * {@link RefillTimer} per VM wakes throttled devices and is closed with the devices.
+ * {@link #updateDriveRateLimiter} and {@link #updateNetworkRateLimiters} are the run-time PATCHes.
+ *
+ * <p>Threads: built and closed on the VMM thread; the devices serve vCPU threads and their own;
+ * the rate-limiter updates may come from the API thread.
  */
 final class DeviceManager implements AutoCloseable {
 
     private final List<VirtioMmio> transports = new ArrayList<>();
     private final List<VirtioSlot> slots = new ArrayList<>();
     private final String rootDevice;
+    private final RefillTimer refillTimer = new RefillTimer("vm@" + Integer.toHexString(System.identityHashCode(this)));
+    private final Map<String, VirtioBlock> drives = new LinkedHashMap<>();
+    private final Map<String, VirtioNet> networks = new LinkedHashMap<>();
+    private VirtioRng entropy;
     private VirtioBalloon balloon;
     private VirtioConsole console;
 
@@ -61,7 +77,9 @@ final class DeviceManager implements AutoCloseable {
             List<DriveConfig> drives = config.drives();
             for (DriveConfig d : drives) {
                 DiskImage image = DiskImage.open(d.driveId(), d.pathOnHost(), d.isReadOnly());
-                attach(new VirtioBlock(d.driveId(), image, errors::println), "virtio-blk " + d.driveId(), ram, bus, plic, errors);
+                VirtioBlock block = new VirtioBlock(d.driveId(), image, errors::println, RateLimiter.of(d.rateLimiter()), refillTimer);
+                this.drives.put(d.driveId(), block);
+                attach(block, "virtio-blk " + d.driveId(), ram, bus, plic, errors);
             }
             int root = config.rootDriveIndex();
             rootDevice = root < 0 ? null : "/dev/vd" + (char) ('a' + root) + (drives.get(root).isReadOnly() ? " ro" : " rw");
@@ -70,7 +88,10 @@ final class DeviceManager implements AutoCloseable {
                 NetworkInterfaceConfig n = nets.get(i);
                 NetBackend backend = n.userMode() ? userNetwork(n) : TapBackend.open(n.hostDevName(), errors::println);
                 try {
-                    attach(new VirtioNet(n.ifaceId(), n.macBytes(i), backend), "virtio-net " + n.ifaceId(), ram, bus, plic, errors);
+                    VirtioNet net = new VirtioNet(n.ifaceId(), n.macBytes(i), backend,
+                            RateLimiter.of(n.rxRateLimiter()), RateLimiter.of(n.txRateLimiter()), refillTimer);
+                    networks.put(n.ifaceId(), net);
+                    attach(net, "virtio-net " + n.ifaceId(), ram, bus, plic, errors);
                 } catch (RuntimeException e) {
                     backend.close();
                     throw e;
@@ -80,7 +101,8 @@ final class DeviceManager implements AutoCloseable {
                 attach(new VirtioVsock(config.vsock().guestCid(), config.vsock().udsPath()), "virtio-vsock", ram, bus, plic, errors);
             }
             if (config.entropy() != null) {
-                attach(new VirtioRng(), "virtio-rng", ram, bus, plic, errors);
+                entropy = new VirtioRng(new SecureRandom(), RateLimiter.of(config.entropy().rateLimiter()), refillTimer);
+                attach(entropy, "virtio-rng", ram, bus, plic, errors);
             }
             if (config.balloon() != null) {
                 BalloonConfig b = config.balloon();
@@ -138,6 +160,49 @@ final class DeviceManager implements AutoCloseable {
         return (base.isBlank() ? "" : base + " ") + "root=" + rootDevice;
     }
 
+    /**
+     * Applies {@code PATCH /drives/{id}}'s rate limiter: each bucket given replaces the drive's
+     * with a full one, absent buckets are kept (a null {@code config} changes nothing).
+     *
+     * @throws IllegalArgumentException if no drive has that id
+     */
+    void updateDriveRateLimiter(String driveId, RateLimiterConfig config) {
+        VirtioBlock block = drives.get(driveId);
+        if (block == null) {
+            throw new IllegalArgumentException("no such drive: " + driveId);
+        }
+        block.updateRateLimiter(config);
+    }
+
+    /**
+     * Applies {@code PATCH /network-interfaces/{id}}'s rate limiters, as
+     * {@link #updateDriveRateLimiter} for each direction (null: that direction unchanged).
+     *
+     * @throws IllegalArgumentException if no network interface has that id
+     */
+    void updateNetworkRateLimiters(String ifaceId, RateLimiterConfig rx, RateLimiterConfig tx) {
+        VirtioNet net = networks.get(ifaceId);
+        if (net == null) {
+            throw new IllegalArgumentException("no such network interface: " + ifaceId);
+        }
+        net.updateRateLimiters(rx, tx);
+    }
+
+    /** {@return the drive named {@code driveId}, or null} */
+    VirtioBlock drive(String driveId) {
+        return drives.get(driveId);
+    }
+
+    /** {@return the network interface named {@code ifaceId}, or null} */
+    VirtioNet network(String ifaceId) {
+        return networks.get(ifaceId);
+    }
+
+    /** {@return the entropy device, or null} */
+    VirtioRng entropy() {
+        return entropy;
+    }
+
     /** {@return the balloon, or null} */
     VirtioBalloon balloon() {
         return balloon;
@@ -166,6 +231,8 @@ final class DeviceManager implements AutoCloseable {
      */
     @Override
     public void close() {
+        // First, so no wake-up starts serving a queue while the devices close.
+        refillTimer.close();
         for (VirtioMmio t : transports) {
             try {
                 t.reset();

@@ -153,6 +153,27 @@ public final class VirtualMachine implements AutoCloseable {
         return uart;
     }
 
+    /**
+     * Changes a drive's rate limiter while the VM runs ({@code PATCH /drives/{id}}): each bucket
+     * given replaces the drive's, absent buckets are kept, a bucket of size 0 is removed.
+     *
+     * @throws IllegalArgumentException if no drive has that id
+     */
+    public void updateDriveRateLimiter(String driveId, dev.ember.config.RateLimiterConfig config) {
+        devices.updateDriveRateLimiter(driveId, config);
+    }
+
+    /**
+     * Changes a network interface's rate limiters while the VM runs
+     * ({@code PATCH /network-interfaces/{id}}); null leaves that direction unchanged.
+     *
+     * @throws IllegalArgumentException if no interface has that id
+     */
+    public void updateNetworkRateLimiters(String ifaceId, dev.ember.config.RateLimiterConfig rx,
+                                          dev.ember.config.RateLimiterConfig tx) {
+        devices.updateNetworkRateLimiters(ifaceId, rx, tx);
+    }
+
     /** {@return the balloon device, or null when the VM has none} */
     public dev.ember.devices.virtio.balloon.VirtioBalloon balloon() {
         return devices.balloon();

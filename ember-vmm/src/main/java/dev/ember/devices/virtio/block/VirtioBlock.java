@@ -1,15 +1,20 @@
 package dev.ember.devices.virtio.block;
 
+import dev.ember.config.RateLimiterConfig;
 import dev.ember.devices.virtio.VirtioContext;
 import dev.ember.devices.virtio.VirtioDevice;
 import dev.ember.devices.virtio.queue.DescriptorChain;
 import dev.ember.devices.virtio.queue.Virtqueue;
 import dev.ember.devices.virtio.queue.VirtqueueViolation;
+import dev.ember.ratelimit.BucketUpdate;
+import dev.ember.ratelimit.RateLimiter;
+import dev.ember.ratelimit.RefillTimer;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.util.Objects;
 import java.util.function.Consumer;
 
 /**
@@ -39,6 +44,14 @@ import java.util.function.Consumer;
  * A FileChannel is closed by {@link Thread#interrupt} during I/O, so the interrupt status is
  * cleared while the queue is drained and restored after; a vCPU thread must not be interrupted from
  * outside while it serves a request, or the drive fails every later request with IOERR.
+ *
+ * <p>Rate limiting (Firecracker's drive {@code rate_limiter}): each request takes one op and,
+ * for IN and OUT, its data bytes from the {@link RateLimiter} before it is served, as
+ * Firecracker's {@code Block::rate_limit}. A refused request is given back to the ring
+ * ({@link Virtqueue#undoPop}) and the device stops serving the queue; its
+ * {@link RefillTimer.Wakeup} serves it again, on the timer thread under the device's lock, when
+ * the limiter expects the tokens. {@link #updateRateLimiter} (PATCH /drives/{id}) replaces the
+ * buckets at run time from the API thread and wakes the device at once.
  *
  * <p><b>Guest-controlled.</b> Every header field, the sector, the chain's shape and lengths
  * come from the driver. The header is copied out of guest RAM once (it may be split across
@@ -94,6 +107,9 @@ public final class VirtioBlock implements VirtioDevice {
     private final ByteBuffer headerView = ByteBuffer.wrap(header).order(ByteOrder.LITTLE_ENDIAN);
     private final byte[] statusByte = new byte[1];
 
+    private final RateLimiter limiter;
+    private final RefillTimer.Wakeup wakeup;
+
     private VirtioContext context;   // null while inactive
 
     /**
@@ -112,6 +128,17 @@ public final class VirtioBlock implements VirtioDevice {
      * of a failure to flush and close the image at the end.
      */
     public VirtioBlock(String id, DiskImage image, Consumer<String> log) {
+        this(id, image, log, RateLimiter.unlimited(), RefillTimer.shared());
+    }
+
+    /**
+     * As {@link #VirtioBlock(String, DiskImage, Consumer)}, with requests limited by
+     * {@code limiter}; {@code timer} (the VM's) wakes the device when a refused request's tokens
+     * are due.
+     */
+    public VirtioBlock(String id, DiskImage image, Consumer<String> log, RateLimiter limiter, RefillTimer timer) {
+        this.limiter = Objects.requireNonNull(limiter, "limiter");
+        this.wakeup = timer.wakeup(this::refilled);
         this.id = id;
         this.image = image;
         this.log = log;
@@ -155,6 +182,27 @@ public final class VirtioBlock implements VirtioDevice {
         return metrics;
     }
 
+    /** {@return the drive's rate limiter; its throttled count is Firecracker's {@code rate_limiter_throttled_events}} */
+    public RateLimiter rateLimiter() {
+        return limiter;
+    }
+
+    /**
+     * Applies a PATCH of the drive's rate limiter (null buckets are kept, see
+     * {@link RateLimiter#update(RateLimiterConfig)}) and serves whatever the old limits held back.
+     * Called from the API thread.
+     */
+    public void updateRateLimiter(RateLimiterConfig config) {
+        limiter.update(config);
+        wakeup.arm(0);
+    }
+
+    /** As {@link #updateRateLimiter(RateLimiterConfig)}, able to remove a bucket. */
+    public void updateRateLimiter(BucketUpdate bandwidth, BucketUpdate ops) {
+        limiter.update(bandwidth, ops);
+        wakeup.arm(0);
+    }
+
     @Override
     public int deviceType() {
         return VIRTIO_ID_BLOCK;
@@ -196,8 +244,9 @@ public final class VirtioBlock implements VirtioDevice {
 
     @Override
     public void reset() {
-        // Nothing is in flight: every request completes inside queueNotify.
+        // Nothing is in flight: every request completes inside queueNotify (or a wake-up).
         context = null;
+        wakeup.cancel();
     }
 
     @Override
@@ -208,21 +257,67 @@ public final class VirtioBlock implements VirtioDevice {
         }
         boolean interrupted = Thread.interrupted();
         try {
-            boolean served = false;
-            do {
-                for (DescriptorChain chain; (chain = queue.pop()) != null; ) {
-                    queue.addUsed(chain.head(), serve(chain));
-                    served = true;
-                }
-            } while (queue.enableNotification());
-            if (served && queue.needsInterrupt()) {
-                context.usedBuffers();
-            }
+            serveQueue(queue);
         } finally {
             if (interrupted) {
                 Thread.currentThread().interrupt();
             }
         }
+    }
+
+    /** Serves the queue until it is empty or the rate limiter refuses a request. */
+    private void serveQueue(Virtqueue queue) throws VirtqueueViolation {
+        boolean served = false;
+        boolean throttled = false;
+        do {
+            for (DescriptorChain chain; (chain = queue.pop()) != null; ) {
+                if (!limiter.consume(dataBytes(chain))) {
+                    // Left in the ring: served when the wake-up fires, in the driver's order.
+                    queue.undoPop();
+                    throttled = true;
+                    break;
+                }
+                queue.addUsed(chain.head(), serve(chain));
+                served = true;
+            }
+        } while (!throttled && queue.enableNotification());
+        if (served && queue.needsInterrupt()) {
+            context.usedBuffers();
+        }
+        if (throttled) {
+            wakeup.arm(limiter.nanosUntilAvailable());
+        }
+    }
+
+    /** The timer's wake-up: serve what the limiter held back, under the device's lock. */
+    private void refilled() {
+        synchronized (this) {
+            Virtqueue queue = context == null ? null : context.queue(0);
+            if (queue == null) {
+                return;
+            }
+            try {
+                serveQueue(queue);
+            } catch (VirtqueueViolation v) {
+                context.fail(v);
+            }
+        }
+    }
+
+    /**
+     * {@return the data bytes a request charges to the bandwidth bucket}: IN and OUT their data
+     * length, as Firecracker's {@code data_len}; other types and malformed requests 0. Read before
+     * the request is served; {@link #serve} validates it again.
+     */
+    private long dataBytes(DescriptorChain chain) {
+        if (chain.read(0, header, 0, HEADER_BYTES) < HEADER_BYTES) {
+            return 0;
+        }
+        return switch (headerView.getInt(0)) {
+            case VIRTIO_BLK_T_IN -> Math.max(0, chain.writableBytes() - 1);
+            case VIRTIO_BLK_T_OUT -> Math.max(0, chain.readableBytes() - HEADER_BYTES);
+            default -> 0;
+        };
     }
 
     /** Serves one request; {@return the used length: bytes written into the writable buffers} */
@@ -370,6 +465,7 @@ public final class VirtioBlock implements VirtioDevice {
     /** Flushes and closes the image. Idempotent; a failure is reported to the log, not thrown. */
     @Override
     public void close() {
+        wakeup.cancel();
         try {
             image.close();
         } catch (IOException e) {

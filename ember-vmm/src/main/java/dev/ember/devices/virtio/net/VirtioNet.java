@@ -1,11 +1,15 @@
 package dev.ember.devices.virtio.net;
 
+import dev.ember.config.RateLimiterConfig;
 import dev.ember.devices.virtio.VirtioContext;
 import dev.ember.devices.virtio.VirtioDevice;
 import dev.ember.devices.virtio.queue.DescriptorChain;
 import dev.ember.devices.virtio.queue.Virtqueue;
 import dev.ember.devices.virtio.queue.VirtqueueViolation;
 import dev.ember.net.NetBackend;
+import dev.ember.ratelimit.BucketUpdate;
+import dev.ember.ratelimit.RateLimiter;
+import dev.ember.ratelimit.RefillTimer;
 import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.Objects;
@@ -68,6 +72,15 @@ import java.util.Objects;
  * chain is dropped, and the chain is given back untouched ({@link Virtqueue#undoPop}) for the
  * next frame, as a NIC drops an oversize frame without consuming a descriptor.
  *
+ * <p>Rate limiting (Firecracker's {@code rx_rate_limiter} and {@code tx_rate_limiter}): each frame
+ * takes one op and its bytes, virtio header included, as Firecracker's
+ * {@code rate_limiter_consume_op}. A transmit chain refused by the tx limiter goes back to the
+ * ring ({@link Virtqueue#undoPop}) and transmission stops; a received frame refused by the rx
+ * limiter waits in the backlog (and when that is full, deliver returns false). Tokens taken for a
+ * frame that then finds no receive buffer are given back. One {@link RefillTimer.Wakeup} resumes
+ * both directions on the timer thread, under this object's monitor, when the tokens are due;
+ * {@link #updateRateLimiters} (PATCH /network-interfaces/{id}) fires it at once.
+ *
  * <p>Threads: the transport's calls arrive under this object's monitor on a vCPU thread; the
  * backend's thread takes the same monitor in deliver. {@link #close} closes the backend
  * without holding the monitor, so a backend that joins its reader thread cannot deadlock with
@@ -117,6 +130,11 @@ public final class VirtioNet implements VirtioDevice {
     private final ArrayDeque<byte[]> backlog = new ArrayDeque<>();
     private final NetBackend.FrameSink sink = this::deliver;
 
+    private final RateLimiter rxLimiter;
+    private final RateLimiter txLimiter;
+    private final RefillTimer.Wakeup wakeup;
+    private boolean txHeld;          // the tx limiter refused a chain that is still in the ring
+
     private VirtioContext context;   // non-null while active
     private boolean backendStarted;
     private boolean closed;
@@ -133,6 +151,19 @@ public final class VirtioNet implements VirtioDevice {
      * @param backend where frames go; started at the first DRIVER_OK, closed by {@link #close}
      */
     public VirtioNet(String id, byte[] mac, NetBackend backend) {
+        this(id, mac, backend, RateLimiter.unlimited(), RateLimiter.unlimited(), RefillTimer.shared());
+    }
+
+    /**
+     * As {@link #VirtioNet(String, byte[], NetBackend)}, with frames limited by
+     * {@code rxLimiter} (to the guest) and {@code txLimiter} (from the guest); {@code timer}, the
+     * VM's, resumes the device when refused tokens are due.
+     */
+    public VirtioNet(String id, byte[] mac, NetBackend backend, RateLimiter rxLimiter, RateLimiter txLimiter,
+                     RefillTimer timer) {
+        this.rxLimiter = Objects.requireNonNull(rxLimiter, "rxLimiter");
+        this.txLimiter = Objects.requireNonNull(txLimiter, "txLimiter");
+        this.wakeup = timer.wakeup(this::refilled);
         this.id = Objects.requireNonNull(id, "id");
         this.backend = Objects.requireNonNull(backend, "backend");
         if (mac.length != 6) {
@@ -171,6 +202,34 @@ public final class VirtioNet implements VirtioDevice {
     public synchronized VirtioNetMetrics metrics() {
         return new VirtioNetMetrics(rxFrames, rxBytes, txFrames, txBytes, rxDropsInactive, rxDropsBacklogFull,
                 rxDropsOversize, rxBadBuffers, txDropsMalformed, txDropsOversize);
+    }
+
+    /** {@return the receive limiter; its throttled count is Firecracker's {@code rx_rate_limiter_throttled}} */
+    public RateLimiter rxRateLimiter() {
+        return rxLimiter;
+    }
+
+    /** {@return the transmit limiter; its throttled count is Firecracker's {@code tx_rate_limiter_throttled}} */
+    public RateLimiter txRateLimiter() {
+        return txLimiter;
+    }
+
+    /**
+     * Applies a PATCH of either limiter (null: that limiter unchanged; null buckets kept) and
+     * resumes what the old limits held back. Called from the API thread.
+     */
+    public void updateRateLimiters(RateLimiterConfig rx, RateLimiterConfig tx) {
+        rxLimiter.update(rx);
+        txLimiter.update(tx);
+        wakeup.arm(0);
+    }
+
+    /** As {@link #updateRateLimiters(RateLimiterConfig, RateLimiterConfig)}, able to remove buckets. */
+    public void updateRateLimiters(BucketUpdate rxBandwidth, BucketUpdate rxOps, BucketUpdate txBandwidth,
+                                   BucketUpdate txOps) {
+        rxLimiter.update(rxBandwidth, rxOps);
+        txLimiter.update(txBandwidth, txOps);
+        wakeup.arm(0);
     }
 
     /** {@return how many received frames wait for guest buffers} */
@@ -237,6 +296,8 @@ public final class VirtioNet implements VirtioDevice {
         rxDropsInactive += backlog.size();
         backlog.clear();
         rxUsedSinceSignal = false;
+        txHeld = false;
+        wakeup.cancel();
     }
 
     @Override
@@ -248,14 +309,21 @@ public final class VirtioNet implements VirtioDevice {
             closed = true;
             reset();
         }
+        wakeup.cancel();
         backend.close();
     }
 
     private void transmit(VirtioContext ctx) throws VirtqueueViolation {
         Virtqueue q = ctx.queue(TRANSMITQ);
         boolean used = false;
+        txHeld = false;
         do {
             for (DescriptorChain c; (c = q.pop()) != null; ) {
+                if (!txLimiter.consume(Math.min(c.readableBytes(), HEADER_BYTES + MAX_TX_FRAME))) {
+                    q.undoPop();
+                    txHeld = true;
+                    break;
+                }
                 transmit(c);
                 q.addUsed(c.head(), 0);
                 used = true;
@@ -263,9 +331,34 @@ public final class VirtioNet implements VirtioDevice {
                     return;   // the backend delivered re-entrantly and that failed the device
                 }
             }
-        } while (q.enableNotification());
+        } while (!txHeld && q.enableNotification());
         if (used && q.needsInterrupt()) {
             ctx.usedBuffers();
+        }
+        if (txHeld) {
+            wakeup.arm(txLimiter.nanosUntilAvailable());
+        }
+    }
+
+    /** The timer's wake-up: resume transmission and the backlog that the limiters held back. */
+    private synchronized void refilled() {
+        VirtioContext ctx = context;
+        if (ctx == null) {
+            return;
+        }
+        try {
+            if (txHeld && ctx.queue(TRANSMITQ) != null) {
+                transmit(ctx);
+            }
+            if (context == ctx && !backlog.isEmpty()) {
+                flushBacklog();
+            }
+        } catch (VirtqueueViolation v) {
+            ctx.fail(v);
+            return;
+        }
+        if (context == ctx && backlog.size() < BACKLOG_FRAMES) {
+            backend.receiveSpaceAvailable();
         }
     }
 
@@ -350,7 +443,7 @@ public final class VirtioNet implements VirtioDevice {
             if (context != ctx) {
                 return true;
             }
-            if (backlog.isEmpty() && writeFrame(ctx.queue(RECEIVEQ), frame, offset, length) != Outcome.NO_BUFFER) {
+            if (backlog.isEmpty() && writeLimited(ctx.queue(RECEIVEQ), frame, offset, length) != Outcome.NO_BUFFER) {
                 signalReceived(ctx);
                 return true;
             }
@@ -375,7 +468,7 @@ public final class VirtioNet implements VirtioDevice {
             return;
         }
         for (byte[] f; (f = backlog.peek()) != null; ) {
-            if (writeFrame(q, f, 0, f.length) == Outcome.NO_BUFFER) {
+            if (writeLimited(q, f, 0, f.length) == Outcome.NO_BUFFER) {
                 break;
             }
             backlog.poll();
@@ -384,6 +477,23 @@ public final class VirtioNet implements VirtioDevice {
     }
 
     private enum Outcome { WRITTEN, DROPPED, NO_BUFFER }
+
+    /**
+     * {@link #writeFrame} under the rx limiter: a refused frame is reported as NO_BUFFER, so it
+     * waits in the backlog, and the wake-up is armed; tokens are given back if no buffer was there.
+     */
+    private Outcome writeLimited(Virtqueue q, byte[] frame, int offset, int length) throws VirtqueueViolation {
+        long cost = (long) HEADER_BYTES + length;
+        if (!rxLimiter.consume(cost)) {
+            wakeup.arm(rxLimiter.nanosUntilAvailable());
+            return Outcome.NO_BUFFER;
+        }
+        Outcome outcome = writeFrame(q, frame, offset, length);
+        if (outcome == Outcome.NO_BUFFER) {
+            rxLimiter.replenish(cost);
+        }
+        return outcome;
+    }
 
     private Outcome writeFrame(Virtqueue q, byte[] frame, int offset, int length) throws VirtqueueViolation {
         // Bounds: each pass either returns or gives a chain back to the driver; a queue's worth

@@ -1,10 +1,14 @@
 package dev.ember.devices.virtio.rng;
 
+import dev.ember.config.RateLimiterConfig;
 import dev.ember.devices.virtio.VirtioContext;
 import dev.ember.devices.virtio.VirtioDevice;
 import dev.ember.devices.virtio.queue.DescriptorChain;
 import dev.ember.devices.virtio.queue.Virtqueue;
 import dev.ember.devices.virtio.queue.VirtqueueViolation;
+import dev.ember.ratelimit.BucketUpdate;
+import dev.ember.ratelimit.RateLimiter;
+import dev.ember.ratelimit.RefillTimer;
 import java.security.SecureRandom;
 import java.util.Objects;
 
@@ -27,6 +31,12 @@ import java.util.Objects;
  * bytes so one notification cannot make the host generate gigabytes; a chain with no writable
  * part is returned with length 0 and counted. Readable buffers are ignored.
  *
+ * <p>Rate limiting (Firecracker's entropy {@code rate_limiter}): each request takes one op and
+ * the bytes it will be given (after the {@link #MAX_REQUEST} cut) from the {@link RateLimiter}, as
+ * Firecracker's {@code Entropy::rate_limit_request}. A refused request is given back to the ring
+ * and the queue waits for the {@link RefillTimer.Wakeup}, which serves it on the timer thread under
+ * this object's monitor.
+ *
  * <p>Threads: the transport calls in on vCPU threads under this object's monitor.
  */
 public final class VirtioRng implements VirtioDevice {
@@ -40,6 +50,8 @@ public final class VirtioRng implements VirtioDevice {
 
     private final SecureRandom random;
     private final VirtioRngMetrics metrics = new VirtioRngMetrics();
+    private final RateLimiter limiter;
+    private final RefillTimer.Wakeup wakeup;
     private VirtioContext context;   // non-null while active
 
     /** A device over a fresh {@code new SecureRandom()}. */
@@ -49,7 +61,45 @@ public final class VirtioRng implements VirtioDevice {
 
     /** @param random the entropy source; used only under this device's monitor */
     public VirtioRng(SecureRandom random) {
+        this(random, RateLimiter.unlimited(), RefillTimer.shared());
+    }
+
+    /**
+     * @param random  the entropy source; used only under this device's monitor
+     * @param limiter limits requests and bytes
+     * @param timer   the VM's timer, which wakes the device when refused tokens are due
+     */
+    public VirtioRng(SecureRandom random, RateLimiter limiter, RefillTimer timer) {
         this.random = Objects.requireNonNull(random, "random");
+        this.limiter = Objects.requireNonNull(limiter, "limiter");
+        this.wakeup = timer.wakeup(this::refilled);
+    }
+
+    /** {@return the rate limiter; its throttled count is Firecracker's {@code entropy_rate_limiter_throttled}} */
+    public RateLimiter rateLimiter() {
+        return limiter;
+    }
+
+    /** Applies a PATCH of the limiter (null buckets kept) and serves what it held back; any thread. */
+    public void updateRateLimiter(RateLimiterConfig config) {
+        limiter.update(config);
+        wakeup.arm(0);
+    }
+
+    /** As {@link #updateRateLimiter(RateLimiterConfig)}, able to remove a bucket. */
+    public void updateRateLimiter(BucketUpdate bandwidth, BucketUpdate ops) {
+        limiter.update(bandwidth, ops);
+        wakeup.arm(0);
+    }
+
+    private synchronized void refilled() {
+        try {
+            drain();
+        } catch (VirtqueueViolation v) {
+            if (context != null) {
+                context.fail(v);
+            }
+        }
     }
 
     /** {@return the device's counters} */
@@ -91,6 +141,12 @@ public final class VirtioRng implements VirtioDevice {
     @Override
     public synchronized void reset() {
         context = null;
+        wakeup.cancel();
+    }
+
+    @Override
+    public void close() {
+        wakeup.cancel();
     }
 
     private void drain() throws VirtqueueViolation {
@@ -99,26 +155,33 @@ public final class VirtioRng implements VirtioDevice {
             return;
         }
         boolean used = false;
+        boolean throttled = false;
         do {
             for (DescriptorChain chain; (chain = queue.pop()) != null; ) {
                 int grant = grant(chain.writableBytes());
-                // The place where issue 4's rate limiter will refuse a request: grant 0, then
-                // queue.undoPop() and stop until the limiter's timer fires.
+                if (!limiter.consume(grant)) {
+                    queue.undoPop();
+                    throttled = true;
+                    break;
+                }
+                if (chain.writableBytes() > MAX_REQUEST) {
+                    metrics.truncatedRequests.increment();
+                }
                 used = true;
                 queue.addUsed(chain.head(), fill(chain, grant));
             }
-        } while (queue.enableNotification());
+        } while (!throttled && queue.enableNotification());
         if (used && queue.needsInterrupt()) {
             context.usedBuffers();
+        }
+        if (throttled) {
+            wakeup.arm(limiter.nanosUntilAvailable());
         }
     }
 
     /** {@return how many of the {@code wanted} bytes this request gets} */
     private int grant(long wanted) {
         // Bounds: one request never costs more than MAX_REQUEST bytes of host entropy.
-        if (wanted > MAX_REQUEST) {
-            metrics.truncatedRequests.increment();
-        }
         return (int) Math.min(wanted, MAX_REQUEST);
     }
 
