@@ -13,9 +13,19 @@ import java.util.Set;
  * @param entropy       the virtio-rng device, or null
  * @param balloon       the balloon, or null
  * @param virtioConsole whether a virtio-console ({@code hvc}) is attached beside the UART
+ * @param mmds          the metadata service and the interfaces that reach it, or null
+ * @param keyboard      whether a virtio-input keyboard is attached, through which
+ *                      {@code SendCtrlAltDel} asks the guest to shut down
  */
 public record DevicesConfig(List<DriveConfig> drives, List<NetworkInterfaceConfig> networks, VsockConfig vsock,
-                            EntropyConfig entropy, BalloonConfig balloon, boolean virtioConsole) {
+                            EntropyConfig entropy, BalloonConfig balloon, boolean virtioConsole, MmdsConfig mmds,
+                            boolean keyboard) {
+
+    /** Devices without the metadata service or the keyboard. */
+    public DevicesConfig(List<DriveConfig> drives, List<NetworkInterfaceConfig> networks, VsockConfig vsock,
+                         EntropyConfig entropy, BalloonConfig balloon, boolean virtioConsole) {
+        this(drives, networks, vsock, entropy, balloon, virtioConsole, null, false);
+    }
 
     /** Eight virtio-mmio slots in the memory map. */
     public static final int MAX_DEVICES = 8;
@@ -27,7 +37,7 @@ public record DevicesConfig(List<DriveConfig> drives, List<NetworkInterfaceConfi
         drives = List.copyOf(drives);
         networks = List.copyOf(networks);
         int count = drives.size() + networks.size() + (vsock != null ? 1 : 0) + (entropy != null ? 1 : 0)
-                + (balloon != null ? 1 : 0) + (virtioConsole ? 1 : 0);
+                + (balloon != null ? 1 : 0) + (virtioConsole ? 1 : 0) + (keyboard ? 1 : 0);
         if (count > MAX_DEVICES) {
             throw new IllegalArgumentException("too many virtio devices: " + count + " (at most " + MAX_DEVICES + ")");
         }
@@ -45,6 +55,13 @@ public record DevicesConfig(List<DriveConfig> drives, List<NetworkInterfaceConfi
         for (NetworkInterfaceConfig n : networks) {
             if (!ids.add("net:" + n.ifaceId())) {
                 throw new IllegalArgumentException("network interface id '" + n.ifaceId() + "' is used twice");
+            }
+        }
+        if (mmds != null) {
+            for (String iface : mmds.networkInterfaces()) {
+                if (!ids.contains("net:" + iface)) {
+                    throw new IllegalArgumentException("MMDS network interface '" + iface + "' does not exist");
+                }
             }
         }
     }

@@ -15,6 +15,7 @@ import dev.ember.devices.virtio.block.DiskImage;
 import dev.ember.devices.virtio.block.DiskImageException;
 import dev.ember.devices.virtio.block.VirtioBlock;
 import dev.ember.devices.virtio.console.VirtioConsole;
+import dev.ember.devices.virtio.input.VirtioInput;
 import dev.ember.devices.virtio.net.VirtioNet;
 import dev.ember.devices.virtio.rng.VirtioRng;
 import dev.ember.devices.virtio.vsock.VirtioVsock;
@@ -22,6 +23,9 @@ import dev.ember.firmware.DeviceTree;
 import dev.ember.firmware.DeviceTree.VirtioSlot;
 import dev.ember.memory.GuestMemory;
 import dev.ember.memory.PhysicalBus;
+import dev.ember.mmds.Mmds;
+import dev.ember.mmds.MmdsNetBackend;
+import dev.ember.mmds.MmdsNetworkStack;
 import dev.ember.net.NetBackend;
 import dev.ember.net.tap.TapBackend;
 import dev.ember.net.user.HostForward;
@@ -68,11 +72,17 @@ final class DeviceManager implements AutoCloseable {
     private final Map<String, VirtioBlock> drives = new LinkedHashMap<>();
     private final Map<String, VirtioNet> networks = new LinkedHashMap<>();
     private VirtioRng entropy;
+    private final Mmds mmds;
+    private VirtioInput keyboard;
     private VirtioBalloon balloon;
     private VirtioConsole console;
 
     DeviceManager(DevicesConfig config, GuestMemory ram, PhysicalBus bus, Plic plic,
-                  VirtioConsole.Output consoleOutput, PrintStream errors) throws BootException {
+                  VirtioConsole.Output consoleOutput, PrintStream errors, Mmds mmds) throws BootException {
+        this.mmds = mmds;
+        if (mmds != null && config.mmds() != null) {
+            mmds.configure(config.mmds());
+        }
         try {
             List<DriveConfig> drives = config.drives();
             for (DriveConfig d : drives) {
@@ -87,6 +97,10 @@ final class DeviceManager implements AutoCloseable {
             for (int i = 0; i < nets.size(); i++) {
                 NetworkInterfaceConfig n = nets.get(i);
                 NetBackend backend = n.userMode() ? userNetwork(n) : TapBackend.open(n.hostDevName(), errors::println);
+                if (mmds != null && config.mmds() != null && config.mmds().networkInterfaces().contains(n.ifaceId())) {
+                    // Frames for the metadata address are answered before they reach the backend.
+                    backend = new MmdsNetBackend(new MmdsNetworkStack(mmds, config.mmds().ipv4Address()), backend);
+                }
                 try {
                     VirtioNet net = new VirtioNet(n.ifaceId(), n.macBytes(i), backend,
                             RateLimiter.of(n.rxRateLimiter()), RateLimiter.of(n.txRateLimiter()), refillTimer);
@@ -108,6 +122,10 @@ final class DeviceManager implements AutoCloseable {
                 BalloonConfig b = config.balloon();
                 balloon = new VirtioBalloon(b.amountMib(), b.deflateOnOom(), b.statsPollingIntervalS());
                 attach(balloon, "virtio-balloon", ram, bus, plic, errors);
+            }
+            if (config.keyboard()) {
+                keyboard = new VirtioInput();
+                attach(keyboard, "virtio-input keyboard", ram, bus, plic, errors);
             }
             if (config.virtioConsole()) {
                 console = new VirtioConsole(consoleOutput);
@@ -201,6 +219,11 @@ final class DeviceManager implements AutoCloseable {
     /** {@return the entropy device, or null} */
     VirtioRng entropy() {
         return entropy;
+    }
+
+    /** {@return the keyboard through which Ctrl+Alt+Del is sent, or null} */
+    VirtioInput keyboard() {
+        return keyboard;
     }
 
     /** {@return the balloon, or null} */

@@ -5,6 +5,8 @@ import dev.ember.boot.BootImages;
 import dev.ember.boot.ElfFile;
 import dev.ember.devices.boottimer.BootTimer;
 import dev.ember.devices.htif.Htif;
+import dev.ember.devices.virtio.input.VirtioInput;
+import dev.ember.mmds.Mmds;
 import dev.ember.devices.irq.Aclint;
 import dev.ember.devices.irq.HartInterruptInputs;
 import dev.ember.devices.irq.Plic;
@@ -75,6 +77,7 @@ public final class VirtualMachine implements AutoCloseable {
     private final byte[] firmwareBytes;
     private final ElfFile program;
     private final DeviceManager devices;
+    private final Mmds mmds;
     private final BootTimer bootTimer;
     private Htif htif;
 
@@ -92,7 +95,18 @@ public final class VirtualMachine implements AutoCloseable {
      * @throws BootException if an image is missing, malformed or does not fit
      */
     public VirtualMachine(VmConfig config, OutputStream consoleOut, PrintStream errors) throws BootException {
+        this(config, consoleOut, errors, null);
+    }
+
+    /**
+     * Builds the machine with a metadata store the caller keeps (the API server fills it before
+     * and after boot); with {@code mmds} null and an MMDS configured, the VM makes its own.
+     *
+     * @throws BootException if an image is missing, malformed or does not fit
+     */
+    public VirtualMachine(VmConfig config, OutputStream consoleOut, PrintStream errors, Mmds mmds) throws BootException {
         this.config = config.validate();
+        this.mmds = mmds != null ? mmds : config.devices().mmds() != null ? new Mmds() : null;
         this.errors = errors;
         this.kernelBytes = config.kernel() == null ? null : BootImages.read(config.kernel(), "kernel");
         this.initrdBytes = config.initrd() == null ? null : BootImages.read(config.initrd(), "initrd");
@@ -124,7 +138,7 @@ public final class VirtualMachine implements AutoCloseable {
         this.sbi = new Sbi(harts, ram, new SbiConsole());
         try {
             this.devices = new DeviceManager(config.devices(), ram, bus, plic,
-                    dev.ember.devices.virtio.console.VirtioConsole.Output.bytewise(console::write), errors);
+                    dev.ember.devices.virtio.console.VirtioConsole.Output.bytewise(console::write), errors, this.mmds);
         } catch (BootException | RuntimeException e) {
             console.close();
             ram.close();
@@ -172,6 +186,22 @@ public final class VirtualMachine implements AutoCloseable {
     public void updateNetworkRateLimiters(String ifaceId, dev.ember.config.RateLimiterConfig rx,
                                           dev.ember.config.RateLimiterConfig tx) {
         devices.updateNetworkRateLimiters(ifaceId, rx, tx);
+    }
+
+    /**
+     * Presses Ctrl+Alt+Del on the guest's virtio-input keyboard: Firecracker's
+     * {@code SendCtrlAltDel}, a request to shut down (the default guest's init powers off).
+     *
+     * @return false if the VM has no keyboard or its driver is not running yet
+     */
+    public boolean sendCtrlAltDel() {
+        VirtioInput keyboard = devices.keyboard();
+        return keyboard != null && keyboard.sendCtrlAltDel();
+    }
+
+    /** {@return the metadata store, or null when the VM has no MMDS} */
+    public Mmds mmds() {
+        return mmds;
     }
 
     /** {@return the balloon device, or null when the VM has none} */
