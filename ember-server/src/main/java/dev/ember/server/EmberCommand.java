@@ -1,7 +1,11 @@
 package dev.ember.server;
 
+import dev.ember.server.api.ApiLauncher;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
  * The {@code ember} command line: subcommands only, each in its own class.
@@ -12,14 +16,46 @@ import picocli.CommandLine.Command;
 @Command(name = "ember", mixinStandardHelpOptions = true, version = "ember 0.1.0",
         description = "A RISC-V microVM monitor in pure Java.",
         subcommands = {RunCommand.class})
-public final class EmberCommand implements Runnable {
+public final class EmberCommand implements Callable<Integer> {
+
+    @Option(names = "--api-sock", paramLabel = "PATH", description = "serve Firecracker's REST API on this Unix socket")
+    Path apiSock;
+
+    @Option(names = "--config-file", paramLabel = "FILE",
+            description = "configure the microVM from Firecracker's JSON config file and boot it")
+    Path configFile;
+
+    @Option(names = "--no-api", description = "no API socket: boot from --config-file only")
+    boolean noApi;
+
+    @Option(names = "--boot-timer",
+            description = "log the time from InstanceStart to the guest's first userspace write to the boot-timer device")
+    boolean bootTimer;
+
+    @Option(names = "--id", paramLabel = "ID", description = "the microVM's id (default: ${DEFAULT-VALUE})",
+            defaultValue = ApiLauncher.DEFAULT_ID)
+    String id;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
     @Override
-    public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "a subcommand is required, e.g. 'ember run'");
+    public Integer call() throws InterruptedException {
+        if (noApi && configFile == null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--no-api needs --config-file");
+        }
+        if (noApi && apiSock != null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--no-api and --api-sock exclude each other");
+        }
+        if (apiSock == null && !noApi) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "a subcommand is required, e.g. 'ember run', or --api-sock PATH to serve the API");
+        }
+        if (id.isEmpty() || id.length() > 64 || !id.matches("[A-Za-z0-9-]+")) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--id must be 1 to 64 letters, digits or hyphens");
+        }
+        return ApiLauncher.run(apiSock, configFile, noApi, id, bootTimer);
     }
 
     public static void main(String[] args) {

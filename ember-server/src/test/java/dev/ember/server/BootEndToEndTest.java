@@ -53,9 +53,9 @@ class BootEndToEndTest {
             int at = vm.await("Guest-boot-time = ", 0, BOOT);
             int end = vm.await(" CPU ms", at, COMMAND);
             String line = vm.output().substring(at, end);
-            assertTrue(line.matches(" *\\d+ us \\d+ ms, +\\d+ CPU us \\d+"), line);
-            // The rcS writes the boot timer before it prints its first line.
-            assertTrue(at < vm.output().indexOf("ember-guest: userspace up"), "timer before the first userspace line");
+            assertTrue(line.matches(" *\\d+ us \\d+ ms, +\\d+ CPU us \\d+ CPU ms"), line);
+            // (Its position among the console lines is not checked: the console reaches stdout through
+            // a flusher thread, the timer's line reaches stderr directly.)
             runAndPowerOff(vm, awaitPrompt(vm, 0), "echo ok-$((6*7))", "ok-42");
         }
     }

@@ -50,7 +50,7 @@ class DeviceManagerRateLimitTest {
             @Override public void setTimerCompare(int hartId, long mtimecmp) { }
         });
         devices = new DeviceManager(config, ram, new PhysicalBus(ram), plic, (b, off, len) -> { },
-                new PrintStream(PrintStream.nullOutputStream()));
+                new PrintStream(PrintStream.nullOutputStream()), null);
         return devices;
     }
 

@@ -1,0 +1,93 @@
+package dev.ember.server.api;
+
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Runs {@code ember --api-sock PATH [--config-file FILE] [--no-api] [--id ID]} as Firecracker's
+ * binary runs: the API server on the socket; with a config file, configured from it and booted
+ * at once (then the API serves the running VM); with {@code --no-api}, no socket at all. The
+ * guest's serial console is this process's stdout and stdin. When the guest powers off, the
+ * socket is closed and the status returned for the process to exit with.
+ *
+ * <p>Threads: the caller (main) waits here; the API pool serves requests; {@code ember-vmm}
+ * runs the VM.
+ */
+public final class ApiLauncher {
+
+    /** Firecracker's default instance id. */
+    public static final String DEFAULT_ID = "anonymous-instance";
+
+    private ApiLauncher() {
+    }
+
+    /**
+     * Serves and/or boots, and waits for the guest to power off.
+     *
+     * @param apiSock    the socket path, or null with {@code noApi}
+     * @param configFile Firecracker's JSON config, or null
+     * @param noApi      run without the API (needs {@code configFile})
+     * @param id         the instance id
+     * @param bootTimer  Firecracker's {@code --boot-timer}: log the time to the guest's first userspace write
+     * @return the guest's exit status; 1 when the socket, the config file or the boot fails
+     */
+    public static int run(Path apiSock, Path configFile, boolean noApi, String id, boolean bootTimer) throws InterruptedException {
+        // Jetty logs through SLF4J; without a provider SLF4J would warn on stderr at start-up.
+        System.setProperty("slf4j.internal.verbosity", System.getProperty("slf4j.internal.verbosity", "ERROR"));
+        ApiLogger logger = new ApiLogger(id, System.err);
+        ApiMetrics metrics = new ApiMetrics();
+        CompletableFuture<Integer> exit = new CompletableFuture<>();
+        VmmController controller = new VmmController(id, logger, metrics, new FileOutputStream(FileDescriptor.out),
+                System.in, System.err, exit::complete);
+        controller.setBootTimer(bootTimer);
+        ApiServer server = null;
+        try {
+            if (!noApi) {
+                try {
+                    server = ApiServer.start(apiSock, new ApiRouter(controller, logger, metrics));
+                } catch (IOException e) {
+                    System.err.println("ember: " + e.getMessage());
+                    return 1;
+                }
+                logger.info("API server started.");
+                ApiServer started = server;
+                // Killed by a signal: still remove the socket, so the next start can bind it.
+                Runtime.getRuntime().addShutdownHook(new Thread(started::close, "ember-api-close"));
+            }
+            if (configFile != null) {
+                try {
+                    ConfigFile.applyAndStart(Files.readAllBytes(configFile), controller);
+                } catch (IOException e) {
+                    System.err.println("ember: cannot read the config file " + configFile + ": " + ApiLogger.osError(e));
+                    return 1;
+                } catch (ApiError e) {
+                    System.err.println("ember: config file " + configFile + ": " + e.getMessage());
+                    return 1;
+                }
+            }
+            int status;
+            try {
+                status = exit.get();
+            } catch (java.util.concurrent.ExecutionException e) {
+                status = 1;
+            }
+            if (metrics.configured()) {
+                try {
+                    metrics.flush();
+                } catch (ApiError e) {
+                    // Exiting anyway; the metrics file is not writable.
+                }
+            }
+            return status;
+        } finally {
+            if (server != null) {
+                server.close();
+            }
+            metrics.close();
+        }
+    }
+}

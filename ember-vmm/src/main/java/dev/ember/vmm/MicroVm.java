@@ -1,0 +1,508 @@
+package dev.ember.vmm;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.Objects;
+import java.util.OptionalInt;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * A microVM embedded in a Java application: the public face of {@link VirtualMachine}, built
+ * from the same configuration records as Firecracker's API ({@link #builder}), with its console
+ * as streams and a way to run shell commands in the guest.
+ *
+ * <pre>{@code
+ * try (MicroVm vm = MicroVm.builder()
+ *         .bootSource(new BootSourceConfig(dir.resolve("Image"), dir.resolve("initramfs.cpio"), null))
+ *         .machineConfig(new MachineConfig(1, 128, false, false))
+ *         .build()) {
+ *     vm.start();
+ *     GuestCommandResult r = vm.exec("uname -m", Duration.ofSeconds(30));
+ *     System.out.println(r.output() + " exit " + r.exitCode());   // riscv64 exit 0
+ *     vm.shutdown(Duration.ofSeconds(10));
+ * }
+ * }</pre>
+ *
+ * <p><b>Lifecycle.</b> {@link State#CREATED} after {@code build()} (images read, memory laid
+ * out, nothing running) → {@link #start} → {@link State#RUNNING} → {@link State#EXITED} when the
+ * guest powers off, {@link #kill} stops it, or the VMM stops it after an internal failure (then
+ * {@link #errorOutput} says why) → {@link #close} → {@link State#CLOSED}, guest memory released.
+ * A guest reboot restarts the guest inside the same run; it does not end it.
+ *
+ * <p><b>Exit statuses</b> ({@link #exitStatus}): 0 for a clean poweroff, the SiFive test
+ * finisher's code for a failing one, 1 after a VMM failure, {@link #KILLED_STATUS} after
+ * {@link #kill} (or a {@link #shutdown} that had to kill).
+ *
+ * <p><b>How {@link #exec} reaches the guest.</b> There is no agent: the guest's console runs an
+ * interactive root shell (the default guest's {@code /etc/inittab} starts busybox {@code sh} on
+ * the console, prompt {@code ~ # }), and exec types one line at it, exactly as a person would:
+ * <pre>
+ *   echo @@B-<i>tag</i>-<i>n</i>-$((1))@@; command eval '<i>command</i>' &lt;/dev/null; echo @@E-<i>tag</i>-<i>n</i>-$?-$((1))@@
+ * </pre>
+ * where <i>tag</i> is random per VM and <i>n</i> counts commands. The terminal echoes the typed
+ * line as typed, so it contains {@code $((1))}; only the shell's real output contains the
+ * expanded markers {@code @@B-tag-n-1@@} and {@code @@E-tag-n-<status>-1@@}. Exec searches the
+ * console output for those two, takes what lies between as the command's output and the number
+ * in the second as its exit code. Searching only for the expanded forms means that the echoed
+ * line never counts, however the terminal wraps or redraws it. {@code command eval} with the
+ * command single-quoted keeps a syntax error or a trailing {@code &} in the command from breaking
+ * the marker line ({@code command} makes {@code eval}'s errors non-fatal, POSIX XCU 2.14): the
+ * error is reported as output with status 2. The command runs in the console
+ * shell itself, so {@code cd} and variables persist between calls; its standard input is
+ * {@code /dev/null} so that it cannot swallow later input. Before the first command, exec waits
+ * for the shell by typing {@code echo @@R-tag-$((1))@@} every half second until
+ * {@code @@R-tag-1@@} comes back: this does not depend on the prompt, and lines typed before
+ * the shell reads the terminal are either queued for it or discarded by the UART driver's open.
+ * Consequences: commands are one line without control characters, at most {@link #MAX_COMMAND_BYTES}
+ * once quoted (busybox's line editor holds 1024 bytes); kernel messages printed to the
+ * console while a command runs end up in its output; exec calls on one VM run one at a time, and
+ * nothing else should type at the console meanwhile; a command that ends the shell
+ * ({@code exit}, {@code exec ...}) makes that call time out, and later calls use the new shell
+ * that init starts (in {@code /}, without the old one's variables). A command that outlives its timeout is sent
+ * Ctrl-C (SIGINT to the shell's foreground job) and exec throws {@link TimeoutException}; the
+ * next exec works as usual.
+ *
+ * <p><b>Isolation.</b> Each MicroVm has its own guest memory (its own off-heap segment), its own
+ * run thread ({@code ember-vm-<name>}), vCPU threads, console threads and device threads, and
+ * no state shared with another VM. A failure inside one — a vCPU's internal error, a device
+ * bug, a guest panic, a bad boot image — ends that VM's run (or its {@code build()}) and is
+ * reported through its own {@link #errorOutput}; other VMs in the JVM run on.
+ *
+ * <p>Thread-safe: every method may be called from any thread.
+ */
+public final class MicroVm implements AutoCloseable {
+
+    /** Where a {@link MicroVm} is in its life. */
+    public enum State {
+        /** Built; not yet started. */
+        CREATED,
+        /** Started; the guest runs. */
+        RUNNING,
+        /** The guest powered off, was killed or failed; the exit status is known. */
+        EXITED,
+        /** Closed; guest memory released. */
+        CLOSED
+    }
+
+    /** The exit status of a VM stopped by {@link #kill}: 128 + SIGKILL, as a shell reports a killed process. */
+    public static final int KILLED_STATUS = 137;
+
+    /**
+     * The longest command {@link #exec} takes, in UTF-8 bytes after quoting, so that the whole
+     * typed line stays within busybox's 1024-byte line editor.
+     */
+    public static final int MAX_COMMAND_BYTES = 900;
+
+    private static final long PROBE_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
+    private static final long KILL_WAIT_MILLIS = 10_000;
+    private static final int ERROR_LOG_BYTES = 64 * 1024;
+
+    private final String name;
+    private final VirtualMachine machine;
+    private final ConsoleHistory history;
+    private final ConsoleInputPipe input;
+    private final GuestConsole console;
+    private final ErrorLog errorLog;
+    private final PrintStream errors;
+    private final String tag = HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
+    private final CompletableFuture<Integer> exit = new CompletableFuture<>();
+    private final ReentrantLock execLock = new ReentrantLock();
+    private final Object stateLock = new Object();
+    private State state = State.CREATED;
+    private Thread runThread;
+    private long commandCount;
+    private volatile boolean shellReady;
+
+    MicroVm(String name, VmConfig config, int consoleHistoryBytes, OutputStream consoleCopy, PrintStream userErrors)
+            throws dev.ember.boot.BootException {
+        this.name = name;
+        this.history = new ConsoleHistory(consoleHistoryBytes, consoleCopy);
+        this.input = new ConsoleInputPipe();
+        this.console = new GuestConsole(history, input);
+        this.errorLog = new ErrorLog(userErrors);
+        this.errors = new PrintStream(errorLog, true, StandardCharsets.UTF_8);
+        this.machine = new VirtualMachine(config, history, errors);
+    }
+
+    /** {@return a builder for a new microVM} */
+    public static MicroVmBuilder builder() {
+        return new MicroVmBuilder();
+    }
+
+    /** {@return this VM's name, as given to the builder or assigned ({@code vm-1}, {@code vm-2}...)} */
+    public String name() {
+        return name;
+    }
+
+    /** {@return where this VM is in its life} */
+    public State state() {
+        synchronized (stateLock) {
+            return state;
+        }
+    }
+
+    /**
+     * Boots the guest on a new platform thread named {@code ember-vm-<name>} and returns at once.
+     *
+     * @throws IllegalStateException if the VM was already started or closed
+     */
+    public void start() {
+        synchronized (stateLock) {
+            if (state != State.CREATED) {
+                throw new IllegalStateException("VM " + name + " cannot start: it is " + state);
+            }
+            state = State.RUNNING;
+            machine.attachConsoleInput(input, null);
+            runThread = Thread.ofPlatform().name("ember-vm-" + name).start(this::runMachine);
+        }
+    }
+
+    private void runMachine() {
+        int status;
+        try {
+            status = machine.run();
+        } catch (InterruptedException e) {
+            status = KILLED_STATUS;
+        } catch (Throwable t) {
+            // Contained: a VMM bug ends this VM, never the embedding application or another VM.
+            errors.println("ember: VM " + name + " stopped by an internal error: " + t);
+            t.printStackTrace(errors);
+            status = 1;
+        }
+        synchronized (stateLock) {
+            if (state == State.RUNNING) {
+                state = State.EXITED;
+            }
+        }
+        history.close();
+        exit.complete(status);
+    }
+
+    /** {@return the guest's console} */
+    public GuestConsole console() {
+        return console;
+    }
+
+    /**
+     * Waits until {@code text} appears anywhere in the kept console output.
+     *
+     * @return whether it appeared within {@code timeout}; false at once if the VM has exited without printing it
+     */
+    public boolean awaitOutput(String text, Duration timeout) throws InterruptedException {
+        return console.awaitOutput(text, timeout);
+    }
+
+    /**
+     * Runs a one-line shell command in the guest's console shell and returns its output and exit
+     * code; see the class description for how. Calls on one VM run one after another.
+     *
+     * @param command a shell command line: no newline or other control character, at most
+     *                {@link #MAX_COMMAND_BYTES} bytes once quoted
+     * @param timeout for the whole call: waiting for earlier commands, for the shell after boot,
+     *                and for this command
+     * @throws IllegalArgumentException if the command has a newline or control character, or is too long
+     * @throws IllegalStateException    if the VM is not running, or stops before the command ends
+     * @throws TimeoutException         if the command did not finish in time; it has been sent Ctrl-C
+     */
+    public GuestCommandResult exec(String command, Duration timeout) throws InterruptedException, TimeoutException {
+        Objects.requireNonNull(command, "command");
+        String quoted = "'" + command.replace("'", "'\\''") + "'";
+        checkCommand(command, quoted);
+        long deadline = GuestConsole.deadline(timeout);
+        if (!execLock.tryLock(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+            throw new TimeoutException("VM " + name + ": an earlier command was still running after " + timeout);
+        }
+        try {
+            requireRunning();
+            awaitShell(deadline);
+            long n = ++commandCount;
+            String id = tag + "-" + n;
+            byte[] begin = ascii("@@B-" + id + "-1@@");
+            byte[] endPrefix = ascii("@@E-" + id + "-");
+            byte[] endSuffix = ascii("-1@@");
+            long from = history.end();
+            type("echo @@B-" + id + "-$((1))@@; command eval " + quoted + " </dev/null; echo @@E-" + id + "-$?-$((1))@@\n");
+            long b = history.find(begin, from, deadline);
+            long outputStart = b + begin.length;
+            long e = b < 0 ? -1 : history.find(endPrefix, outputStart, deadline);
+            long statusStart = e + endPrefix.length;
+            long s = e < 0 ? -1 : history.find(endSuffix, statusStart, deadline);
+            if (s < 0) {
+                throw notFinished(command, timeout);
+            }
+            String status = new String(history.copy(statusStart, s), StandardCharsets.US_ASCII);
+            String output = new String(history.copy(outputStart, e), StandardCharsets.UTF_8).replace("\r\n", "\n");
+            if (output.startsWith("\n")) {
+                output = output.substring(1);
+            }
+            if (output.endsWith("\n")) {
+                output = output.substring(0, output.length() - 1);
+            }
+            try {
+                return new GuestCommandResult(output, Integer.parseInt(status));
+            } catch (NumberFormatException ex) {
+                throw new IllegalStateException("VM " + name + ": the guest shell printed '" + status
+                        + "' where the exit status of '" + command + "' belongs");
+            }
+        } finally {
+            execLock.unlock();
+        }
+    }
+
+    private static void checkCommand(String command, String quoted) {
+        for (int i = 0; i < command.length(); i++) {
+            char c = command.charAt(i);
+            if (c == '\n' || c == '\r') {
+                throw new IllegalArgumentException("a guest command must be one line, but this one contains a line break: "
+                        + command.replace("\n", "\\n").replace("\r", "\\r"));
+            }
+            if (Character.isISOControl(c)) {
+                throw new IllegalArgumentException(String.format(
+                        "a guest command must not contain control characters (the guest's line editor acts on them), "
+                        + "but this one contains U+%04X at index %d", (int) c, i));
+            }
+        }
+        int bytes = quoted.getBytes(StandardCharsets.UTF_8).length;
+        if (bytes > MAX_COMMAND_BYTES) {
+            throw new IllegalArgumentException("a guest command may be at most " + MAX_COMMAND_BYTES
+                    + " bytes once quoted (busybox's line editor holds 1024), but this one is " + bytes);
+        }
+    }
+
+    /** Gives the caller what it can act on: the VM ended, or the command is still running. */
+    private RuntimeException notFinished(String command, Duration timeout) throws TimeoutException {
+        if (exit.isDone()) {
+            throw new IllegalStateException("VM " + name + " stopped (exit status " + exit.join()
+                    + ") before '" + command + "' finished");
+        }
+        type("\u0003");
+        throw new TimeoutException("VM " + name + ": '" + command + "' did not finish within " + timeout
+                + "; it was sent Ctrl-C");
+    }
+
+    /** Waits until the console shell answers, typing a probe line every half second. */
+    private void awaitShell(long deadline) throws InterruptedException, TimeoutException {
+        if (shellReady) {
+            return;
+        }
+        byte[] answer = ascii("@@R-" + tag + "-1@@");
+        long from = history.end();
+        while (true) {
+            type("echo @@R-" + tag + "-$((1))@@\n");
+            long probeDeadline = Math.min(deadline, System.nanoTime() + PROBE_INTERVAL_NANOS);
+            if (history.find(answer, from, probeDeadline) >= 0) {
+                shellReady = true;
+                return;
+            }
+            if (exit.isDone()) {
+                throw new IllegalStateException("VM " + name + " stopped (exit status " + exit.join()
+                        + ") before its console shell answered");
+            }
+            if (deadline - System.nanoTime() <= 0) {
+                throw new TimeoutException("VM " + name + ": no shell answered on the console in time");
+            }
+        }
+    }
+
+    private void type(String text) {
+        try {
+            input.sink().write(text.getBytes(StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new IllegalStateException("VM " + name + " is closed", e);
+        }
+    }
+
+    private static byte[] ascii(String s) {
+        return s.getBytes(StandardCharsets.US_ASCII);
+    }
+
+    private void requireRunning() {
+        State s = state();
+        if (s != State.RUNNING) {
+            throw new IllegalStateException("VM " + name + " is not running: it is " + s
+                    + (exit.isDone() ? " with exit status " + exit.join() : ""));
+        }
+    }
+
+    /**
+     * Asks the guest to power off, by typing {@code poweroff} at its console shell, and waits for
+     * it; if the guest has not stopped within {@code timeout} (or no shell answered), kills it.
+     * Returns at once with the known status if the VM has already exited; a VM that was never
+     * started is marked killed. A paused VM is resumed first; a running {@link #exec} is let
+     * finish within the timeout.
+     *
+     * @return the exit status: 0 after a clean poweroff, {@link #KILLED_STATUS} if it had to kill
+     */
+    public int shutdown(Duration timeout) throws InterruptedException {
+        long deadline = GuestConsole.deadline(timeout);
+        machine.resume();
+        if (state() == State.RUNNING
+                && execLock.tryLock(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+            try {
+                awaitShell(deadline);
+                type("poweroff\n");
+            } catch (TimeoutException | IllegalStateException e) {
+                // No shell, or the VM ended meanwhile: kill below if it still runs.
+            } finally {
+                execLock.unlock();
+            }
+            OptionalInt status = awaitExit(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+            if (status.isPresent()) {
+                return status.getAsInt();
+            }
+        }
+        kill();
+        return exitStatus().orElse(KILLED_STATUS);
+    }
+
+    /**
+     * Stops the VM at once, as pulling the plug: the vCPUs stop wherever they are, and the
+     * exit status becomes {@link #KILLED_STATUS} unless the VM had already exited. Returns when the
+     * run has ended. Does nothing after exit.
+     */
+    public void kill() {
+        Thread thread;
+        synchronized (stateLock) {
+            if (state == State.CREATED) {
+                state = State.EXITED;
+                history.close();
+                exit.complete(KILLED_STATUS);
+                return;
+            }
+            thread = runThread;
+        }
+        if (thread == null) {
+            return;
+        }
+        long deadline = System.currentTimeMillis() + KILL_WAIT_MILLIS;
+        try {
+            // Repeated: a stop that lands while run() is still starting its vCPU threads is not kept.
+            while (thread.isAlive() && System.currentTimeMillis() < deadline) {
+                machine.finish(KILLED_STATUS);
+                machine.resume();
+                thread.join(20);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Pauses the guest, as Firecracker's {@code PATCH /vm {"state": "Paused"}}: every vCPU stops
+     * after its current slice; devices and the console stay attached, guest time runs on. Returns
+     * once all vCPUs have stopped. Commands and typed input wait until {@link #resume}.
+     *
+     * @throws IllegalStateException if the VM is not running, or its vCPUs do not stop within 5 s
+     */
+    public void pause() throws InterruptedException {
+        requireRunning();
+        machine.pause();
+    }
+
+    /** Lets a paused guest run again; does nothing if it is not paused. */
+    public void resume() {
+        machine.resume();
+    }
+
+    /** {@return whether the guest is paused} */
+    public boolean isPaused() {
+        return machine.isPaused();
+    }
+
+    /** {@return the exit status once the VM has exited; empty while it is created or running} */
+    public OptionalInt exitStatus() {
+        Integer status = exit.getNow(null);
+        return status == null ? OptionalInt.empty() : OptionalInt.of(status);
+    }
+
+    /** {@return the exit status, waiting up to {@code timeout} for the VM to exit; empty if it is still running} */
+    public OptionalInt awaitExit(Duration timeout) throws InterruptedException {
+        try {
+            long nanos = Math.max(0, GuestConsole.deadline(timeout) - System.nanoTime());
+            return OptionalInt.of(exit.get(nanos, TimeUnit.NANOSECONDS));
+        } catch (TimeoutException e) {
+            return OptionalInt.empty();
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(e.getCause());
+        }
+    }
+
+    /** {@return what the VMM reported about this VM (a vCPU's internal error, a failed reboot), the first 64 KiB} */
+    public String errorOutput() {
+        return errorLog.text();
+    }
+
+    /** {@return the machine, for tests that add a device before start} */
+    VirtualMachine machine() {
+        return machine;
+    }
+
+    /**
+     * Kills the VM if it still runs, ends its console streams and releases its guest memory and
+     * threads. Idempotent.
+     */
+    @Override
+    public void close() {
+        synchronized (stateLock) {
+            if (state == State.CLOSED) {
+                return;
+            }
+        }
+        kill();
+        input.close();
+        machine.close();
+        history.close();
+        synchronized (stateLock) {
+            state = State.CLOSED;
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "MicroVm[" + name + ", " + state() + "]";
+    }
+
+    /** The VMM's messages about this VM: kept (the first {@value #ERROR_LOG_BYTES} bytes) and passed on. */
+    private static final class ErrorLog extends OutputStream {
+        private final PrintStream forward;
+        private final ByteArrayOutputStream kept = new ByteArrayOutputStream();
+
+        ErrorLog(PrintStream forward) {
+            this.forward = forward;
+        }
+
+        @Override
+        public void write(int b) {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) {
+            synchronized (kept) {
+                kept.write(b, off, Math.min(len, Math.max(0, ERROR_LOG_BYTES - kept.size())));
+            }
+            forward.write(b, off, len);
+        }
+
+        @Override
+        public void flush() {
+            forward.flush();
+        }
+
+        String text() {
+            synchronized (kept) {
+                return kept.toString(StandardCharsets.UTF_8);
+            }
+        }
+    }
+}

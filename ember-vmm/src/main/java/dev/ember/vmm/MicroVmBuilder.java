@@ -1,0 +1,160 @@
+package dev.ember.vmm;
+
+import dev.ember.boot.BootException;
+import dev.ember.config.BalloonConfig;
+import dev.ember.config.BootSourceConfig;
+import dev.ember.config.DevicesConfig;
+import dev.ember.config.DriveConfig;
+import dev.ember.config.EntropyConfig;
+import dev.ember.config.MachineConfig;
+import dev.ember.config.NetworkInterfaceConfig;
+import dev.ember.config.VsockConfig;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Collects a {@link MicroVm}'s configuration from the same records as Firecracker's API
+ * resources and the {@code --config-file} ({@code boot-source}, {@code machine-config},
+ * {@code drives}, {@code network-interfaces}, {@code vsock}, {@code entropy}, {@code balloon}),
+ * and checks it in {@link #build}. Each record checks its own fields when it is made; the builder
+ * checks how they fit together and reads the boot images.
+ *
+ * <p>Not thread-safe: one thread configures and builds. A builder may build several VMs; each
+ * gets its own copy of the configuration, its own memory and its own threads.
+ */
+public final class MicroVmBuilder {
+
+    /** How much console output a VM keeps unless told otherwise: 1 MiB. */
+    public static final int DEFAULT_CONSOLE_HISTORY_BYTES = 1 << 20;
+
+    /** The least console output a VM may keep: 64 KiB. */
+    public static final int MIN_CONSOLE_HISTORY_BYTES = 64 * 1024;
+
+    private static final AtomicInteger NEXT_ID = new AtomicInteger(1);
+
+    private String name;
+    private BootSourceConfig bootSource;
+    private MachineConfig machineConfig = MachineConfig.DEFAULT;
+    private final List<DriveConfig> drives = new ArrayList<>();
+    private final List<NetworkInterfaceConfig> networkInterfaces = new ArrayList<>();
+    private VsockConfig vsock;
+    private EntropyConfig entropy;
+    private BalloonConfig balloon;
+    private boolean virtioConsole;
+    private int consoleHistoryBytes = DEFAULT_CONSOLE_HISTORY_BYTES;
+    private OutputStream consoleCopy;
+    private PrintStream errors = System.err;
+
+    MicroVmBuilder() {
+    }
+
+    /** Names the VM, for its thread names and messages; {@code vm-1}, {@code vm-2}... if not set. */
+    public MicroVmBuilder name(String name) {
+        if (name == null || name.isBlank() || name.chars().anyMatch(Character::isISOControl)) {
+            throw new IllegalArgumentException("VM name must be non-blank printable text, not '" + name + "'");
+        }
+        this.name = name;
+        return this;
+    }
+
+    /** What to boot, as {@code PUT /boot-source}; required. Null boot args mean {@value VmConfig#DEFAULT_CMDLINE}. */
+    public MicroVmBuilder bootSource(BootSourceConfig bootSource) {
+        this.bootSource = Objects.requireNonNull(bootSource, "bootSource");
+        return this;
+    }
+
+    /** The machine's size, as {@code PUT /machine-config}; {@link MachineConfig#DEFAULT} (1 vCPU, 128 MiB) if not set. */
+    public MicroVmBuilder machineConfig(MachineConfig machineConfig) {
+        this.machineConfig = Objects.requireNonNull(machineConfig, "machineConfig");
+        return this;
+    }
+
+    /** Adds a virtio-blk drive, as {@code PUT /drives/{id}}; the guest sees drives in the order added. */
+    public MicroVmBuilder drive(DriveConfig drive) {
+        drives.add(Objects.requireNonNull(drive, "drive"));
+        return this;
+    }
+
+    /** Adds a virtio-net interface, as {@code PUT /network-interfaces/{id}}. */
+    public MicroVmBuilder networkInterface(NetworkInterfaceConfig networkInterface) {
+        networkInterfaces.add(Objects.requireNonNull(networkInterface, "networkInterface"));
+        return this;
+    }
+
+    /** Attaches the vsock device, as {@code PUT /vsock}; null removes it. */
+    public MicroVmBuilder vsock(VsockConfig vsock) {
+        this.vsock = vsock;
+        return this;
+    }
+
+    /** Attaches the virtio-rng device, as {@code PUT /entropy}; null removes it. */
+    public MicroVmBuilder entropy(EntropyConfig entropy) {
+        this.entropy = entropy;
+        return this;
+    }
+
+    /** Attaches the balloon, as {@code PUT /balloon}; null removes it. */
+    public MicroVmBuilder balloon(BalloonConfig balloon) {
+        this.balloon = balloon;
+        return this;
+    }
+
+    /** Attaches a virtio console ({@code hvc1}) beside the UART. */
+    public MicroVmBuilder virtioConsole(boolean virtioConsole) {
+        this.virtioConsole = virtioConsole;
+        return this;
+    }
+
+    /**
+     * How many bytes of console output the VM keeps for {@link GuestConsole}, at least 64 KiB (so
+     * one flush of the console's output buffer always fits); older output is dropped.
+     */
+    public MicroVmBuilder consoleHistoryBytes(int bytes) {
+        if (bytes < MIN_CONSOLE_HISTORY_BYTES) {
+            throw new IllegalArgumentException("console history must be at least " + MIN_CONSOLE_HISTORY_BYTES
+                    + " bytes, not " + bytes);
+        }
+        this.consoleHistoryBytes = bytes;
+        return this;
+    }
+
+    /**
+     * Copies every byte of console output to {@code out} as well (e.g. {@code System.out}), in
+     * order and unabridged; null for no copy. A slow stream here slows the guest's console.
+     */
+    public MicroVmBuilder consoleCopy(OutputStream out) {
+        this.consoleCopy = out;
+        return this;
+    }
+
+    /** Where the VMM reports this VM's failures (a vCPU's internal error, a failed reboot); {@code System.err} if not set. */
+    public MicroVmBuilder errors(PrintStream errors) {
+        this.errors = Objects.requireNonNull(errors, "errors");
+        return this;
+    }
+
+    /**
+     * Checks the configuration, reads the boot images and lays out guest memory; nothing runs
+     * until {@link MicroVm#start}.
+     *
+     * @throws IllegalArgumentException if the configuration is incomplete or inconsistent (no
+     *         boot source, too many devices, a drive id used twice, two root drives...)
+     * @throws BootException if a boot image is missing, unreadable, malformed or does not fit in
+     *         guest memory, or a device's host resource cannot be set up; the message names it
+     */
+    public MicroVm build() throws BootException {
+        if (bootSource == null) {
+            throw new IllegalArgumentException("no boot source: call bootSource(...) with the kernel image to boot");
+        }
+        DevicesConfig devices = new DevicesConfig(drives, networkInterfaces, vsock, entropy, balloon, virtioConsole);
+        String cmdline = bootSource.bootArgs() != null ? bootSource.bootArgs() : VmConfig.DEFAULT_CMDLINE;
+        VmConfig config = new VmConfig(machineConfig.vcpuCount(), (long) machineConfig.memSizeMib() << 20,
+                bootSource.kernelImagePath(), bootSource.initrdPath(), cmdline, null, null, devices).validate();
+        String vmName = name != null ? name : "vm-" + NEXT_ID.getAndIncrement();
+        return new MicroVm(vmName, config, consoleHistoryBytes, consoleCopy, errors);
+    }
+}
