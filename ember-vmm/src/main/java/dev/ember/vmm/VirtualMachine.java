@@ -301,6 +301,11 @@ public final class VirtualMachine implements AutoCloseable {
      */
     public int run() throws InterruptedException {
         while (true) {
+            synchronized (exitLock) {
+                if (exitStatus != null) {
+                    break;   // finish() came before the vCPUs started: do not start them
+                }
+            }
             bootTimer.start();
             List<Thread> threads = new ArrayList<>();
             CountDownLatch done = new CountDownLatch(harts.length);
