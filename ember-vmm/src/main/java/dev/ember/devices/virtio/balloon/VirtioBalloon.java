@@ -1,5 +1,6 @@
 package dev.ember.devices.virtio.balloon;
 
+import dev.ember.devices.virtio.ConfigSpace;
 import dev.ember.devices.virtio.VirtioContext;
 import dev.ember.devices.virtio.VirtioDevice;
 import dev.ember.devices.virtio.queue.DescriptorChain;
@@ -245,17 +246,11 @@ public final class VirtioBalloon implements VirtioDevice {
 
     @Override
     public synchronized long readConfig(int offset, int width) {
-        long value = 0;
-        for (int i = 0; i < width; i++) {
-            value |= (long) configByte(offset + i) << (8 * i);
-        }
-        return value;
+        return ConfigSpace.read(offset, width, CONFIG_BYTES, this::configByte);
     }
 
+    /** One byte of the configuration space; {@link ConfigSpace} asks only for offsets inside it. */
     private int configByte(int offset) {
-        if (offset < 0 || offset >= CONFIG_BYTES) {
-            return 0;
-        }
         int field = offset < 4 ? targetPages : offset < 8 ? actualPages : 0;
         return (field >>> (8 * (offset & 3))) & 0xFF;
     }

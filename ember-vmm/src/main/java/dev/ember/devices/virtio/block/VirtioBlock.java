@@ -1,6 +1,7 @@
 package dev.ember.devices.virtio.block;
 
 import dev.ember.config.RateLimiterConfig;
+import dev.ember.devices.virtio.ConfigSpace;
 import dev.ember.devices.virtio.VirtioContext;
 import dev.ember.devices.virtio.VirtioDevice;
 import dev.ember.devices.virtio.queue.DescriptorChain;
@@ -226,15 +227,7 @@ public final class VirtioBlock implements VirtioDevice {
 
     @Override
     public long readConfig(int offset, int width) {
-        if (offset < 0 || width < 1 || width > 8) {
-            return 0;
-        }
-        long value = 0;
-        for (int i = width - 1; i >= 0; i--) {
-            long at = (long) offset + i;
-            value = value << 8 | (at < CONFIG_BYTES ? config[(int) at] & 0xFF : 0);
-        }
-        return value;
+        return ConfigSpace.read(config, offset, width);
     }
 
     @Override

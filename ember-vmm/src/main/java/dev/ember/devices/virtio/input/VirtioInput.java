@@ -1,5 +1,6 @@
 package dev.ember.devices.virtio.input;
 
+import dev.ember.devices.virtio.ConfigSpace;
 import dev.ember.devices.virtio.VirtioContext;
 import dev.ember.devices.virtio.VirtioDevice;
 import dev.ember.devices.virtio.queue.DescriptorChain;
@@ -179,14 +180,7 @@ public final class VirtioInput implements VirtioDevice {
 
     @Override
     public synchronized long readConfig(int offset, int width) {
-        if (width < 1 || width > 8 || offset < 0 || offset >= CONFIG_BYTES) {
-            return 0;
-        }
-        long value = 0;
-        for (int i = 0; i < width; i++) {
-            value |= (long) configByte(offset + i) << (8 * i);
-        }
-        return value;
+        return ConfigSpace.read(offset, width, CONFIG_BYTES, this::configByte);
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.ember.devices.virtio.net;
 
 import dev.ember.config.RateLimiterConfig;
+import dev.ember.devices.virtio.ConfigSpace;
 import dev.ember.devices.virtio.VirtioContext;
 import dev.ember.devices.virtio.VirtioDevice;
 import dev.ember.devices.virtio.queue.DescriptorChain;
@@ -254,16 +255,7 @@ public final class VirtioNet implements VirtioDevice {
 
     @Override
     public long readConfig(int offset, int width) {
-        if (width < 1 || width > 8) {
-            return 0;
-        }
-        long value = 0;
-        for (int i = width - 1; i >= 0; i--) {
-            long at = (long) offset + i;
-            int b = at >= 0 && at < config.length ? config[(int) at] & 0xFF : 0;
-            value = value << 8 | b;
-        }
-        return value;
+        return ConfigSpace.read(config, offset, width);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.ember.devices.virtio.vsock;
 
+import dev.ember.devices.virtio.ConfigSpace;
 import dev.ember.devices.virtio.VirtioContext;
 import dev.ember.devices.virtio.VirtioDevice;
 import dev.ember.devices.virtio.queue.DescriptorChain;
@@ -216,14 +217,8 @@ public final class VirtioVsock implements VirtioDevice {
 
     @Override
     public long readConfig(int offset, int width) {
-        // §5.10.4: guest_cid:le64 at 0; any other byte reads 0.
-        long value = 0;
-        for (int i = 0; i < width; i++) {
-            long at = (long) offset + i;
-            long b = at >= 0 && at < 8 ? (guestCid >>> (8 * at)) & 0xFF : 0;
-            value |= b << (8 * i);
-        }
-        return value;
+        // §5.10.4: guest_cid:le64 at 0.
+        return ConfigSpace.read(offset, width, 8, at -> (int) (guestCid >>> (8 * at)));
     }
 
     @Override
