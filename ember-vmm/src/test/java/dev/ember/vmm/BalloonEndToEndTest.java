@@ -40,15 +40,8 @@ class BalloonEndToEndTest {
                 VmConfig.DEFAULT_CMDLINE, null, null, devices);
         TextConsole console = new TextConsole();
         try (VirtualMachine vm = new VirtualMachine(config, console, new PrintStream(console, true))) {
-            CompletableFuture<Integer> run = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return vm.run();
-                } catch (InterruptedException e) {
-                    return -1;
-                }
-            });
-            int at = console.await("ember-guest: userspace up", 0, 180_000);
-            at = console.await("# ", at, 60_000);
+            CompletableFuture<Integer> run = TextConsole.runInBackground(vm);
+            int at = console.awaitPrompt();
             // Touch 256 MiB of guest RAM, then free it: the guest no longer uses it, the host still holds it.
             TextConsole.type(vm, "dd if=/dev/zero of=/fill bs=1M count=256 2>/dev/null; rm /fill; echo fill-$((6*7))");
             at = console.await("fill-42", at, 120_000);

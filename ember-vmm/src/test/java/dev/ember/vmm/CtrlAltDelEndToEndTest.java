@@ -28,13 +28,7 @@ class CtrlAltDelEndToEndTest {
                 VmConfig.DEFAULT_CMDLINE, null, null, keyboardOnly);
         TextConsole console = new TextConsole();
         try (VirtualMachine vm = new VirtualMachine(config, console, new PrintStream(console, true))) {
-            CompletableFuture<Integer> run = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return vm.run();
-                } catch (InterruptedException e) {
-                    return -1;
-                }
-            });
+            CompletableFuture<Integer> run = TextConsole.runInBackground(vm);
             int at = console.await("ember-guest: userspace up", 0, 180_000);
             console.await("# ", at, 60_000);
             // Linux registers the device as it probes it: "input: Ember keyboard as /devices/...".

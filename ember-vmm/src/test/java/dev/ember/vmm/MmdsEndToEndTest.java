@@ -31,15 +31,8 @@ class MmdsEndToEndTest {
                 VmConfig.DEFAULT_CMDLINE, null, null, devices);
         TextConsole console = new TextConsole();
         try (VirtualMachine vm = new VirtualMachine(config, console, new PrintStream(console, true), mmds)) {
-            CompletableFuture<Integer> run = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return vm.run();
-                } catch (InterruptedException e) {
-                    return -1;
-                }
-            });
-            int at = console.await("ember-guest: userspace up", 0, 180_000);
-            at = console.await("# ", at, 60_000);
+            CompletableFuture<Integer> run = TextConsole.runInBackground(vm);
+            int at = console.awaitPrompt();
             // busybox wget cannot PUT, so the token request goes through nc.
             TextConsole.type(vm, "T=$(printf 'PUT /latest/api/token HTTP/1.1\\r\\nX-metadata-token-ttl-seconds: 60\\r\\n\\r\\n'"
                     + " | nc 169.254.169.254 80 | tail -n 1); echo token-${#T}");

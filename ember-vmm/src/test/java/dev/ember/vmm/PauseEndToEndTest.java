@@ -29,15 +29,8 @@ class PauseEndToEndTest {
                 VmConfig.DEFAULT_CMDLINE, null, null);
         TextConsole console = new TextConsole();
         try (VirtualMachine vm = new VirtualMachine(config, console, new PrintStream(console, true))) {
-            CompletableFuture<Integer> run = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return vm.run();
-                } catch (InterruptedException e) {
-                    return -1;
-                }
-            });
-            int at = console.await("ember-guest: userspace up", 0, 180_000);
-            at = console.await("# ", at, 60_000);
+            CompletableFuture<Integer> run = TextConsole.runInBackground(vm);
+            int at = console.awaitPrompt();
             // A busy loop keeps both harts' counters moving while the guest runs.
             TextConsole.type(vm, "i=0; while [ $i -lt 3000 ]; do i=$((i+1)); done; echo loop-$((6*7))");
 

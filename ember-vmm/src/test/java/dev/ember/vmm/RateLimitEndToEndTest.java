@@ -45,15 +45,8 @@ class RateLimitEndToEndTest {
                 VmConfig.DEFAULT_CMDLINE, null, null, devices);
         TextConsole console = new TextConsole();
         try (VirtualMachine vm = new VirtualMachine(config, console, new PrintStream(console, true))) {
-            CompletableFuture<Integer> run = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return vm.run();
-                } catch (InterruptedException e) {
-                    return -1;
-                }
-            });
-            int at = console.await("ember-guest: userspace up", 0, 180_000);
-            at = console.await("# ", at, 60_000);
+            CompletableFuture<Integer> run = TextConsole.runInBackground(vm);
+            int at = console.awaitPrompt();
             // The guest's own clock times the read; /proc/uptime has 10 ms resolution.
             TextConsole.type(vm, "read s x </proc/uptime; dd if=/dev/vda of=/dev/null bs=64k count=48 2>/dev/null;"
                     + " read e x </proc/uptime; echo \"T=$s $e\"");

@@ -2,6 +2,7 @@ package dev.ember.vmm;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
 
 /** A guest console captured as text, for in-JVM boot tests that wait on what the guest prints. */
 final class TextConsole extends ByteArrayOutputStream {
@@ -47,5 +48,22 @@ final class TextConsole extends ByteArrayOutputStream {
                 vm.uart().awaitInputSpace(100);
             }
         }
+    }
+
+    /** Waits for the default guest's first userspace line, then its shell prompt; {@return the index past the prompt} */
+    int awaitPrompt() throws InterruptedException {
+        int at = await("ember-guest: userspace up", 0, 180_000);
+        return await("# ", at, 60_000);
+    }
+
+    /** Runs {@code vm} on a background thread; the future completes with {@link VirtualMachine#run}'s status. */
+    static CompletableFuture<Integer> runInBackground(VirtualMachine vm) {
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                return vm.run();
+            } catch (InterruptedException e) {
+                return -1;
+            }
+        });
     }
 }
