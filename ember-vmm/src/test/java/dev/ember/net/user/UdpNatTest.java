@@ -73,8 +73,14 @@ class UdpNatTest {
     void eachGuestSourcePortGetsItsOwnFlow() {
         send(5001, new byte[] {1});
         send(5002, new byte[] {2});
-        guest.await(f -> f.isUdp() && f.dstPort() == 5001, "echo to 5001");
-        guest.await(f -> f.isUdp() && f.dstPort() == 5002, "echo to 5002");
+        // The two echoes may come back in either order, and await discards what it does not
+        // match, so wait for both with one predicate.
+        java.util.Set<Integer> echoed = new java.util.HashSet<>();
+        while (echoed.size() < 2) {
+            TestFrames.Frame f = guest.await(x -> x.isUdp() && (x.dstPort() == 5001 || x.dstPort() == 5002)
+                    && !echoed.contains(x.dstPort()), "echoes to 5001 and 5002");
+            echoed.add(f.dstPort());
+        }
         assertEquals(2, net.metrics().udpFlows());
     }
 
