@@ -3,6 +3,7 @@ package dev.ember.memory;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The guest-physical address space: RAM plus device register windows.
@@ -14,6 +15,9 @@ import java.util.List;
  * <p>Devices are registered while the machine is built and the table is frozen before any vCPU
  * runs, so lookups need no lock. A guest access to an address with nothing behind it is
  * reported by {@link #isMapped} so the CPU can raise an access fault.
+ *
+ * <p>Device accesses are counted ({@link #mmioReads}, {@link #mmioWrites}): they are what a KVM
+ * VMM sees as MMIO exits, Firecracker's {@code vcpu.exit_mmio_read} and {@code exit_mmio_write}.
  */
 public final class PhysicalBus {
 
@@ -22,6 +26,8 @@ public final class PhysicalBus {
     private final GuestMemory ram;
     private final List<Window> building = new ArrayList<>();
     private Window[] windows = new Window[0];
+    private final LongAdder mmioReads = new LongAdder();
+    private final LongAdder mmioWrites = new LongAdder();
 
     public PhysicalBus(GuestMemory ram) {
         this.ram = ram;
@@ -82,7 +88,11 @@ public final class PhysicalBus {
             };
         }
         Window w = find(gpa);
-        return w == null ? 0 : w.device.read(gpa - w.base, width);
+        if (w == null) {
+            return 0;
+        }
+        mmioReads.increment();
+        return w.device.read(gpa - w.base, width);
     }
 
     /** Writes {@code width} bytes at {@code gpa}; writes to unmapped addresses are dropped. */
@@ -98,7 +108,18 @@ public final class PhysicalBus {
         }
         Window w = find(gpa);
         if (w != null) {
+            mmioWrites.increment();
             w.device.write(gpa - w.base, width, value);
         }
+    }
+
+    /** {@return device-register reads since the bus was built, from every vCPU} */
+    public long mmioReads() {
+        return mmioReads.sum();
+    }
+
+    /** {@return device-register writes since the bus was built, from every vCPU} */
+    public long mmioWrites() {
+        return mmioWrites.sum();
     }
 }

@@ -38,9 +38,12 @@ import java.io.PrintStream;
 import java.net.InetAddress;
 import java.security.SecureRandom;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Turns a {@link DevicesConfig} into virtio devices on virtio-mmio transports: the one place
@@ -71,6 +74,11 @@ final class DeviceManager implements AutoCloseable {
     private final RefillTimer refillTimer = new RefillTimer("vm@" + Integer.toHexString(System.identityHashCode(this)));
     private final Map<String, VirtioBlock> drives = new LinkedHashMap<>();
     private final Map<String, VirtioNet> networks = new LinkedHashMap<>();
+    private final Map<VirtioDevice, VirtioMmio> transportOf = new IdentityHashMap<>();
+    private final Map<String, TapBackend> taps = new LinkedHashMap<>();
+    private final List<MmdsNetworkStack> mmdsStacks = new ArrayList<>();
+    private final Map<String, LongAdder> driveUpdates = new ConcurrentHashMap<>();
+    private VirtioVsock vsock;
     private VirtioRng entropy;
     private final Mmds mmds;
     private VirtioInput keyboard;
@@ -96,10 +104,19 @@ final class DeviceManager implements AutoCloseable {
             List<NetworkInterfaceConfig> nets = config.networks();
             for (int i = 0; i < nets.size(); i++) {
                 NetworkInterfaceConfig n = nets.get(i);
-                NetBackend backend = n.userMode() ? userNetwork(n) : TapBackend.open(n.hostDevName(), errors::println);
+                NetBackend backend;
+                if (n.userMode()) {
+                    backend = userNetwork(n);
+                } else {
+                    TapBackend tap = TapBackend.open(n.hostDevName(), errors::println);
+                    taps.put(n.ifaceId(), tap);
+                    backend = tap;
+                }
                 if (mmds != null && config.mmds() != null && config.mmds().networkInterfaces().contains(n.ifaceId())) {
                     // Frames for the metadata address are answered before they reach the backend.
-                    backend = new MmdsNetBackend(new MmdsNetworkStack(mmds, config.mmds().ipv4Address()), backend);
+                    MmdsNetworkStack stack = new MmdsNetworkStack(mmds, config.mmds().ipv4Address());
+                    mmdsStacks.add(stack);
+                    backend = new MmdsNetBackend(stack, backend);
                 }
                 try {
                     VirtioNet net = new VirtioNet(n.ifaceId(), n.macBytes(i), backend,
@@ -112,7 +129,8 @@ final class DeviceManager implements AutoCloseable {
                 }
             }
             if (config.vsock() != null) {
-                attach(new VirtioVsock(config.vsock().guestCid(), config.vsock().udsPath()), "virtio-vsock", ram, bus, plic, errors);
+                vsock = new VirtioVsock(config.vsock().guestCid(), config.vsock().udsPath());
+                attach(vsock, "virtio-vsock", ram, bus, plic, errors);
             }
             if (config.entropy() != null) {
                 entropy = new VirtioRng(new SecureRandom(), RateLimiter.of(config.entropy().rateLimiter()), refillTimer);
@@ -158,6 +176,7 @@ final class DeviceManager implements AutoCloseable {
         VirtioMmio transport = new VirtioMmio(device, ram, plic.source(slot.irq()), name, errors::println);
         bus.map(slot.base(), transport);
         transports.add(transport);
+        transportOf.put(device, transport);
         slots.add(slot);
     }
 
@@ -190,6 +209,7 @@ final class DeviceManager implements AutoCloseable {
             throw new IllegalArgumentException("no such drive: " + driveId);
         }
         block.updateRateLimiter(config);
+        driveUpdates.computeIfAbsent(driveId, id -> new LongAdder()).increment();
     }
 
     /**
@@ -204,6 +224,86 @@ final class DeviceManager implements AutoCloseable {
             throw new IllegalArgumentException("no such network interface: " + ifaceId);
         }
         net.updateRateLimiters(rx, tx);
+    }
+
+    /**
+     * Adds every device's counters to {@code m} under Firecracker's group and field names (see
+     * {@link VmMetrics} for the list). Callable from any thread while the VM runs.
+     */
+    void addMetrics(VmMetrics m) {
+        drives.forEach((id, block) -> {
+            var b = block.metrics();
+            VirtioMmio t = transportOf.get(block);
+            m.addPerDevice("block", id, "read_count", b.reads());
+            m.addPerDevice("block", id, "write_count", b.writes());
+            m.addPerDevice("block", id, "read_bytes", b.readBytes());
+            m.addPerDevice("block", id, "write_bytes", b.writeBytes());
+            m.addPerDevice("block", id, "flush_count", b.flushes());
+            m.addPerDevice("block", id, "invalid_reqs_count", b.invalidRequests() + b.unsupported());
+            m.addPerDevice("block", id, "execute_fails", b.hostErrors());
+            m.addPerDevice("block", id, "queue_event_count", t.notifications(0));
+            m.addPerDevice("block", id, "rate_limiter_throttled_events", block.rateLimiter().throttledCount());
+            m.addPerDevice("block", id, "event_fails", t.violations());
+            LongAdder updates = driveUpdates.get(id);
+            m.addPerDevice("block", id, "update_count", updates == null ? 0 : updates.sum());
+        });
+        networks.forEach((id, net) -> {
+            var n = net.metrics();
+            VirtioMmio t = transportOf.get(net);
+            m.addPerDevice("net", id, "rx_packets_count", n.rxFrames());
+            m.addPerDevice("net", id, "rx_count", n.rxFrames());
+            m.addPerDevice("net", id, "rx_bytes_count", n.rxBytes());
+            m.addPerDevice("net", id, "tx_packets_count", n.txFrames());
+            m.addPerDevice("net", id, "tx_count", n.txFrames());
+            m.addPerDevice("net", id, "tx_bytes_count", n.txBytes());
+            m.addPerDevice("net", id, "rx_fails", n.rxDropsOversize() + n.rxBadBuffers() + n.rxDropsBacklogFull());
+            m.addPerDevice("net", id, "tx_malformed_frames", n.txDropsMalformed() + n.txDropsOversize());
+            m.addPerDevice("net", id, "rx_queue_event_count", t.notifications(0));
+            m.addPerDevice("net", id, "tx_queue_event_count", t.notifications(1));
+            m.addPerDevice("net", id, "rx_rate_limiter_throttled", net.rxRateLimiter().throttledCount());
+            m.addPerDevice("net", id, "tx_rate_limiter_throttled", net.txRateLimiter().throttledCount());
+            m.addPerDevice("net", id, "event_fails", t.violations());
+            TapBackend tap = taps.get(id);
+            if (tap != null) {
+                var tm = tap.metrics();
+                m.addPerDevice("net", id, "tap_write_fails", tm.dropsHostFull() + tm.dropsLinkDown() + tm.writeErrors());
+            }
+        });
+        if (vsock != null) {
+            var v = vsock.metrics();
+            VirtioMmio t = transportOf.get(vsock);
+            m.add("vsock", "rx_queue_event_count", t.notifications(0));
+            m.add("vsock", "tx_queue_event_count", t.notifications(1));
+            m.add("vsock", "rx_bytes_count", v.bytesToGuest.sum());
+            m.add("vsock", "tx_bytes_count", v.bytesFromGuest.sum());
+            m.add("vsock", "conns_added", v.connectionsOpened.sum());
+            m.add("vsock", "conns_removed", v.connectionsClosed.sum());
+            m.add("vsock", "tx_queue_event_fails", v.droppedPackets.sum());
+        }
+        if (entropy != null) {
+            var r = entropy.metrics();
+            m.add("entropy", "entropy_event_count", r.requests.sum());
+            m.add("entropy", "entropy_bytes", r.bytes.sum());
+            m.add("entropy", "entropy_rate_limiter_throttled", entropy.rateLimiter().throttledCount());
+            m.add("entropy", "entropy_event_fails", r.badChains.sum() + transportOf.get(entropy).violations());
+        }
+        if (balloon != null) {
+            var b = balloon.metrics();
+            VirtioMmio t = transportOf.get(balloon);
+            // Firecracker counts queue events, not pages: one per inflate or deflate notification.
+            m.add("balloon", "inflate_count", t.notifications(0));
+            m.add("balloon", "deflate_count", t.notifications(1));
+            m.add("balloon", "stats_updates_count", b.statsUpdates.sum());
+            m.add("balloon", "event_fails", b.badChains.sum() + t.violations());
+        }
+        for (MmdsNetworkStack stack : mmdsStacks) {
+            var s = stack.metrics();
+            m.add("mmds", "rx_accepted", s.rxFrames());
+            m.add("mmds", "tx_frames", s.txFrames());
+            m.add("mmds", "tx_errors", s.txDropped());
+            m.add("mmds", "connections_created", s.connectionsCreated());
+            m.add("mmds", "connections_destroyed", s.connectionsDestroyed());
+        }
     }
 
     /** {@return the drive named {@code driveId}, or null} */

@@ -442,6 +442,15 @@ public final class MicroVm implements AutoCloseable {
         return errorLog.text();
     }
 
+    /**
+     * {@return the VM's counters under Firecracker's metric names, totals since it was built}:
+     * disk and network traffic, rate-limiter throttling, console bytes, MMIO accesses. Any
+     * thread, any state; after {@link #close} the last totals stay readable.
+     */
+    public VmMetrics metrics() {
+        return machine.metrics();
+    }
+
     /** {@return the machine, for tests that add a device before start} */
     VirtualMachine machine() {
         return machine;

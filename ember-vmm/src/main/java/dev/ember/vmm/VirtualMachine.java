@@ -28,6 +28,7 @@ import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * One microVM: QEMU {@code virt}'s memory map populated with RAM, an ACLINT, a PLIC, a 16550
@@ -80,6 +81,7 @@ public final class VirtualMachine implements AutoCloseable {
     private final Mmds mmds;
     private final BootTimer bootTimer;
     private Htif htif;
+    private final AtomicLong vcpuFailures = new AtomicLong();
 
     private final Object exitLock = new Object();
     private final Object pauseLock = new Object();
@@ -197,6 +199,22 @@ public final class VirtualMachine implements AutoCloseable {
     public boolean sendCtrlAltDel() {
         VirtioInput keyboard = devices.keyboard();
         return keyboard != null && keyboard.sendCtrlAltDel();
+    }
+
+    /**
+     * {@return the machine's counters, totals since it was built, under Firecracker's metric
+     * names}: every device's, the UART's, and the vCPUs' device-register accesses. Callable from
+     * any thread at any time, also while the guest runs.
+     */
+    public VmMetrics metrics() {
+        VmMetrics m = new VmMetrics();
+        devices.addMetrics(m);
+        m.add("uart", "read_count", uart.bytesReceived());
+        m.add("uart", "write_count", uart.bytesTransmitted());
+        m.add("vcpu", "exit_mmio_read", bus.mmioReads());
+        m.add("vcpu", "exit_mmio_write", bus.mmioWrites());
+        m.add("vcpu", "failures", vcpuFailures.get());
+        return m;
     }
 
     /** {@return the metadata store, or null when the VM has no MMDS} */
@@ -465,6 +483,7 @@ public final class VirtualMachine implements AutoCloseable {
     }
 
     void vcpuFailed(Hart hart, Throwable t) {
+        vcpuFailures.incrementAndGet();
         errors.println("ember: vCPU " + hart.id + " stopped by an internal error at pc 0x" + Long.toHexString(hart.pc)
                 + " (" + Privilege.name(hart.priv) + "-mode): " + t);
         t.printStackTrace(errors);

@@ -65,6 +65,20 @@ class MicroVmTest {
     }
 
     @Test
+    void metricsCountTheConsoleBytesACommandPrints() throws Exception {
+        vm.exec("true", BOOT_AND_RUN);
+        long before = vm.metrics().get("uart", "write_count");
+        vm.exec("printf '%04000d' 0", BOOT_AND_RUN);
+        long printed = vm.metrics().get("uart", "write_count") - before;
+        // 4000 zeros plus the markers, the echoed command line and the next prompt.
+        assertThat(printed).isBetween(4000L, 5000L);
+        // Each byte to the UART is one store to its THR register.
+        VmMetrics m = vm.metrics();
+        assertThat(m.get("vcpu", "exit_mmio_write")).isGreaterThanOrEqualTo(m.get("uart", "write_count"));
+        assertEquals(0, vm.metrics().get("vcpu", "failures"));
+    }
+
+    @Test
     void execRunsInTheRiscvGuest() throws Exception {
         assertEquals(new GuestCommandResult("riscv64", 0), vm.exec("uname -m", BOOT_AND_RUN));
     }

@@ -2,13 +2,12 @@ package dev.ember.server.api;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ember.config.MetricsConfig;
-import dev.ember.devices.virtio.balloon.VirtioBalloon;
-import dev.ember.devices.virtio.balloon.VirtioBalloonMetrics;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.StandardOpenOption;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
@@ -25,8 +24,12 @@ import java.util.function.Supplier;
  * {@code entropy}, {@code logger}...), written as one JSON object per line on each flush:
  * {@code FlushMetrics} and every 60 seconds once configured ({@code docs/metrics.md}).
  *
- * <p>Counters are deltas since the previous flush, as Firecracker's {@code SharedIncMetric}.
- * Groups Ember cannot fill yet are written empty so the structure stays Firecracker's.
+ * <p>Two sources: the API's own request counters ({@link #inc}) and the running VM's device
+ * counters ({@link dev.ember.vmm.VmMetrics}, totals under Firecracker's names, read at each flush through
+ * {@link #devices}). Both are written as differences since the previous flush, as Firecracker's
+ * {@code SharedIncMetric}; {@link #store}d values (the {@code latencies_us} of pause and resume)
+ * are written as they are, as its {@code SharedStoreMetric}. Groups with nothing to report, such
+ * as {@code seccomp} and {@code signals}, are written empty so the structure stays Firecracker's.
  * Thread-safe: counters are {@link LongAdder}s; flushes are serialised on this object.
  */
 final class ApiMetrics {
@@ -37,11 +40,12 @@ final class ApiMetrics {
         "seccomp", "signals", "uart", "vcpu", "vmm", "vsock"};
 
     private final Map<String, Map<String, LongAdder>> counters = new ConcurrentHashMap<>();
+    private final Map<String, Map<String, Long>> stored = new ConcurrentHashMap<>();
     private OutputStream out;
     private ScheduledExecutorService timer;
-    private Supplier<VirtioBalloon> balloon = () -> null;
-    private long lastBalloonInflated;
-    private long lastBalloonDeflated;
+    private Supplier<Map<String, Map<String, Long>>> devices = () -> null;
+    /** The device totals written at the previous flush, by "group/field". */
+    private final Map<String, Long> lastDeviceTotals = new HashMap<>();
 
     /** Counts one event in {@code group.name}. */
     void inc(String group, String name) {
@@ -49,9 +53,17 @@ final class ApiMetrics {
                 .computeIfAbsent(name, n -> new LongAdder()).increment();
     }
 
-    /** Where device counters come from once the VM runs. */
-    synchronized void devices(Supplier<VirtioBalloon> balloon) {
-        this.balloon = balloon;
+    /** Sets {@code group.name} to {@code value}, written as it is at every flush. */
+    void store(String group, String name, long value) {
+        stored.computeIfAbsent(group, g -> new ConcurrentHashMap<>()).put(name, value);
+    }
+
+    /**
+     * Where device counters come from once the VM runs: its totals by group and field
+     * ({@link dev.ember.vmm.VmMetrics#groups()}), read at each flush.
+     */
+    synchronized void devices(Supplier<Map<String, Map<String, Long>>> devices) {
+        this.devices = devices;
     }
 
     /**
@@ -65,13 +77,20 @@ final class ApiMetrics {
             throw ApiError.badRequest("Metrics error: Cannot initialize the metrics system due to bad user input: "
                     + "Reinitialization of metrics not allowed.");
         }
+        OutputStream opened;
         try {
-            out = Files.newOutputStream(config.metricsPath(), StandardOpenOption.CREATE, StandardOpenOption.APPEND,
+            opened = Files.newOutputStream(config.metricsPath(), StandardOpenOption.CREATE, StandardOpenOption.APPEND,
                     StandardOpenOption.WRITE);
         } catch (IOException e) {
             throw ApiError.badRequest("Metrics error: Cannot initialize the metrics system due to bad user input: "
                     + ApiLogger.osError(e));
         }
+        writeTo(opened);
+    }
+
+    /** Starts writing to {@code opened} (the configured file; a test's stream) and the periodic flush. */
+    synchronized void writeTo(OutputStream opened) {
+        out = opened;
         timer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().name("ember-metrics").unstarted(r));
         timer.scheduleAtFixedRate(() -> {
             try {
@@ -101,27 +120,37 @@ final class ApiMetrics {
         for (String g : GROUPS) {
             groups.put(g, root.putObject(g));
         }
+        Map<LongAdder, Long> taken = new HashMap<>();
         counters.forEach((group, names) -> {
             ObjectNode node = groups.computeIfAbsent(group, root::putObject);
-            names.forEach((name, adder) -> node.put(name, adder.sumThenReset()));
+            names.forEach((name, adder) -> {
+                long n = adder.sumThenReset();
+                taken.put(adder, n);
+                node.put(name, n);
+            });
         });
-        VirtioBalloon b = balloon.get();
-        if (b != null) {
-            VirtioBalloonMetrics m = b.metrics();
-            long inflated = m.pagesInflated.sum();
-            long deflated = m.pagesDeflated.sum();
-            ObjectNode node = groups.get("balloon");
-            node.put("inflate_count", inflated - lastBalloonInflated);
-            node.put("deflate_count", deflated - lastBalloonDeflated);
-            node.put("stats_updates_count", m.statsUpdates.sum());
-            node.put("event_fails", m.badChains.sum());
-            lastBalloonInflated = inflated;
-            lastBalloonDeflated = deflated;
+        stored.forEach((group, names) -> {
+            ObjectNode node = groups.computeIfAbsent(group, root::putObject);
+            names.forEach(node::put);
+        });
+        Map<String, Long> totals = new HashMap<>();
+        Map<String, Map<String, Long>> vm = devices.get();
+        if (vm != null) {
+            vm.forEach((group, fields) -> {
+                ObjectNode node = groups.computeIfAbsent(group, root::putObject);
+                fields.forEach((name, total) -> {
+                    totals.put(group + "/" + name, total);
+                    node.put(name, total - lastDeviceTotals.getOrDefault(group + "/" + name, 0L));
+                });
+            });
         }
         try {
             out.write((root + "\n").getBytes(StandardCharsets.UTF_8));
             out.flush();
+            lastDeviceTotals.putAll(totals);
         } catch (IOException e) {
+            // Nothing is lost: the next flush reports these counts again.
+            taken.forEach(LongAdder::add);
             inc("logger", "metrics_fails");
             throw ApiError.badRequest("Internal VMM error: Metrics error: " + ApiLogger.osError(e));
         }

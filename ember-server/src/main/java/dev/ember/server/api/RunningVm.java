@@ -2,6 +2,7 @@ package dev.ember.server.api;
 
 import dev.ember.config.RateLimiterConfig;
 import dev.ember.devices.virtio.balloon.VirtioBalloon;
+import dev.ember.vmm.VmMetrics;
 
 /**
  * What the controller needs from a started microVM: the post-boot actions of Firecracker's
@@ -20,6 +21,9 @@ interface RunningVm {
 
     /** {@return the balloon, or null when none is attached} */
     VirtioBalloon balloon();
+
+    /** {@return the machine's counters, totals under Firecracker's names; any thread} */
+    VmMetrics metrics();
 
     /** Asks the guest to shut down (SendCtrlAltDel); false if the guest cannot receive it yet. */
     boolean requestShutdown();

@@ -3,6 +3,7 @@ package dev.ember.server.api;
 import dev.ember.config.RateLimiterConfig;
 import dev.ember.devices.virtio.balloon.VirtioBalloon;
 import dev.ember.vmm.VirtualMachine;
+import dev.ember.vmm.VmMetrics;
 
 /** {@link RunningVm} over Ember's {@link VirtualMachine}. */
 final class VirtualMachineAdapter implements RunningVm {
@@ -26,6 +27,11 @@ final class VirtualMachineAdapter implements RunningVm {
     @Override
     public VirtioBalloon balloon() {
         return vm.balloon();
+    }
+
+    @Override
+    public VmMetrics metrics() {
+        return vm.metrics();
     }
 
     @Override

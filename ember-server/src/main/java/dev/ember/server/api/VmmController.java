@@ -428,12 +428,15 @@ final class VmmController {
     synchronized void patchVm(String requested) {
         postBoot();
         try {
+            long start = System.nanoTime();
             if (requested.equals("Paused")) {
                 vm.pause();
                 state = State.PAUSED;
+                metrics.store("latencies_us", "pause_vm", (System.nanoTime() - start) / 1000);
             } else {
                 vm.resume();
                 state = State.RUNNING;
+                metrics.store("latencies_us", "resume_vm", (System.nanoTime() - start) / 1000);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -479,10 +482,10 @@ final class VmmController {
             machineVm.attachConsoleInput(consoleIn, null);
         }
         vm = new VirtualMachineAdapter(machineVm);
-        metrics.devices(vm::balloon);
+        RunningVm running = vm;
+        metrics.devices(() -> running.metrics().groups());
         state = State.RUNNING;
         logger.info("Successfully started microvm that was configured from one single json");
-        RunningVm running = vm;
         Thread.ofPlatform().name("ember-vmm").start(() -> {
             int status = 1;
             try {

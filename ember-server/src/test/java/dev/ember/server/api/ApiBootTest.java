@@ -141,29 +141,61 @@ class ApiBootTest {
         assertEquals(8, Json.MAPPER.readTree(stats.body()).get("target_mib").asInt());
     }
 
+    /** Sends FlushMetrics and returns the line it wrote. */
+    private JsonNode flushMetrics() throws Exception {
+        assertEquals(204, ember.request("PUT", "/actions", "{\"action_type\": \"FlushMetrics\"}").status());
+        String[] lines = Files.readString(metrics).split("\n");
+        return Json.MAPPER.readTree(lines[lines.length - 1]);
+    }
+
     @Test
     @Order(6)
     void flushMetricsWritesOneJsonObjectWithFirecrackersGroups() throws Exception {
-        assertEquals(204, ember.request("PUT", "/actions", "{\"action_type\": \"FlushMetrics\"}").status());
-        String[] lines = Files.readString(metrics).split("\n");
-        JsonNode last = Json.MAPPER.readTree(lines[lines.length - 1]);
-        for (String group : new String[] {"utc_timestamp_ms", "api_server", "block", "net", "vcpu", "vmm", "uart",
-                "balloon", "vsock", "entropy", "put_api_requests", "patch_api_requests", "get_api_requests"}) {
+        JsonNode last = flushMetrics();
+        for (String group : new String[] {"utc_timestamp_ms", "api_server", "block", "block_data", "net", "vcpu", "vmm",
+                "uart", "balloon", "vsock", "entropy", "put_api_requests", "patch_api_requests", "get_api_requests",
+                "latencies_us"}) {
             assertTrue(last.has(group), group + " missing in " + last);
         }
         assertTrue(last.get("put_api_requests").get("actions_count").asLong() >= 1, last.toString());
         assertTrue(last.get("put_api_requests").get("machine_cfg_fails").asLong() >= 1, last.toString());
+        // Linux read the data drive's partition table while booting, and wrote its log to the UART.
+        long dataReads = last.get("block_data").get("read_count").asLong();
+        assertTrue(dataReads > 0, last.toString());
+        assertEquals(dataReads, last.get("block").get("read_count").asLong(), "the aggregate of the only drive");
+        assertTrue(last.get("block_data").get("queue_event_count").asLong() > 0, last.toString());
+        assertTrue(last.get("uart").get("write_count").asLong() > 1000, last.toString());
+        assertTrue(last.get("vcpu").get("exit_mmio_write").asLong() > 0, last.toString());
+        assertEquals(0, last.get("vcpu").get("failures").asLong());
+        assertTrue(last.get("latencies_us").has("pause_vm"), last.toString());
+        assertTrue(last.get("api_server").get("process_startup_time_us").asLong() > 0, last.toString());
     }
 
     @Test
     @Order(7)
+    void driveMetricsCountWhatTheGuestReadSinceTheLastFlush() throws Exception {
+        flushMetrics();
+        // The data drive is 1 MiB: with the page cache dropped, reading it all reads 1 MiB at most.
+        ember.send("echo 3 > /proc/sys/vm/drop_caches; dd if=/dev/vda of=/dev/null bs=64k; echo read-$((40 + 2))");
+        ember.await("read-42", BOOT);
+        JsonNode afterRead = flushMetrics();
+        long bytes = afterRead.get("block_data").get("read_bytes").asLong();
+        assertTrue(bytes > 0 && bytes <= 1 << 20, afterRead.toString());
+        assertTrue(afterRead.get("block_data").get("read_count").asLong() > 0, afterRead.toString());
+        assertEquals(0, afterRead.get("block_data").get("write_count").asLong(), afterRead.toString());
+        JsonNode idle = flushMetrics();
+        assertEquals(0, idle.get("block_data").get("read_bytes").asLong(), "nothing read since the last flush: " + idle);
+    }
+
+    @Test
+    @Order(8)
     void mmdsDataCanBeWrittenAfterBoot() throws Exception {
         assertEquals(204, ember.request("PUT", "/mmds", "{\"k\": \"v\"}").status());
         assertEquals("{\"k\":\"v\"}", ember.request("GET", "/mmds", null).body());
     }
 
     @Test
-    @Order(8)
+    @Order(9)
     void driveRateLimiterCanBePatchedButNotItsPath() throws Exception {
         assertEquals(204, ember.request("PATCH", "/drives/data", "{\"drive_id\": \"data\", \"rate_limiter\": "
                 + "{\"bandwidth\": {\"size\": 1048576, \"refill_time\": 1000}}}").status());
@@ -172,6 +204,7 @@ class ApiBootTest {
         assertEquals(204, ember.request("PATCH", "/drives/data", "{\"drive_id\": \"data\", \"rate_limiter\": "
                 + "{\"bandwidth\": {\"size\": 0, \"refill_time\": 0}}}").status());
         assertFalse(ember.request("GET", "/vm/config", null).body().contains("rate_limiter"));
+        assertEquals(2, flushMetrics().get("block_data").get("update_count").asLong());
         String before = ember.request("GET", "/vm/config", null).body();
         assertFault("Drive config error: Unable to patch the block device: changing path_on_host of a running VM is not "
                 + "supported by Ember.", ember.request("PATCH", "/drives/data", "{\"drive_id\": \"data\", \"path_on_host\": \"/x\"}"));

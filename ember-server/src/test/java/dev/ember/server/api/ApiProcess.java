@@ -40,7 +40,15 @@ final class ApiProcess implements AutoCloseable {
 
     /** Starts {@code ember <args>}; with {@code socket} non-null, waits until it accepts. */
     static ApiProcess start(Path socket, String... args) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>();
+        return startUnder(List.of(), socket, args);
+    }
+
+    /**
+     * Starts {@code ember <args>} under {@code wrapper} (e.g. {@code ip netns exec NS}); with
+     * {@code socket} non-null, waits until it accepts.
+     */
+    static ApiProcess startUnder(List<String> wrapper, Path socket, String... args) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(wrapper);
         command.add(ProcessHandle.current().info().command().orElse("java"));
         command.add("--enable-native-access=ALL-UNNAMED");
         command.add("-cp");

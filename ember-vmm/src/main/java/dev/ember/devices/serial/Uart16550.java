@@ -113,6 +113,8 @@ public final class Uart16550 implements MmioDevice {
     private final byte[] input = new byte[INPUT_CAPACITY];   // ring; its head is the receive FIFO
     private int inputHead;
     private int inputCount;
+    private long bytesTransmitted;
+    private long bytesReceived;
 
     /**
      * Creates the UART in its reset state: FIFOs off, interrupts disabled, line low.
@@ -144,6 +146,16 @@ public final class Uart16550 implements MmioDevice {
     @Override
     public long size() {
         return SIZE;
+    }
+
+    /** {@return bytes the guest wrote to THR}: Firecracker's {@code uart.write_count} */
+    public synchronized long bytesTransmitted() {
+        return bytesTransmitted;
+    }
+
+    /** {@return bytes the guest read from RBR}: Firecracker's {@code uart.read_count} */
+    public synchronized long bytesReceived() {
+        return bytesReceived;
     }
 
     /**
@@ -225,6 +237,7 @@ public final class Uart16550 implements MmioDevice {
                     divisor = (divisor & 0xFF00) | v;
                 } else {
                     output.accept(v);
+                    bytesTransmitted++;
                     // Writing THR withdraws the THRE interrupt; the instant transmission
                     // empties THR again, which raises it anew.
                     thrInterruptPending = true;
@@ -251,6 +264,7 @@ public final class Uart16550 implements MmioDevice {
             return 0;
         }
         int b = input[inputHead] & 0xFF;
+        bytesReceived++;
         inputHead = (inputHead + 1) % INPUT_CAPACITY;
         inputCount--;
         if (inputCount == INPUT_CAPACITY - 1) {

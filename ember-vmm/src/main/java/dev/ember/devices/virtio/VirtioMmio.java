@@ -77,6 +77,7 @@ public final class VirtioMmio implements MmioDevice {
     private int configGeneration;
     private boolean active;
     private long violations;
+    private final long[] notifications;
 
     /**
      * @param name a short label for log lines, e.g. {@code "virtio-blk vda"}
@@ -94,6 +95,7 @@ public final class VirtioMmio implements MmioDevice {
             queueRegs[i] = new QueueRegisters();
         }
         this.queues = new Virtqueue[device.queueCount()];
+        this.notifications = new long[device.queueCount()];
     }
 
     /** {@return the device behind this transport} */
@@ -105,6 +107,18 @@ public final class VirtioMmio implements MmioDevice {
     public long violations() {
         synchronized (device) {
             return violations;
+        }
+    }
+
+    /**
+     * {@return how many times the driver notified queue {@code index} while the device was live}:
+     * Firecracker's {@code queue_event_count} family
+     *
+     * @throws IndexOutOfBoundsException if the device has no such queue
+     */
+    public long notifications(int index) {
+        synchronized (device) {
+            return notifications[index];
         }
     }
 
@@ -275,6 +289,7 @@ public final class VirtioMmio implements MmioDevice {
                 || queues[index] == null) {
             return;
         }
+        notifications[index]++;
         try {
             device.queueNotify(index);
         } catch (VirtqueueViolation v) {

@@ -1,0 +1,74 @@
+package dev.ember.vmm;
+
+import java.util.Collections;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * A microVM's counters at one moment, grouped and named as Firecracker groups and names them
+ * ({@code src/vmm/src/logger/metrics.rs} and each device's {@code metrics.rs}), so that a
+ * Firecracker metrics consumer reads Ember's without a mapping table.
+ *
+ * <p>Every value is a <em>total since the VM was built</em>; Firecracker's metrics file holds
+ * differences since the previous flush, which the API server's writer computes from two of
+ * these. Devices that Firecracker lists one per resource appear twice, as Firecracker writes
+ * them: once per resource ({@code block_<drive_id>}, {@code net_<iface_id>}) and once summed
+ * ({@code block}, {@code net}).
+ *
+ * <p>What is filled (a field Firecracker has but Ember cannot observe is left out rather than
+ * written as a made-up zero):
+ * <ul>
+ *   <li>{@code block[_ID]}: {@code read_count}, {@code write_count}, {@code read_bytes},
+ *       {@code write_bytes}, {@code flush_count}, {@code invalid_reqs_count},
+ *       {@code execute_fails}, {@code queue_event_count}, {@code rate_limiter_throttled_events},
+ *       {@code event_fails} (queue-rule violations), {@code update_count} (run-time PATCHes);
+ *   <li>{@code net[_ID]}: {@code rx_/tx_packets_count}, {@code rx_/tx_bytes_count},
+ *       {@code rx_/tx_count}, {@code rx_/tx_queue_event_count},
+ *       {@code rx_/tx_rate_limiter_throttled}, {@code rx_fails}, {@code tx_malformed_frames},
+ *       {@code event_fails}, and {@code tap_write_fails} on a TAP;
+ *   <li>{@code vsock}, {@code entropy}, {@code balloon}: their device counters;
+ *   <li>{@code mmds}: the metadata stacks of every interface together;
+ *   <li>{@code uart}: {@code read_count}, {@code write_count} (bytes through RBR and THR);
+ *   <li>{@code vcpu}: {@code exit_mmio_read}, {@code exit_mmio_write} (device-register accesses,
+ *       what a KVM VMM sees as MMIO exits) and {@code failures}.
+ * </ul>
+ *
+ * <p>Immutable once returned by {@link VirtualMachine#metrics()}.
+ */
+public final class VmMetrics {
+
+    private final Map<String, Map<String, Long>> groups = new TreeMap<>();
+
+    VmMetrics() {
+    }
+
+    /** Adds {@code value} to {@code group.field}. */
+    VmMetrics add(String group, String field, long value) {
+        groups.computeIfAbsent(group, g -> new TreeMap<>()).merge(field, value, Long::sum);
+        return this;
+    }
+
+    /** Adds {@code value} to {@code family_id.field} and to the sum in {@code family.field}. */
+    VmMetrics addPerDevice(String family, String id, String field, long value) {
+        add(family + "_" + id, field, value);
+        return add(family, field, value);
+    }
+
+    /** {@return every group, by name, each a map from field to total} */
+    public Map<String, Map<String, Long>> groups() {
+        Map<String, Map<String, Long>> copy = new TreeMap<>();
+        groups.forEach((g, fields) -> copy.put(g, Collections.unmodifiableMap(fields)));
+        return Collections.unmodifiableMap(copy);
+    }
+
+    /** {@return the total of {@code group.field}, or 0 when the VM has no such counter} */
+    public long get(String group, String field) {
+        Map<String, Long> fields = groups.get(group);
+        return fields == null ? 0 : fields.getOrDefault(field, 0L);
+    }
+
+    @Override
+    public String toString() {
+        return groups.toString();
+    }
+}
