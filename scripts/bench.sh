@@ -6,6 +6,9 @@
 #   ./ember bench --devices [--rounds N] [--rootfs FILE] ...
 #       the same, but device workloads instead: root on virtio-blk (guest/out/rootfs.ext4), a scratch
 #       disk and a user-mode network; sequential dd on the scratch disk and TCP to and from the host (MB/s)
+#   ./ember bench api [--rounds N] [--vms N]
+#       the control plane's figures: process start to API socket, InstanceStart to userspace (boot
+#       timer), resident memory of 1 and N idle 128 MiB microVMs (dev.ember.bench.ControlPlaneFigures)
 #   ./ember bench jmh [JMH options]
 #       JMH micro-benchmarks (dev.ember.bench.jmh), e.g. ./ember bench jmh -wi 2 -i 3 -f 1 Interpreter
 # Builds every module first when sources changed, and the default guest when no --kernel is given.
@@ -24,6 +27,14 @@ build_jars
 if [ "${1:-}" = jmh ]; then
     shift
     exec "$JAVA" -cp "$(bench_classpath)" org.openjdk.jmh.Main "$@"
+fi
+
+if [ "${1:-}" = api ]; then
+    shift
+    "$EMBER_ROOT/guest/build.sh" >&2
+    exec "$JAVA" "${JAVA_OPTS_DEFAULT[@]}" -cp "$(bench_classpath)" dev.ember.bench.ControlPlaneFigures \
+        --guest "$EMBER_ROOT/guest/out" --ember-classpath "$(ember_classpath)" \
+        --ember-jvm-opts "${JAVA_OPTS_DEFAULT[*]} ${EMBER_JAVA_OPTS:-}" "$@"
 fi
 
 needs_guest=1

@@ -1,9 +1,13 @@
 /**
  * Ember's measurements: the end-to-end comparison with QEMU ({@link dev.ember.bench.Compare},
- * run by {@code ./ember bench}) and, in {@code jmh}, micro-benchmarks of the pieces.
+ * run by {@code ./ember bench}), the control plane's figures
+ * ({@link dev.ember.bench.ControlPlaneFigures}, {@code ./ember bench api}) and, in {@code jmh},
+ * micro-benchmarks of the pieces.
  *
  * <p>The comparison drives whole VMM processes through their serial consoles
  * ({@link dev.ember.bench.GuestConsole}) and imports nothing from Ember: Ember is measured as
- * a user runs it, through {@code dev.ember.server.EmberCommand} in a child JVM.
+ * a user runs it, through {@code dev.ember.server.EmberCommand} in a child JVM. The one
+ * exception is the memory figure of idle microVMs, which embeds them through the Java API as
+ * an application would.
  */
 package dev.ember.bench;
