@@ -76,8 +76,6 @@ public final class ApiLauncher {
      * @return the guest's exit status; 1 when the socket, the config file or the boot fails
      */
     public static int run(Path apiSock, Path configFile, boolean noApi, String id, boolean bootTimer) throws InterruptedException {
-        // Jetty logs through SLF4J; without a provider SLF4J would warn on stderr at start-up.
-        System.setProperty("slf4j.internal.verbosity", System.getProperty("slf4j.internal.verbosity", "ERROR"));
         ApiLogger logger = new ApiLogger(id, System.err);
         ApiMetrics metrics = new ApiMetrics();
         CompletableFuture<Integer> exit = new CompletableFuture<>();
