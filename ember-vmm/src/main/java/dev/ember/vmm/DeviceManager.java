@@ -42,8 +42,6 @@ import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Turns a {@link DevicesConfig} into virtio devices on virtio-mmio transports: the one place
@@ -77,7 +75,6 @@ final class DeviceManager implements AutoCloseable {
     private final Map<VirtioDevice, VirtioMmio> transportOf = new IdentityHashMap<>();
     private final Map<String, TapBackend> taps = new LinkedHashMap<>();
     private final List<MmdsNetworkStack> mmdsStacks = new ArrayList<>();
-    private final Map<String, LongAdder> driveUpdates = new ConcurrentHashMap<>();
     private VirtioVsock vsock;
     private VirtioRng entropy;
     private final Mmds mmds;
@@ -209,7 +206,6 @@ final class DeviceManager implements AutoCloseable {
             throw new IllegalArgumentException("no such drive: " + driveId);
         }
         block.updateRateLimiter(config);
-        driveUpdates.computeIfAbsent(driveId, id -> new LongAdder()).increment();
     }
 
     /**
@@ -239,13 +235,14 @@ final class DeviceManager implements AutoCloseable {
             m.addPerDevice("block", id, "read_bytes", b.readBytes());
             m.addPerDevice("block", id, "write_bytes", b.writeBytes());
             m.addPerDevice("block", id, "flush_count", b.flushes());
-            m.addPerDevice("block", id, "invalid_reqs_count", b.invalidRequests() + b.unsupported());
-            m.addPerDevice("block", id, "execute_fails", b.hostErrors());
+            // As Firecracker's block device: a request that does not parse (short header, no
+            // status byte, sectors out of range, a write to a read-only drive) is an execute
+            // failure; one that parses but fails in the host or is of an unsupported type is an
+            // invalid request.
+            m.addPerDevice("block", id, "execute_fails", b.invalidRequests());
+            m.addPerDevice("block", id, "invalid_reqs_count", b.hostErrors() + b.unsupported());
             m.addPerDevice("block", id, "queue_event_count", t.notifications(0));
             m.addPerDevice("block", id, "rate_limiter_throttled_events", block.rateLimiter().throttledCount());
-            m.addPerDevice("block", id, "event_fails", t.violations());
-            LongAdder updates = driveUpdates.get(id);
-            m.addPerDevice("block", id, "update_count", updates == null ? 0 : updates.sum());
         });
         networks.forEach((id, net) -> {
             var n = net.metrics();
@@ -256,13 +253,12 @@ final class DeviceManager implements AutoCloseable {
             m.addPerDevice("net", id, "tx_packets_count", n.txFrames());
             m.addPerDevice("net", id, "tx_count", n.txFrames());
             m.addPerDevice("net", id, "tx_bytes_count", n.txBytes());
-            m.addPerDevice("net", id, "rx_fails", n.rxDropsOversize() + n.rxBadBuffers() + n.rxDropsBacklogFull());
+            m.addPerDevice("net", id, "rx_fails", n.rxDropsOversize() + n.rxBadBuffers());
             m.addPerDevice("net", id, "tx_malformed_frames", n.txDropsMalformed() + n.txDropsOversize());
             m.addPerDevice("net", id, "rx_queue_event_count", t.notifications(0));
             m.addPerDevice("net", id, "tx_queue_event_count", t.notifications(1));
             m.addPerDevice("net", id, "rx_rate_limiter_throttled", net.rxRateLimiter().throttledCount());
             m.addPerDevice("net", id, "tx_rate_limiter_throttled", net.txRateLimiter().throttledCount());
-            m.addPerDevice("net", id, "event_fails", t.violations());
             TapBackend tap = taps.get(id);
             if (tap != null) {
                 var tm = tap.metrics();
@@ -278,14 +274,13 @@ final class DeviceManager implements AutoCloseable {
             m.add("vsock", "tx_bytes_count", v.bytesFromGuest.sum());
             m.add("vsock", "conns_added", v.connectionsOpened.sum());
             m.add("vsock", "conns_removed", v.connectionsClosed.sum());
-            m.add("vsock", "tx_queue_event_fails", v.droppedPackets.sum());
         }
         if (entropy != null) {
             var r = entropy.metrics();
             m.add("entropy", "entropy_event_count", r.requests.sum());
             m.add("entropy", "entropy_bytes", r.bytes.sum());
             m.add("entropy", "entropy_rate_limiter_throttled", entropy.rateLimiter().throttledCount());
-            m.add("entropy", "entropy_event_fails", r.badChains.sum() + transportOf.get(entropy).violations());
+            m.add("entropy", "entropy_event_fails", r.badChains.sum());
         }
         if (balloon != null) {
             var b = balloon.metrics();
@@ -294,7 +289,7 @@ final class DeviceManager implements AutoCloseable {
             m.add("balloon", "inflate_count", t.notifications(0));
             m.add("balloon", "deflate_count", t.notifications(1));
             m.add("balloon", "stats_updates_count", b.statsUpdates.sum());
-            m.add("balloon", "event_fails", b.badChains.sum() + t.violations());
+            m.add("balloon", "event_fails", b.badChains.sum());
         }
         for (MmdsNetworkStack stack : mmdsStacks) {
             var s = stack.metrics();

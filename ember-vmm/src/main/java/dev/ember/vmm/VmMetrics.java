@@ -15,23 +15,32 @@ import java.util.TreeMap;
  * them: once per resource ({@code block_<drive_id>}, {@code net_<iface_id>}) and once summed
  * ({@code block}, {@code net}).
  *
- * <p>What is filled (a field Firecracker has but Ember cannot observe is left out rather than
- * written as a made-up zero):
+ * <p>What is filled, each field with Firecracker's meaning; a field Firecracker has but Ember
+ * cannot observe, or observes with another meaning, is left out rather than written as a
+ * made-up zero:
  * <ul>
  *   <li>{@code block[_ID]}: {@code read_count}, {@code write_count}, {@code read_bytes},
- *       {@code write_bytes}, {@code flush_count}, {@code invalid_reqs_count},
- *       {@code execute_fails}, {@code queue_event_count}, {@code rate_limiter_throttled_events},
- *       {@code event_fails} (queue-rule violations), {@code update_count} (run-time PATCHes);
- *   <li>{@code net[_ID]}: {@code rx_/tx_packets_count}, {@code rx_/tx_bytes_count},
- *       {@code rx_/tx_count}, {@code rx_/tx_queue_event_count},
- *       {@code rx_/tx_rate_limiter_throttled}, {@code rx_fails}, {@code tx_malformed_frames},
- *       {@code event_fails}, and {@code tap_write_fails} on a TAP;
- *   <li>{@code vsock}, {@code entropy}, {@code balloon}: their device counters;
+ *       {@code write_bytes}, {@code flush_count}, {@code execute_fails} (requests that do not
+ *       parse), {@code invalid_reqs_count} (host I/O errors and unsupported types),
+ *       {@code queue_event_count}, {@code rate_limiter_throttled_events};
+ *   <li>{@code net[_ID]}: {@code rx_/tx_packets_count}, {@code rx_/tx_bytes_count} (frame bytes,
+ *       without the 12-byte virtio-net header), {@code rx_/tx_count},
+ *       {@code rx_/tx_queue_event_count}, {@code rx_/tx_rate_limiter_throttled},
+ *       {@code rx_fails}, {@code tx_malformed_frames}, and {@code tap_write_fails} on a TAP;
+ *       transmitted frames are counted when the backend takes them, MMDS's included;
+ *   <li>{@code vsock}: queue events, bytes each way, connections added and removed;
+ *   <li>{@code entropy}, {@code balloon}: requests, bytes, throttling; inflate and deflate
+ *       queue events, statistics updates, malformed chains ({@code event_fails});
  *   <li>{@code mmds}: the metadata stacks of every interface together;
  *   <li>{@code uart}: {@code read_count}, {@code write_count} (bytes through RBR and THR);
- *   <li>{@code vcpu}: {@code exit_mmio_read}, {@code exit_mmio_write} (device-register accesses,
- *       what a KVM VMM sees as MMIO exits) and {@code failures}.
+ *   <li>{@code vcpu}: {@code exit_mmio_read}, {@code exit_mmio_write} (every access to a device
+ *       register, the interrupt controller's and the timer's included, since Ember emulates
+ *       them all: what a VMM with a user-space irqchip sees as MMIO exits) and
+ *       {@code failures}.
  * </ul>
+ * Queue-rule violations, which make a device need a reset, are logged as one line each and
+ * counted by {@link dev.ember.devices.virtio.VirtioMmio#violations()}; Firecracker has no field
+ * for them.
  *
  * <p>Immutable once returned by {@link VirtualMachine#metrics()}.
  */

@@ -120,6 +120,8 @@ final class ApiMetrics {
         for (String g : GROUPS) {
             groups.put(g, root.putObject(g));
         }
+        // The devices first: should reading them fail, no API counter has been reset yet.
+        Map<String, Map<String, Long>> vm = devices.get();
         Map<LongAdder, Long> taken = new HashMap<>();
         counters.forEach((group, names) -> {
             ObjectNode node = groups.computeIfAbsent(group, root::putObject);
@@ -134,7 +136,6 @@ final class ApiMetrics {
             names.forEach(node::put);
         });
         Map<String, Long> totals = new HashMap<>();
-        Map<String, Map<String, Long>> vm = devices.get();
         if (vm != null) {
             vm.forEach((group, fields) -> {
                 ObjectNode node = groups.computeIfAbsent(group, root::putObject);

@@ -50,6 +50,7 @@ class ApiNetworkTest {
     private boolean namespaceMade;
     private ApiProcess ember;
     private Path metrics;
+    private MetricsFile metricsFile;
 
     private static boolean run(String... command) {
         try {
@@ -81,6 +82,7 @@ class ApiNetworkTest {
         assertTrue(inNamespace("link", "set", "lo", "up"));
         Path socket = dir.resolve("firecracker.socket");
         metrics = dir.resolve("metrics.json");
+        metricsFile = new MetricsFile(metrics);
         ember = ApiProcess.startUnder(List.of("ip", "netns", "exec", NS), socket, "--api-sock", socket.toString());
     }
 
@@ -94,11 +96,6 @@ class ApiNetworkTest {
         }
     }
 
-    private JsonNode flushMetrics() throws Exception {
-        assertEquals(204, ember.request("PUT", "/actions", "{\"action_type\": \"FlushMetrics\"}").status());
-        String[] lines = Files.readString(metrics).split("\n");
-        return Json.MAPPER.readTree(lines[lines.length - 1]);
-    }
 
     /** Runs {@code command} at the guest's shell; returns the seconds until it finished. */
     private double inGuest(String command, int marker) throws Exception {
@@ -128,9 +125,9 @@ class ApiNetworkTest {
     @Test
     @Order(2)
     void framesCrossTheTapAndAreCountedPerInterface() throws Exception {
-        flushMetrics();
+        metricsFile.flush(ember);
         inGuest(FIVE_ATTEMPTS, 2);
-        JsonNode m = flushMetrics();
+        JsonNode m = metricsFile.flush(ember);
         JsonNode eth0 = m.get("net_eth0");
         assertTrue(eth0.get("tx_packets_count").asLong() >= 5, m.toString());
         assertTrue(eth0.get("rx_packets_count").asLong() >= 5, "the host's resets reach the guest: " + m);
@@ -148,11 +145,11 @@ class ApiNetworkTest {
         assertEquals(1, iface.get("tx_rate_limiter").get("ops").get("size").asInt(), iface.toString());
         assertFalse(iface.has("rx_rate_limiter") && !iface.get("rx_rate_limiter").isNull()
                 && iface.get("rx_rate_limiter").has("ops"), iface.toString());
-        flushMetrics();
+        metricsFile.flush(ember);
         // One frame a second, one in the bucket: five connection attempts take at least four seconds.
         double seconds = inGuest(FIVE_ATTEMPTS, 3);
         assertTrue(seconds >= 3.5, "five frames through a one-per-second bucket took " + seconds + " s");
-        JsonNode m = flushMetrics();
+        JsonNode m = metricsFile.flush(ember);
         assertTrue(m.get("net_eth0").get("tx_rate_limiter_throttled").asLong() > 0, m.toString());
         assertTrue(m.get("net_eth0").get("tx_packets_count").asLong() >= 5, m.toString());
     }
@@ -178,9 +175,9 @@ class ApiNetworkTest {
         JsonNode iface = Json.MAPPER.readTree(ember.request("GET", "/vm/config", null).body()).get("network-interfaces").get(0);
         assertTrue(!iface.has("tx_rate_limiter") || iface.get("tx_rate_limiter").isNull()
                 || !iface.get("tx_rate_limiter").has("ops"), iface.toString());
-        flushMetrics();
+        metricsFile.flush(ember);
         inGuest(FIVE_ATTEMPTS, 4);
-        assertEquals(0, flushMetrics().get("net_eth0").get("tx_rate_limiter_throttled").asLong());
+        assertEquals(0, metricsFile.flush(ember).get("net_eth0").get("tx_rate_limiter_throttled").asLong());
     }
 
     @Test

@@ -113,8 +113,10 @@ public final class Uart16550 implements MmioDevice {
     private final byte[] input = new byte[INPUT_CAPACITY];   // ring; its head is the receive FIFO
     private int inputHead;
     private int inputCount;
-    private long bytesTransmitted;
-    private long bytesReceived;
+    // Written under the monitor, read without it: a reader must not wait behind a vCPU whose
+    // console output is blocked on a host that stopped reading.
+    private volatile long bytesTransmitted;
+    private volatile long bytesReceived;
 
     /**
      * Creates the UART in its reset state: FIFOs off, interrupts disabled, line low.
@@ -149,12 +151,12 @@ public final class Uart16550 implements MmioDevice {
     }
 
     /** {@return bytes the guest wrote to THR}: Firecracker's {@code uart.write_count} */
-    public synchronized long bytesTransmitted() {
+    public long bytesTransmitted() {
         return bytesTransmitted;
     }
 
     /** {@return bytes the guest read from RBR}: Firecracker's {@code uart.read_count} */
-    public synchronized long bytesReceived() {
+    public long bytesReceived() {
         return bytesReceived;
     }
 

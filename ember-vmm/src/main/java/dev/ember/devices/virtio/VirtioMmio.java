@@ -5,6 +5,7 @@ import dev.ember.devices.virtio.queue.Virtqueue;
 import dev.ember.devices.virtio.queue.VirtqueueViolation;
 import dev.ember.memory.GuestMemory;
 import dev.ember.memory.MmioDevice;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.function.Consumer;
 
 /**
@@ -77,7 +78,7 @@ public final class VirtioMmio implements MmioDevice {
     private int configGeneration;
     private boolean active;
     private long violations;
-    private final long[] notifications;
+    private final AtomicLongArray notifications;   // written under the device monitor, read without it
 
     /**
      * @param name a short label for log lines, e.g. {@code "virtio-blk vda"}
@@ -95,7 +96,7 @@ public final class VirtioMmio implements MmioDevice {
             queueRegs[i] = new QueueRegisters();
         }
         this.queues = new Virtqueue[device.queueCount()];
-        this.notifications = new long[device.queueCount()];
+        this.notifications = new AtomicLongArray(device.queueCount());
     }
 
     /** {@return the device behind this transport} */
@@ -117,9 +118,7 @@ public final class VirtioMmio implements MmioDevice {
      * @throws IndexOutOfBoundsException if the device has no such queue
      */
     public long notifications(int index) {
-        synchronized (device) {
-            return notifications[index];
-        }
+        return notifications.get(index);
     }
 
     /** {@return the device status register} */
@@ -289,7 +288,7 @@ public final class VirtioMmio implements MmioDevice {
                 || queues[index] == null) {
             return;
         }
-        notifications[index]++;
+        notifications.incrementAndGet(index);
         try {
             device.queueNotify(index);
         } catch (VirtqueueViolation v) {

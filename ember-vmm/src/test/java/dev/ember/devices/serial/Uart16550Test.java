@@ -62,6 +62,22 @@ class Uart16550Test {
     }
 
     @Test
+    void bytesThroughThrAndRbrAreCountedButNotDivisorWrites() {
+        out(UART_LCR, UART_LCR_DLAB | UART_LCR_WLEN8);
+        out(UART_DLL, 1);
+        out(UART_LCR, UART_LCR_WLEN8);
+        for (byte b : "abc".getBytes()) {
+            out(UART_TX, b);
+        }
+        uart.offer("xy".getBytes(), 0, 2);
+        in(UART_RX);
+        in(UART_RX);
+        in(UART_RX);   // empty: reads 0 and counts nothing
+        assertEquals(3, uart.bytesTransmitted());
+        assertEquals(2, uart.bytesReceived());
+    }
+
+    @Test
     void divisorLatchHoldsDivisorAndHidesThr() {
         out(UART_LCR, UART_LCR_DLAB | UART_LCR_WLEN8);
         out(UART_DLL, 0x01);

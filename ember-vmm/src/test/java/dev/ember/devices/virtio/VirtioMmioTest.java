@@ -125,6 +125,18 @@ class VirtioMmioTest {
     }
 
     @Test
+    void notificationsAreCountedPerQueueOnlyWhileTheDeviceIsLive() {
+        driver.notify(0);   // before DRIVER_OK: ignored, not counted
+        driver.initialize(8);
+        for (int i = 0; i < 3; i++) {
+            driver.post(0, Buffer.in(text("x"), 1), Buffer.out(driver.alloc(1), 1));
+            driver.notify(0);
+        }
+        assertEquals(3, driver.transport().notifications(0));
+        assertEquals(3, driver.takeUsed(0).size());
+    }
+
+    @Test
     void indirectChainSpanningBuffersIsServed() {
         driver.initialize(8);
         long a = text("ab");
