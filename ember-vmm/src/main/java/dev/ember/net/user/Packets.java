@@ -42,8 +42,6 @@ final class Packets {
 
     private static final VarHandle U32_BE = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.BIG_ENDIAN);
 
-    private static int ipId;
-
     private Packets() { }
 
     static int u8(byte[] b, int off) {
@@ -102,7 +100,7 @@ final class Packets {
      * {@link #ETH_HLEN} and is {@code ipLength} bytes long, with no options.
      */
     static void writeHeaders(byte[] f, byte[] dstMac, byte[] srcMac, int proto, int srcIp, int dstIp,
-                             int ipLength, int fragField) {
+                             int ipLength, int ipId, int fragField) {
         System.arraycopy(dstMac, 0, f, ETH_DST, 6);
         System.arraycopy(srcMac, 0, f, ETH_SRC, 6);
         put16(f, ETH_TYPE, ETHERTYPE_IPV4);
@@ -123,15 +121,15 @@ final class Packets {
     /**
      * Builds one TCP segment for the guest.
      *
+     * @param ipId    the IPv4 identification field, from the sending stack's own counter
      * @param options TCP options, a multiple of 4 bytes long, or an empty array
      */
-    static byte[] tcpFrame(byte[] dstMac, byte[] srcMac, int srcIp, int dstIp, int srcPort, int dstPort,
+    static byte[] tcpFrame(int ipId, byte[] dstMac, byte[] srcMac, int srcIp, int dstIp, int srcPort, int dstPort,
                            int seq, int ack, int flags, int window, byte[] options,
                            byte[] data, int dataOffset, int dataLength) {
         int tcpLength = TCP_HLEN + options.length + dataLength;
         byte[] f = new byte[ETH_HLEN + IP_HLEN + tcpLength];
-        ipId = (ipId + 1) & 0xFFFF;
-        writeHeaders(f, dstMac, srcMac, PROTO_TCP, srcIp, dstIp, IP_HLEN + tcpLength, 0x4000);
+        writeHeaders(f, dstMac, srcMac, PROTO_TCP, srcIp, dstIp, IP_HLEN + tcpLength, ipId, 0x4000);
         int t = ETH_HLEN + IP_HLEN;
         put16(f, t + TCP_SRC_PORT, srcPort);
         put16(f, t + TCP_DST_PORT, dstPort);
@@ -155,7 +153,7 @@ final class Packets {
      *
      * @return one frame, or several fragments in offset order
      */
-    static byte[][] udpFrames(byte[] dstMac, byte[] srcMac, int srcIp, int dstIp, int srcPort, int dstPort,
+    static byte[][] udpFrames(int ipId, byte[] dstMac, byte[] srcMac, int srcIp, int dstIp, int srcPort, int dstPort,
                               byte[] data, int dataOffset, int dataLength, int mtu) {
         int udpLength = UDP_HLEN + dataLength;
         byte[] udp = new byte[udpLength];
@@ -165,16 +163,18 @@ final class Packets {
         System.arraycopy(data, dataOffset, udp, UDP_HLEN, dataLength);
         int checksum = fold(sum(udp, 0, udpLength, pseudoHeaderSum(srcIp, dstIp, PROTO_UDP, udpLength)));
         put16(udp, UDP_CHECKSUM, checksum == 0 ? 0xFFFF : checksum);
-        return ipv4Frames(dstMac, srcMac, PROTO_UDP, srcIp, dstIp, udp, mtu);
+        return ipv4Frames(ipId, dstMac, srcMac, PROTO_UDP, srcIp, dstIp, udp, mtu);
     }
 
-    /** Wraps one IPv4 payload in as many frames as {@code mtu} requires (RFC 791 §3.2). */
-    static byte[][] ipv4Frames(byte[] dstMac, byte[] srcMac, int proto, int srcIp, int dstIp, byte[] payload, int mtu) {
-        ipId = (ipId + 1) & 0xFFFF;
+    /**
+     * Wraps one IPv4 payload in as many frames as {@code mtu} requires (RFC 791 §3.2), every
+     * fragment with the same identification {@code ipId}.
+     */
+    static byte[][] ipv4Frames(int ipId, byte[] dstMac, byte[] srcMac, int proto, int srcIp, int dstIp, byte[] payload, int mtu) {
         int maxPayload = mtu - IP_HLEN;
         if (payload.length <= maxPayload) {
             byte[] f = new byte[ETH_HLEN + IP_HLEN + payload.length];
-            writeHeaders(f, dstMac, srcMac, proto, srcIp, dstIp, IP_HLEN + payload.length, 0);
+            writeHeaders(f, dstMac, srcMac, proto, srcIp, dstIp, IP_HLEN + payload.length, ipId, 0);
             System.arraycopy(payload, 0, f, ETH_HLEN + IP_HLEN, payload.length);
             return new byte[][] {f};
         }
@@ -186,7 +186,7 @@ final class Packets {
             int length = Math.min(chunk, payload.length - offset);
             boolean more = i + 1 < count;
             byte[] f = new byte[ETH_HLEN + IP_HLEN + length];
-            writeHeaders(f, dstMac, srcMac, proto, srcIp, dstIp, IP_HLEN + length,
+            writeHeaders(f, dstMac, srcMac, proto, srcIp, dstIp, IP_HLEN + length, ipId,
                     (more ? IP_FLAG_MF : 0) | offset >>> 3);
             System.arraycopy(payload, offset, f, ETH_HLEN + IP_HLEN, length);
             frames[i] = f;

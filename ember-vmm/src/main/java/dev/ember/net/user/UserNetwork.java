@@ -146,6 +146,8 @@ public final class UserNetwork implements NetBackend {
     private final List<ServerSocketChannel> listeners = new ArrayList<>();
     private final ConcurrentLinkedQueue<byte[]> inbound = new ConcurrentLinkedQueue<>();
     private final AtomicInteger inboundCount = new AtomicInteger();
+    /** IPv4 identification of the next datagram to the guest: this stack's own, as each host's. */
+    private final AtomicInteger ipIds = new AtomicInteger();
     private final AtomicBoolean wakeupPending = new AtomicBoolean();
     private final AtomicBoolean receiveSpace = new AtomicBoolean();
     private final ConcurrentLinkedQueue<Runnable> completions = new ConcurrentLinkedQueue<>();
@@ -527,13 +529,17 @@ public final class UserNetwork implements NetBackend {
         return false;
     }
 
+    private int nextIpId() {
+        return ipIds.getAndIncrement() & 0xFFFF;
+    }
+
     /** Sends one TCP segment of {@code flow} to the guest. */
     boolean sendTcp(TcpFlow flow, int seq, int ack, int flags, int window, byte[] options,
                     byte[] data, int dataOffset, int dataLength) {
         if (guestMac == null) {
             return false;
         }
-        return deliver(Packets.tcpFrame(guestMac, gatewayMac, flow.remoteIp, flow.guestIp, flow.remotePort,
+        return deliver(Packets.tcpFrame(nextIpId(), guestMac, gatewayMac, flow.remoteIp, flow.guestIp, flow.remotePort,
                 flow.guestPort, seq, ack, flags, window, options, data, dataOffset, dataLength));
     }
 
@@ -643,7 +649,7 @@ public final class UserNetwork implements NetBackend {
         icmp[1] = 0;
         put16(icmp, 2, 0);
         put16(icmp, 2, fold(sum(icmp, 0, len, 0)));
-        for (byte[] frame : Packets.ipv4Frames(guestMac, gatewayMac, PROTO_ICMP, dst, src, icmp, mtu)) {
+        for (byte[] frame : Packets.ipv4Frames(nextIpId(), guestMac, gatewayMac, PROTO_ICMP, dst, src, icmp, mtu)) {
             deliver(frame);
         }
     }
@@ -744,7 +750,7 @@ public final class UserNetwork implements NetBackend {
         if (guestMac == null) {
             return;
         }
-        for (byte[] frame : Packets.udpFrames(guestMac, gatewayMac, srcIp, dstIp, srcPort, dstPort, data, off, len, mtu)) {
+        for (byte[] frame : Packets.udpFrames(nextIpId(), guestMac, gatewayMac, srcIp, dstIp, srcPort, dstPort, data, off, len, mtu)) {
             if (!deliver(frame)) {
                 return;
             }
@@ -763,7 +769,7 @@ public final class UserNetwork implements NetBackend {
         boolean broadcastFlag = (f[off + DhcpServer.FLAGS] & 0x80) != 0;
         byte[] dstMac = broadcastFlag ? Packets.BROADCAST_MAC
                 : Arrays.copyOfRange(f, off + DhcpServer.CHADDR, off + DhcpServer.CHADDR + 6);
-        for (byte[] frame : Packets.udpFrames(dstMac, gatewayMac, gatewayIp, -1, DhcpServer.SERVER_PORT,
+        for (byte[] frame : Packets.udpFrames(nextIpId(), dstMac, gatewayMac, gatewayIp, -1, DhcpServer.SERVER_PORT,
                 DhcpServer.CLIENT_PORT, reply, 0, reply.length, mtu)) {
             deliver(frame);
         }
@@ -875,7 +881,7 @@ public final class UserNetwork implements NetBackend {
             ack = u32(f, off + TCP_SEQ) + dataLength + ((flags & TCP_SYN) != 0 ? 1 : 0) + ((flags & TCP_FIN) != 0 ? 1 : 0);
             rstFlags = TCP_RST | TCP_ACK_FLAG;
         }
-        deliver(Packets.tcpFrame(guestMac, gatewayMac, dst, src, dstPort, srcPort, seq, ack, rstFlags, 0,
+        deliver(Packets.tcpFrame(nextIpId(), guestMac, gatewayMac, dst, src, dstPort, srcPort, seq, ack, rstFlags, 0,
                 TcpFlow.NO_OPTIONS, null, 0, 0));
     }
 

@@ -84,6 +84,10 @@ class UdpNatTest {
         assertEquals(2, net.metrics().udpFlows());
     }
 
+    private static int ipIdentification(TestFrames.Frame f) {
+        return (f.raw()[14 + 4] & 0xFF) << 8 | (f.raw()[14 + 5] & 0xFF);
+    }
+
     @Test
     void replyLargerThanTheMtuIsFragmented() {
         byte[] data = TcpNatTest.pattern(4000, 9);
@@ -103,6 +107,10 @@ class UdpNatTest {
             whole.writeBytes(f.payload());
         }
         assertEquals(0, fragments.getLast().fragField() & 0x2000);
+        // The guest reassembles by identification: every fragment of one datagram carries the same.
+        for (TestFrames.Frame f : fragments) {
+            assertEquals(ipIdentification(fragments.getFirst()), ipIdentification(f));
+        }
         byte[] udp = whole.toByteArray();
         int source = GATEWAY_IP;
         assertEquals(0, TestFrames.checksum(udp, 0, udp.length, TestFrames.pseudo(source, GUEST_IP, TestFrames.UDP, udp.length)));
