@@ -27,8 +27,13 @@ public final class ConsoleOutput implements AutoCloseable {
     private volatile boolean closed;
 
     public ConsoleOutput(OutputStream out) {
+        this(out, "ember-console-flush");
+    }
+
+    /** A console whose flusher thread is named {@code threadName}. */
+    ConsoleOutput(OutputStream out, String threadName) {
         this.out = out;
-        this.flusher = Thread.ofPlatform().daemon().name("ember-console-flush").start(this::flushLoop);
+        this.flusher = Thread.ofPlatform().daemon().name(threadName).start(this::flushLoop);
     }
 
     /** Appends one byte, waiting only if the host has not drained a full buffer. */

@@ -69,7 +69,7 @@ final class DeviceManager implements AutoCloseable {
     private final List<VirtioMmio> transports = new ArrayList<>();
     private final List<VirtioSlot> slots = new ArrayList<>();
     private final String rootDevice;
-    private final RefillTimer refillTimer = new RefillTimer("vm@" + Integer.toHexString(System.identityHashCode(this)));
+    private final RefillTimer refillTimer;
     private final Map<String, VirtioBlock> drives = new LinkedHashMap<>();
     private final Map<String, VirtioNet> networks = new LinkedHashMap<>();
     private final Map<VirtioDevice, VirtioMmio> transportOf = new IdentityHashMap<>();
@@ -82,8 +82,10 @@ final class DeviceManager implements AutoCloseable {
     private VirtioBalloon balloon;
     private VirtioConsole console;
 
-    DeviceManager(DevicesConfig config, GuestMemory ram, PhysicalBus bus, Plic plic,
+    /** @param vmName names the VM's rate-limit timer thread ({@code ember-ratelimit-vmName}) */
+    DeviceManager(DevicesConfig config, String vmName, GuestMemory ram, PhysicalBus bus, Plic plic,
                   VirtioConsole.Output consoleOutput, PrintStream errors, Mmds mmds) throws BootException {
+        this.refillTimer = new RefillTimer(vmName);
         this.mmds = mmds;
         if (mmds != null && config.mmds() != null) {
             mmds.configure(config.mmds());

@@ -152,9 +152,9 @@ public final class MicroVmBuilder {
         }
         DevicesConfig devices = new DevicesConfig(drives, networkInterfaces, vsock, entropy, balloon, virtioConsole);
         String cmdline = bootSource.bootArgs() != null ? bootSource.bootArgs() : VmConfig.DEFAULT_CMDLINE;
-        VmConfig config = new VmConfig(machineConfig.vcpuCount(), (long) machineConfig.memSizeMib() << 20,
-                bootSource.kernelImagePath(), bootSource.initrdPath(), cmdline, null, null, devices).validate();
         String vmName = name != null ? name : "vm-" + NEXT_ID.getAndIncrement();
+        VmConfig config = new VmConfig(machineConfig.vcpuCount(), (long) machineConfig.memSizeMib() << 20,
+                bootSource.kernelImagePath(), bootSource.initrdPath(), cmdline, null, null, devices).named(vmName).validate();
         return new MicroVm(vmName, config, consoleHistoryBytes, consoleCopy, errors);
     }
 }

@@ -11,7 +11,7 @@ import java.util.concurrent.locks.LockSupport;
  * hardware does asynchronously: takes interrupts, serves remote TLB fences, sleeps in WFI
  * until a timer or device wakes it, and waits while the hart is stopped (SBI HSM).
  *
- * <p>Owned by its own platform thread, named {@code ember-vcpu-N}.
+ * <p>Owned by its own platform thread, named {@code ember-vcpu-N}, or {@code ember-vcpu-N@NAME} for a named VM.
  */
 final class Vcpu implements Runnable {
 

@@ -126,7 +126,7 @@ public final class VirtualMachine implements AutoCloseable {
             harts[i] = new Hart(i, bus, clock::ticks);
         }
         HartInterruptInputs inputs = new HartInputs();
-        this.console = new ConsoleOutput(consoleOut);
+        this.console = new ConsoleOutput(consoleOut, config.threadName("ember-console-flush"));
         this.plic = new Plic(harts.length, inputs);
         this.uart = new Uart16550(console::write, plic.source(DeviceTree.UART0_IRQ));
         bus.map(DeviceTree.TEST_BASE, new SifiveTest(new Power()));
@@ -139,7 +139,7 @@ public final class VirtualMachine implements AutoCloseable {
         this.sbiInput = new SbiConsoleInput();
         this.sbi = new Sbi(harts, ram, new SbiConsole());
         try {
-            this.devices = new DeviceManager(config.devices(), ram, bus, plic,
+            this.devices = new DeviceManager(config.devices(), config.threadName("vm"), ram, bus, plic,
                     dev.ember.devices.virtio.console.VirtioConsole.Output.bytewise(console::write), errors, this.mmds);
         } catch (BootException | RuntimeException e) {
             console.close();
@@ -331,7 +331,7 @@ public final class VirtualMachine implements AutoCloseable {
                 h.exitRequested = false;
                 Runnable afterSlice = (htif != null && h.id == 0) ? this::pollHtif : null;
                 Vcpu vcpu = new Vcpu(this, h, clock, afterSlice);
-                threads.add(Thread.ofPlatform().name("ember-vcpu-" + h.id).start(() -> {
+                threads.add(Thread.ofPlatform().name(config.threadName("ember-vcpu-" + h.id)).start(() -> {
                     try {
                         vcpu.run();
                     } finally {
@@ -515,7 +515,7 @@ public final class VirtualMachine implements AutoCloseable {
 
     /** Starts a daemon thread that copies {@code in} to the guest console until end of input. */
     public void attachConsoleInput(InputStream in, ConsoleInput.EscapeHandler escape) {
-        Thread.ofPlatform().daemon().name("ember-console-in")
+        Thread.ofPlatform().daemon().name(config.threadName("ember-console-in"))
                 .start(new ConsoleInput(in, consoleInputSink(), escape));
     }
 

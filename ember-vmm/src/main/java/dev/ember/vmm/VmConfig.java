@@ -16,12 +16,20 @@ import java.nio.file.Path;
  * @param devices     the virtio devices
  * @param bootTimer   log the time from start to the guest's boot-timer write, as Firecracker's
  *                    {@code --boot-timer}
+ * @param name        what the VM's threads are named after ({@code ember-vcpu-0@NAME}), so a
+ *                    thread dump of a JVM running several tells them apart; null for none
  */
 public record VmConfig(int vcpus, long memoryBytes, Path kernel, Path initrd, String cmdline, Path firmware, Path elf,
-                       DevicesConfig devices, boolean bootTimer) {
+                       DevicesConfig devices, boolean bootTimer, String name) {
 
     public VmConfig {
         devices = devices == null ? DevicesConfig.NONE : devices;
+    }
+
+    /** An unnamed machine. */
+    public VmConfig(int vcpus, long memoryBytes, Path kernel, Path initrd, String cmdline, Path firmware, Path elf,
+                    DevicesConfig devices, boolean bootTimer) {
+        this(vcpus, memoryBytes, kernel, initrd, cmdline, firmware, elf, devices, bootTimer, null);
     }
 
     /** A machine without the boot timer. */
@@ -74,6 +82,16 @@ public record VmConfig(int vcpus, long memoryBytes, Path kernel, Path initrd, St
             throw new IllegalArgumentException("memory size '" + text + "' is out of range (16M to 64G)");
         }
         return n * unit;
+    }
+
+    /** {@return this configuration with the VM named {@code name}} */
+    public VmConfig named(String name) {
+        return new VmConfig(vcpus, memoryBytes, kernel, initrd, cmdline, firmware, elf, devices, bootTimer, name);
+    }
+
+    /** {@return {@code thread} followed by {@code @NAME} when the VM has a name} */
+    String threadName(String thread) {
+        return name == null ? thread : thread + "@" + name;
     }
 
     /**

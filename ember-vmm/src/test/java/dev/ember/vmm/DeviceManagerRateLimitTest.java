@@ -49,7 +49,7 @@ class DeviceManagerRateLimitTest {
             @Override public long timerCompare(int hartId) { return 0; }
             @Override public void setTimerCompare(int hartId, long mtimecmp) { }
         });
-        devices = new DeviceManager(config, ram, new PhysicalBus(ram), plic, (b, off, len) -> { },
+        devices = new DeviceManager(config, "test", ram, new PhysicalBus(ram), plic, (b, off, len) -> { },
                 new PrintStream(PrintStream.nullOutputStream()), null);
         return devices;
     }

@@ -80,6 +80,13 @@ class MicroVmTest {
     }
 
     @Test
+    void theVmsThreadsCarryItsName() throws Exception {
+        vm.exec("true", BOOT_AND_RUN);
+        assertThat(Thread.getAllStackTraces().keySet()).extracting(Thread::getName)
+                .contains("ember-vcpu-0@shared", "ember-console-flush@shared", "ember-vm-shared");
+    }
+
+    @Test
     void execRunsInTheRiscvGuest() throws Exception {
         assertEquals(new GuestCommandResult("riscv64", 0), vm.exec("uname -m", BOOT_AND_RUN));
     }
