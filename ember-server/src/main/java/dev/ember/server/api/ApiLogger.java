@@ -1,6 +1,7 @@
 package dev.ember.server.api;
 
 import dev.ember.config.LoggerConfig;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -58,6 +59,39 @@ final class ApiLogger {
         }
         this.out = opened;
         this.config = config;
+    }
+
+    /**
+     * {@return a stream for the VM's own reports (the boot timer's line, a device's driver
+     * error, a vCPU's failure)}: each line goes to {@code stderr} as before, and once the log is
+     * configured also into it, the boot timer's at INFO as Firecracker logs it, the rest at WARN
+     */
+    PrintStream vmReports(PrintStream stderr) {
+        OutputStream lines = new OutputStream() {
+            private final ByteArrayOutputStream line = new ByteArrayOutputStream();
+
+            @Override
+            public synchronized void write(int b) {
+                if (b == '\n') {
+                    String text = line.toString(StandardCharsets.UTF_8);
+                    line.reset();
+                    stderr.println(text);
+                    logVmReport(text);
+                } else if (line.size() < MAX_REPORT_LINE) {
+                    line.write(b);
+                }
+            }
+        };
+        return new PrintStream(lines, true, StandardCharsets.UTF_8);
+    }
+
+    /** Longer VM report lines are cut here; they are one-line messages. */
+    private static final int MAX_REPORT_LINE = 4096;
+
+    private synchronized void logVmReport(String text) {
+        if (out != null) {
+            log(text.startsWith("Guest-boot-time") ? Level.INFO : Level.WARN, text);
+        }
     }
 
     void error(String message) {

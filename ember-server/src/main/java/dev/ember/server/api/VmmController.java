@@ -474,7 +474,7 @@ final class VmmController {
         }
         VirtualMachine machineVm;
         try {
-            machineVm = new VirtualMachine(config, out, errors, mmds.mmds());
+            machineVm = new VirtualMachine(config, out, logger.vmReports(errors), mmds.mmds());
         } catch (BootException | RuntimeException e) {
             throw ApiError.badRequest("Start microvm error: " + e.getMessage());
         }

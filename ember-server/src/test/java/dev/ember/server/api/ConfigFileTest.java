@@ -1,8 +1,10 @@
 package dev.ember.server.api;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -35,14 +37,20 @@ class ConfigFileTest {
             String fullConfig = ember.request("GET", "/vm/config", null).body();
             ember.send("poweroff -f");
             assertEquals(0, ember.waitFor(Duration.ofSeconds(30)));
-            // What GET /vm/config returns is itself a config file: boot it with --no-api and the boot timer.
-            Path again = Files.writeString(dir.resolve("again.json"), fullConfig);
+            // What GET /vm/config returns is itself a config file: boot it with --no-api and the boot
+            // timer, and a log file, where the boot time is logged at INFO as Firecracker logs it.
+            Path log = dir.resolve("ember.log");
+            ObjectNode withLogger = (ObjectNode) Json.MAPPER.readTree(fullConfig);
+            withLogger.putObject("logger").put("log_path", log.toString()).put("level", "Info").put("show_level", true);
+            Path again = Files.writeString(dir.resolve("again.json"), withLogger.toString());
             try (ApiProcess second = ApiProcess.start(null, "--no-api", "--boot-timer", "--config-file", again.toString())) {
                 second.await("ember-guest: userspace up", Duration.ofSeconds(60));
                 second.await("Guest-boot-time = ", Duration.ofSeconds(10));
                 second.send("poweroff -f");
                 assertEquals(0, second.waitFor(Duration.ofSeconds(30)));
             }
+            assertThat(Files.readString(log)).containsPattern(
+                    "\\[anonymous-instance:ember-vcpu-0@anonymous-instance:INFO\\] Guest-boot-time = +\\d+ us");
         }
     }
 
