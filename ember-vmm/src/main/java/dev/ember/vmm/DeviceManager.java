@@ -38,7 +38,6 @@ import java.io.PrintStream;
 import java.net.InetAddress;
 import java.security.SecureRandom;
 import java.util.ArrayList;
-import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -72,7 +71,6 @@ final class DeviceManager implements AutoCloseable {
     private final RefillTimer refillTimer;
     private final Map<String, VirtioBlock> drives = new LinkedHashMap<>();
     private final Map<String, VirtioNet> networks = new LinkedHashMap<>();
-    private final Map<VirtioDevice, VirtioMmio> transportOf = new IdentityHashMap<>();
     private final Map<String, TapBackend> taps = new LinkedHashMap<>();
     private final List<MmdsNetworkStack> mmdsStacks = new ArrayList<>();
     private VirtioVsock vsock;
@@ -175,7 +173,6 @@ final class DeviceManager implements AutoCloseable {
         VirtioMmio transport = new VirtioMmio(device, ram, plic.source(slot.irq()), name, errors::println);
         bus.map(slot.base(), transport);
         transports.add(transport);
-        transportOf.put(device, transport);
         slots.add(slot);
     }
 
@@ -231,7 +228,7 @@ final class DeviceManager implements AutoCloseable {
     void addMetrics(VmMetrics m) {
         drives.forEach((id, block) -> {
             var b = block.metrics();
-            VirtioMmio t = transportOf.get(block);
+            VirtioMmio t = transportOf(block);
             m.addPerDevice("block", id, "read_count", b.reads());
             m.addPerDevice("block", id, "write_count", b.writes());
             m.addPerDevice("block", id, "read_bytes", b.readBytes());
@@ -248,7 +245,7 @@ final class DeviceManager implements AutoCloseable {
         });
         networks.forEach((id, net) -> {
             var n = net.metrics();
-            VirtioMmio t = transportOf.get(net);
+            VirtioMmio t = transportOf(net);
             m.addPerDevice("net", id, "rx_packets_count", n.rxFrames());
             m.addPerDevice("net", id, "rx_count", n.rxFrames());
             m.addPerDevice("net", id, "rx_bytes_count", n.rxBytes());
@@ -269,7 +266,7 @@ final class DeviceManager implements AutoCloseable {
         });
         if (vsock != null) {
             var v = vsock.metrics();
-            VirtioMmio t = transportOf.get(vsock);
+            VirtioMmio t = transportOf(vsock);
             m.add("vsock", "rx_queue_event_count", t.notifications(0));
             m.add("vsock", "tx_queue_event_count", t.notifications(1));
             m.add("vsock", "rx_bytes_count", v.bytesToGuest.sum());
@@ -286,7 +283,7 @@ final class DeviceManager implements AutoCloseable {
         }
         if (balloon != null) {
             var b = balloon.metrics();
-            VirtioMmio t = transportOf.get(balloon);
+            VirtioMmio t = transportOf(balloon);
             // Firecracker counts queue events, not pages: one per inflate or deflate notification.
             m.add("balloon", "inflate_count", t.notifications(0));
             m.add("balloon", "deflate_count", t.notifications(1));
@@ -301,6 +298,16 @@ final class DeviceManager implements AutoCloseable {
             m.add("mmds", "connections_created", s.connectionsCreated());
             m.add("mmds", "connections_destroyed", s.connectionsDestroyed());
         }
+    }
+
+    /** {@return the transport {@code device} is attached to} */
+    private VirtioMmio transportOf(VirtioDevice device) {
+        for (VirtioMmio t : transports) {
+            if (t.device() == device) {
+                return t;
+            }
+        }
+        throw new IllegalStateException("not attached: " + device);
     }
 
     /** {@return the drive named {@code driveId}, or null} */
