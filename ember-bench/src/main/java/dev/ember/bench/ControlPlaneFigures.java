@@ -123,11 +123,8 @@ public final class ControlPlaneFigures implements Callable<Integer> {
         Path dir = Files.createTempDirectory("ember-bench-api");
         Path socket = dir.resolve("api.sock");
         Path metrics = dir.resolve("metrics.json");
-        List<String> command = new ArrayList<>();
-        command.add(ProcessHandle.current().info().command().orElse("java"));
-        command.addAll(Arrays.stream(emberJvmOpts.trim().split("\\s+")).filter(s -> !s.isEmpty()).toList());
-        command.addAll(List.of("-cp", emberClasspath, "dev.ember.server.EmberCommand", "--api-sock", socket.toString(),
-                "--boot-timer"));
+        List<String> command = javaCommand(emberClasspath, "dev.ember.server.EmberCommand");
+        command.addAll(List.of("--api-sock", socket.toString(), "--boot-timer"));
         Duration timeout = Duration.ofSeconds(timeoutSeconds);
         try (GuestConsole ember = GuestConsole.start("ember-api", command)) {
             long deadline = System.nanoTime() + timeout.toNanos();
@@ -169,6 +166,15 @@ public final class ControlPlaneFigures implements Callable<Integer> {
         }
     }
 
+    /** {@return a child JVM's command: this JDK's java, the launcher's JVM options, {@code mainClass}} */
+    private List<String> javaCommand(String classpath, String mainClass) {
+        List<String> command = new ArrayList<>();
+        command.add(ProcessHandle.current().info().command().orElse("java"));
+        command.addAll(Arrays.stream(emberJvmOpts.trim().split("\\s+")).filter(s -> !s.isEmpty()).toList());
+        command.addAll(List.of("-cp", classpath, mainClass));
+        return command;
+    }
+
     private static boolean accepts(Path socket) {
         if (!Files.exists(socket)) {
             return false;
@@ -193,11 +199,8 @@ public final class ControlPlaneFigures implements Callable<Integer> {
 
     /** Runs a child JVM that boots {@code count} microVMs; {@return its resident memory in KiB} */
     private long residentMemory(int count) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>();
-        command.add(ProcessHandle.current().info().command().orElse("java"));
-        command.addAll(Arrays.stream(emberJvmOpts.trim().split("\\s+")).filter(s -> !s.isEmpty()).toList());
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), ControlPlaneFigures.class.getName(),
-                "--guest", guest.toString(), "--ember-classpath", emberClasspath, "--timeout", Long.toString(timeoutSeconds),
+        List<String> command = javaCommand(System.getProperty("java.class.path"), ControlPlaneFigures.class.getName());
+        command.addAll(List.of("--guest", guest.toString(), "--ember-classpath", emberClasspath, "--timeout", Long.toString(timeoutSeconds),
                 "--rss-child", Integer.toString(count)));
         Process child = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         String out = new String(child.getInputStream().readAllBytes());

@@ -3,8 +3,8 @@ package dev.ember.server.api;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
 
@@ -22,6 +22,9 @@ public final class ApiLauncher {
 
     /** Firecracker's default instance id. */
     public static final String DEFAULT_ID = "anonymous-instance";
+
+    /** USER_HZ: what Linux reports times in /proc in, 100 on every architecture Ember runs on. */
+    private static final long CLOCK_TICKS_PER_SECOND = 100;
 
     private ApiLauncher() {
     }
@@ -61,9 +64,6 @@ public final class ApiLauncher {
             return -1;
         }
     }
-
-    /** USER_HZ: what Linux reports times in /proc in, 100 on every architecture Ember runs on. */
-    private static final long CLOCK_TICKS_PER_SECOND = 100;
 
     /**
      * Serves and/or boots, and waits for the guest to power off.
