@@ -46,6 +46,7 @@ public final class GuestMemory implements AutoCloseable {
     private final MemorySegment ram;
     private final Arena arena;
     private final boolean mapped;
+    private final CodePages codePages;
 
     private GuestMemory(long base, long size, MemorySegment ram, Arena arena, boolean mapped) {
         this.base = base;
@@ -53,6 +54,7 @@ public final class GuestMemory implements AutoCloseable {
         this.ram = ram;
         this.arena = arena;
         this.mapped = mapped;
+        this.codePages = new CodePages(size);
     }
 
     /**
@@ -82,9 +84,27 @@ public final class GuestMemory implements AutoCloseable {
         return size;
     }
 
-    /** {@return the backing segment; offsets into it are {@code gpa - base()}} */
+    /**
+     * {@return the backing segment; offsets into it are {@code gpa - base()}} Whoever writes
+     * through it reports the write with {@link #written}, unless it is a hart storing through
+     * its store TLB (see {@link CodePages}).
+     */
     public MemorySegment segment() {
         return ram;
+    }
+
+    /** {@return the pages that hold decoded or translated code, and the writes that invalidate it} */
+    public CodePages codePages() {
+        return codePages;
+    }
+
+    /**
+     * Reports that {@code [gpa, gpa + length)} was written through {@link #segment()} (device
+     * DMA, atomics), so code decoded from it is dropped. The write methods of this class report
+     * their own writes.
+     */
+    public void written(long gpa, long length) {
+        codePages.written(gpa - base, length);
     }
 
     /** {@return whether {@code [gpa, gpa + length)} lies wholly inside RAM} */
@@ -98,14 +118,15 @@ public final class GuestMemory implements AutoCloseable {
     public long readU32(long gpa) { return ram.get(U32, gpa - base) & 0xFFFF_FFFFL; }
     public long readU64(long gpa) { return ram.get(U64, gpa - base); }
 
-    public void write8(long gpa, int value) { ram.set(U8, gpa - base, (byte) value); }
-    public void write16(long gpa, int value) { ram.set(U16, gpa - base, (short) value); }
-    public void write32(long gpa, int value) { ram.set(U32, gpa - base, value); }
-    public void write64(long gpa, long value) { ram.set(U64, gpa - base, value); }
+    public void write8(long gpa, int value) { ram.set(U8, gpa - base, (byte) value); written(gpa, 1); }
+    public void write16(long gpa, int value) { ram.set(U16, gpa - base, (short) value); written(gpa, 2); }
+    public void write32(long gpa, int value) { ram.set(U32, gpa - base, value); written(gpa, 4); }
+    public void write64(long gpa, long value) { ram.set(U64, gpa - base, value); written(gpa, 8); }
 
     /** Copies {@code bytes} into guest memory at {@code gpa}. */
     public void write(long gpa, byte[] bytes) {
         MemorySegment.copy(bytes, 0, ram, U8, gpa - base, bytes.length);
+        written(gpa, bytes.length);
     }
 
     /** Copies {@code length} bytes of guest memory at {@code gpa} into a new array. */
@@ -124,6 +145,7 @@ public final class GuestMemory implements AutoCloseable {
         if (!mapped || !Mmap.discard(ram.asSlice(gpa - base, length))) {
             ram.asSlice(gpa - base, length).fill((byte) 0);
         }
+        written(gpa, length);
     }
 
     @Override

@@ -574,8 +574,29 @@ public final class Hart {
         long requested = fenceRequests.get();
         if (requested != fencesServed) {
             mmu.flush();
+            mmu.ram().codePages().fenceI();   // the SBI's remote fences include FENCE.I
             fencesServed = requested;
         }
+    }
+
+    /**
+     * FENCE.I (unprivileged ISA §6.1): later fetches see every store made before it, by this hart
+     * and, after their own fences, by others. Stores are seen at once except in one race, which
+     * {@link dev.ember.memory.CodePages#fenceI} settles; ending the slice makes the engine fetch
+     * its code afresh.
+     */
+    public void fenceI() {
+        mmu.ram().codePages().fenceI();
+        sliceEnd = true;
+    }
+
+    /** {@return the instruction at {@code pc} in assembler syntax, or why it cannot be read; for error messages} */
+    public String disassembleAt(long pc) {
+        long bits = mmu.instructionBitsAt(pc);
+        if (bits == 0) {
+            return "(no instruction: pc not mapped)";
+        }
+        return dev.ember.riscv.isa.Disassembler.format((int) bits, pc);
     }
 
     /** Resets the hart to its power-on state at {@code entry} in {@code privilege} mode. */

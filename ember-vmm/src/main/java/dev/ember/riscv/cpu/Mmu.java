@@ -2,8 +2,10 @@ package dev.ember.riscv.cpu;
 
 import static dev.ember.riscv.cpu.Privilege.*;
 
+import dev.ember.memory.CodePages;
 import dev.ember.memory.GuestMemory;
 import dev.ember.memory.PhysicalBus;
+import java.lang.invoke.VarHandle;
 import dev.ember.riscv.isa.TrapCause;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
@@ -30,7 +32,7 @@ import java.util.Arrays;
  * <p>Owned by its hart's vCPU thread; TLB flush requests from other harts arrive through
  * {@link Hart#requestFence}.
  */
-public final class Mmu {
+public final class Mmu implements CodePages.WriteCache {
 
     public static final long SATP_SV39 = 8;
     public static final long SATP_SV48 = 9;
@@ -64,6 +66,13 @@ public final class Mmu {
     public long dataKey;
     /** Tag key of instruction fetches: the privilege level. */
     public long fetchKey;
+    /**
+     * How many times the TLBs have been flushed; engines that cache lookups by virtual address
+     * (the translator's jump cache) drop them when it changes. Owner thread only.
+     */
+    public long flushCount;
+
+    private final CodePages codePages;
 
     Mmu(Hart hart, PhysicalBus bus) {
         this.hart = hart;
@@ -71,15 +80,47 @@ public final class Mmu {
         this.ram = bus.ram();
         this.seg = ram.segment();
         this.ramBase = ram.base();
+        this.codePages = ram.codePages();
+        codePages.addWriteCache(this);
         flush();
     }
 
     /** Drops every TLB entry (SFENCE.VMA, satp writes, remote fences). */
     public void flush() {
-        hart.sliceEnd = true;   // the interpreter holds the current code page's entry for a slice
+        hart.sliceEnd = true;   // the engines hold the current code page's entry for a slice
+        flushCount++;
         Arrays.fill(readTag, -1);
         Arrays.fill(writeTag, -1);
         Arrays.fill(fetchTag, -1);
+    }
+
+    /**
+     * Drops the store-TLB entries that map RAM page {@code pageIndex}, so that stores to it take
+     * the slow path while it holds code. Called by any thread marking the page (see
+     * {@link CodePages}); the racy writes to another hart's tags are benign, because a tag of
+     * -1 only ever sends that hart to the slow path.
+     */
+    @Override
+    public boolean evictWritable(long pageIndex) {
+        boolean found = false;
+        for (int i = 0; i < TLB_SIZE; i++) {
+            long tag = writeTag[i];
+            if (tag != -1 && ((tag & PAGE_MASK) + writeAddend[i]) >>> 12 == pageIndex) {
+                writeTag[i] = -1;
+                found = true;
+            }
+        }
+        return found;
+    }
+
+    /** {@return guest RAM, which this MMU translates to} */
+    public GuestMemory ram() {
+        return ram;
+    }
+
+    /** {@return the RAM page index of guest-physical {@code gpa}} */
+    private long ramPage(long gpa) {
+        return (gpa - ramBase) >>> 12;
     }
 
     /** Recomputes the tag keys after a change of privilege or of {@code mstatus}. */
@@ -200,7 +241,13 @@ public final class Mmu {
             int i = (int) (gva >>> 12) & TLB_MASK;
             writeTag[i] = (gva & PAGE_MASK) | dataKey;
             writeAddend[i] = (gpa & PAGE_MASK) - ramBase - (gva & PAGE_MASK);
-            bus.write(gpa, width, value);
+            // Ordering: the entry is visible before the code bit is read (see CodePages).
+            VarHandle.fullFence();
+            if (codePages.isCode(ramPage(gpa))) {
+                writeTag[i] = -1;          // stores to a page of code keep taking this path
+                hart.sliceEnd = true;      // the engines re-read code that this store may change
+            }
+            bus.write(gpa, width, value);  // reports the write to CodePages
             return;
         }
         if (!bus.isMapped(gpa, width)) {
@@ -225,6 +272,18 @@ public final class Mmu {
             throw hart.trap(write ? TrapCause.STORE_ACCESS_FAULT : TrapCause.LOAD_ACCESS_FAULT, gva);
         }
         return gpa - ramBase;
+    }
+
+    /**
+     * Reports an atomic write at RAM offset {@code offset} (an AMO or a successful SC), after it
+     * happened, so code decoded from that page is dropped. The atomic access is itself a full
+     * fence, so no further fence is needed (see {@link CodePages}).
+     */
+    public void atomicWritten(long offset, int width) {
+        if (codePages.isCode(offset >>> 12)) {
+            codePages.written(offset, width);
+            hart.sliceEnd = true;
+        }
     }
 
     // ---- instruction fetch -------------------------------------------------------------
@@ -322,6 +381,7 @@ public final class Mmu {
                         lostRace = true;   // the PTE changed under us: walk again
                         break;
                     }
+                    atomicWritten(offset, 8);
                 }
                 long pageMask = (1L << (12 + 9 * level)) - 1;
                 return ((ppn << 12) & ~pageMask) | (gva & pageMask);

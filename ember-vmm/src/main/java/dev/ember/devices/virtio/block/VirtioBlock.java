@@ -441,6 +441,7 @@ public final class VirtioBlock implements VirtioDevice {
             }
             long n = Math.min(bufferBytes - skip, length - done);
             MemorySegment buffer = chain.segment(i).asSlice(skip, n);
+            long bufferOffset = skip;
             skip = 0;
             // Bounds: a descriptor may reach 4 GiB - 1, more than one ByteBuffer can cover.
             for (long off = 0; off < n; off += MAX_IO_SLICE) {
@@ -450,6 +451,9 @@ public final class VirtioBlock implements VirtioDevice {
                 } else {
                     image.write(slice, position + done + off);
                 }
+            }
+            if (toGuest) {
+                chain.written(i, bufferOffset, n);   // a disk read may land on a page of code
             }
             done += n;
         }

@@ -85,9 +85,21 @@ public final class DescriptorChain {
         return writableBytes;
     }
 
-    /** {@return buffer {@code i} as a segment of guest RAM} */
+    /**
+     * {@return buffer {@code i} as a segment of guest RAM} A device that writes into it reports
+     * the bytes it wrote with {@link #written}.
+     */
     public MemorySegment segment(int i) {
         return memory.segment().asSlice(gpas[i] - memory.base(), lengths[i] & 0xFFFF_FFFFL);
+    }
+
+    /**
+     * Reports that the device wrote {@code length} bytes into buffer {@code i}, starting
+     * {@code offset} bytes into it, through {@link #segment} or {@link #byteBuffer}: code the
+     * harts decoded from those bytes must be dropped (see {@code CodePages}).
+     */
+    public void written(int i, long offset, long length) {
+        memory.written(gpas[i] + offset, length);
     }
 
     /**
@@ -145,6 +157,7 @@ public final class DescriptorChain {
             }
             int n = (int) Math.min(len - skip, length - done);
             MemorySegment.copy(src, srcOffset + done, memory.segment(), GuestMemory.U8, gpas[i] - memory.base() + skip, n);
+            memory.written(gpas[i] + skip, n);
             done += n;
             skip = 0;
         }
