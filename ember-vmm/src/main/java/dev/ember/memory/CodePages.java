@@ -25,7 +25,10 @@ import java.util.concurrent.atomic.LongAdder;
  *       the other, so a store-TLB entry never maps a code page for longer than the scan takes.
  *   <li><b>Writes.</b> Every write that does not go through a store-TLB entry (the MMU's slow
  *       path, atomics, device DMA, discards) writes first and then calls {@link #written}. If the
- *       bit is set, it is cleared and every {@link Listener} drops the code of {@code P}.
+ *       bit is set, every {@link Listener} drops the code that overlaps the written bytes, as
+ *       QEMU's code bitmap does: a page that holds both code and data (a bare-metal program, a
+ *       JIT in the guest) keeps its code when only its data is written, and its stores keep
+ *       taking the slow path.
  *   <li><b>The race that is left.</b> A store by another hart that passed its TLB check just
  *       before the scan can land after the engine read the page. The ISA allows that code to be
  *       stale until the running hart executes FENCE.I (unprivileged ISA §6.1: another hart's
@@ -41,8 +44,16 @@ public final class CodePages {
 
     /** Drops what an engine holds for a page: decoded instructions, translated regions. */
     public interface Listener {
-        /** The page at {@code pageIndex} was written or discarded; forget its code. */
-        void codeWritten(long pageIndex);
+        /**
+         * Bytes {@code [from, to)} of the page at {@code pageIndex} were written or discarded;
+         * forget the code that overlaps them.
+         *
+         * @return whether any code was forgotten
+         */
+        boolean codeWritten(long pageIndex, int from, int to);
+
+        /** {@return whether this engine still holds code of the page at {@code pageIndex}} */
+        boolean holdsCode(long pageIndex);
     }
 
     /** One hart's store TLB, seen from outside. */
@@ -106,17 +117,32 @@ public final class CodePages {
 
     /**
      * Reports a write to RAM offsets {@code [offset, offset + length)} that has already happened;
-     * drops the code of every code page it touched. Offsets outside RAM are ignored.
+     * drops the code that overlaps it on every code page it touched. Offsets outside RAM are
+     * ignored.
+     *
+     * @return whether any decoded or translated code was dropped
      */
-    public void written(long offset, long length) {
-        if (length <= 0 || offset < 0 || offset >= pageCount << 12) {
-            return;
-        }
+    public boolean written(long offset, long length) {
         // Ordering: the write is visible before the bits are read (see the class comment).
         VarHandle.fullFence();
-        long first = offset >>> 12;
-        long last = Math.min(pageCount - 1, (offset + length - 1) >>> 12);
-        for (long page = first; page <= last; page++) {
+        return writtenAfterFence(offset, length);
+    }
+
+    /**
+     * {@link #written} for a write that was itself a full fence (an atomic read-modify-write
+     * or compare-and-swap), so no further fence is needed.
+     */
+    public boolean writtenAtomically(long offset, long length) {
+        return writtenAfterFence(offset, length);
+    }
+
+    private boolean writtenAfterFence(long offset, long length) {
+        if (length <= 0 || offset < 0 || offset >= pageCount << 12) {
+            return false;
+        }
+        long end = Math.min(pageCount << 12, offset + length);
+        boolean dropped = false;
+        for (long page = offset >>> 12; page << 12 < end; page++) {
             int word = (int) (page >>> 6);
             long w = bits.get(word);
             if (w == 0) {
@@ -124,9 +150,13 @@ public final class CodePages {
                 continue;
             }
             if ((w & (1L << page)) != 0) {
-                invalidate(page);
+                long pageStart = page << 12;
+                int from = (int) (Math.max(offset, pageStart) - pageStart);
+                int to = (int) (Math.min(end, pageStart + 4096) - pageStart);
+                dropped |= invalidate(page, from, to);
             }
         }
+        return dropped;
     }
 
     /**
@@ -140,32 +170,39 @@ public final class CodePages {
         }
         for (Long page : suspects) {
             suspects.remove(page);
-            invalidate(page);
+            invalidate(page, 0, 4096);
         }
     }
 
-    /** Drops the code of every page: a reboot, or a test. */
-    public void invalidateAll() {
-        for (long page = 0; page < pageCount; page++) {
-            if (isCode(page)) {
-                invalidate(page);
-            }
-        }
-    }
-
-    private void invalidate(long page) {
+    /**
+     * Drops the code of bytes {@code [from, to)} of {@code page}. The bit is cleared first and set
+     * again (with a new scan of the store TLBs) if an engine still holds code there, so a
+     * translation installed meanwhile, which marks the page after installing, is never left on
+     * an unmarked page.
+     */
+    private boolean invalidate(long page, int from, int to) {
         long bit = 1L << page;
         long old = bits.getAndAccumulate((int) (page >>> 6), ~bit, (a, b) -> a & b);
         if ((old & bit) == 0) {
-            return;   // another writer got there first
+            return false;   // another writer got there first
         }
-        invalidations.increment();
+        boolean dropped = false;
         for (Listener l : listeners) {
-            l.codeWritten(page);
+            dropped |= l.codeWritten(page, from, to);
         }
+        if (dropped) {
+            invalidations.increment();
+        }
+        for (Listener l : listeners) {
+            if (l.holdsCode(page)) {
+                markCode(page, null);
+                break;
+            }
+        }
+        return dropped;
     }
 
-    /** {@return how many times a write has dropped a page's code} */
+    /** {@return how many writes have dropped code} */
     public long invalidations() {
         return invalidations.sum();
     }

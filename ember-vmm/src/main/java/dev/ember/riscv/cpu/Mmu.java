@@ -245,9 +245,17 @@ public final class Mmu implements CodePages.WriteCache {
             VarHandle.fullFence();
             if (codePages.isCode(ramPage(gpa))) {
                 writeTag[i] = -1;          // stores to a page of code keep taking this path
-                hart.sliceEnd = true;      // the engines re-read code that this store may change
             }
-            bus.write(gpa, width, value);  // reports the write to CodePages
+            long offset = gpa - ramBase;
+            switch (width) {
+                case 1 -> seg.set(GuestMemory.U8, offset, (byte) value);
+                case 2 -> seg.set(GuestMemory.U16, offset, (short) value);
+                case 4 -> seg.set(GuestMemory.U32, offset, (int) value);
+                default -> seg.set(GuestMemory.U64, offset, value);
+            }
+            if (codePages.written(offset, width)) {
+                hart.sliceEnd = true;      // the engines re-read the code this store changed
+            }
             return;
         }
         if (!bus.isMapped(gpa, width)) {
@@ -275,13 +283,12 @@ public final class Mmu implements CodePages.WriteCache {
     }
 
     /**
-     * Reports an atomic write at RAM offset {@code offset} (an AMO or a successful SC), after it
-     * happened, so code decoded from that page is dropped. The atomic access is itself a full
-     * fence, so no further fence is needed (see {@link CodePages}).
+     * Reports an atomic write at RAM offset {@code offset} (an AMO, a successful SC, an A/D
+     * update), after it happened, so code decoded from those bytes is dropped. The atomic access
+     * is itself a full fence, so no further fence is needed (see {@link CodePages}).
      */
     public void atomicWritten(long offset, int width) {
-        if (codePages.isCode(offset >>> 12)) {
-            codePages.written(offset, width);
+        if (codePages.writtenAtomically(offset, width)) {
             hart.sliceEnd = true;
         }
     }
