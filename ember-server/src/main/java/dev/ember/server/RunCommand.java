@@ -2,6 +2,7 @@ package dev.ember.server;
 
 import dev.ember.boot.BootException;
 import dev.ember.config.DevicesConfig;
+import dev.ember.config.EngineConfig;
 import dev.ember.vmm.VirtualMachine;
 import dev.ember.vmm.VmConfig;
 import java.io.FileOutputStream;
@@ -57,6 +58,21 @@ final class RunCommand implements Callable<Integer> {
                     + "(0x0011_0000, as Firecracker's --boot-timer)")
     boolean bootTimer;
 
+    @Option(names = "--engine", paramLabel = "ENGINE",
+            description = "execution engine: jit (translate hot code to JVM bytecode) or interp (interpret "
+                    + "everything; the reference) (default: ${DEFAULT-VALUE})")
+    String engine = EngineConfig.DEFAULT.kind().apiName();
+
+    @Option(names = "--jit-threshold", paramLabel = "N",
+            description = "with --engine jit: how often a block must start before it is translated; 0 translates "
+                    + "all code on its first execution (default: ${DEFAULT-VALUE})")
+    int jitThreshold = EngineConfig.DEFAULT_THRESHOLD;
+
+    @Option(names = "--engine-stats",
+            description = "when the VM stops, print the execution engine's statistics (instructions interpreted "
+                    + "and translated, regions, translation time) to standard error")
+    boolean engineStats;
+
     @CommandLine.Mixin
     DeviceOptions deviceOptions = new DeviceOptions();
 
@@ -98,16 +114,30 @@ final class RunCommand implements Callable<Integer> {
                 return 1;
             }
         }
+        EngineConfig engineConfig;
+        try {
+            engineConfig = new EngineConfig(EngineConfig.Kind.parse(engine), jitThreshold);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage().startsWith("jit_threshold")
+                    ? "--jit-threshold must be between 0 and " + EngineConfig.MAX_THRESHOLD + ", not " + jitThreshold
+                    : "--engine: " + e.getMessage());
+        }
         VmConfig config;
         try {
-            config = new VmConfig(vcpus, memoryBytes, kernel, initrd, append, firmware, elf, devices, bootTimer).validate();
+            config = new VmConfig(vcpus, memoryBytes, kernel, initrd, append, firmware, elf, devices, bootTimer, null,
+                    engineConfig).validate();
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
         Terminal terminal = Terminal.open();
         try (VirtualMachine vm = new VirtualMachine(config, new FileOutputStream(java.io.FileDescriptor.out), System.err)) {
             vm.attachConsoleInput(System.in, terminal.isInteractive() ? () -> vm.finish(0) : null);
-            return vm.run();
+            int status = vm.run();
+            if (engineStats) {
+                terminal.restore();
+                System.err.print(vm.engineStats().describe());
+            }
+            return status;
         } catch (BootException e) {
             System.err.println("ember: " + e.getMessage());
             return 1;

@@ -1,20 +1,33 @@
 package dev.ember.config;
 
 /**
- * The machine's size, as Firecracker's {@code MachineConfiguration}.
+ * The machine's size, as Firecracker's {@code MachineConfiguration}, and, an Ember extension,
+ * the engine that runs it.
  *
  * @param vcpuCount       1 to {@link #MAX_VCPUS}
  * @param memSizeMib      guest memory in MiB, 16 or more
  * @param smt             simultaneous multithreading; Ember's harts have none, so it must be false
  * @param trackDirtyPages kept for API compatibility; dirty tracking comes with snapshots
+ * @param engine          the execution engine (the API's {@code engine} and {@code jit_threshold});
+ *                        null for {@link EngineConfig#DEFAULT}
  */
-public record MachineConfig(int vcpuCount, int memSizeMib, boolean smt, boolean trackDirtyPages) {
+public record MachineConfig(int vcpuCount, int memSizeMib, boolean smt, boolean trackDirtyPages, EngineConfig engine) {
 
     public static final int MAX_VCPUS = 8;
     public static final int MIN_MEM_MIB = 16;
     public static final int MAX_MEM_MIB = 64 * 1024;
     /** Firecracker's defaults: one vCPU, 128 MiB. */
     public static final MachineConfig DEFAULT = new MachineConfig(1, 128, false, false);
+
+    /** A machine on the default engine. */
+    public MachineConfig(int vcpuCount, int memSizeMib, boolean smt, boolean trackDirtyPages) {
+        this(vcpuCount, memSizeMib, smt, trackDirtyPages, null);
+    }
+
+    /** {@return this machine, run by {@code engine}} */
+    public MachineConfig withEngine(EngineConfig engine) {
+        return new MachineConfig(vcpuCount, memSizeMib, smt, trackDirtyPages, engine);
+    }
 
     /** @throws IllegalArgumentException naming the problem */
     public MachineConfig {
@@ -28,5 +41,6 @@ public record MachineConfig(int vcpuCount, int memSizeMib, boolean smt, boolean 
         if (smt) {
             throw new IllegalArgumentException("smt is not supported: RISC-V harts have no SMT siblings");
         }
+        engine = engine == null ? EngineConfig.DEFAULT : engine;
     }
 }

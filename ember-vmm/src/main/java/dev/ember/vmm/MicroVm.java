@@ -451,6 +451,14 @@ public final class MicroVm implements AutoCloseable {
         return machine.metrics();
     }
 
+    /**
+     * {@return the execution engine's counters: instructions interpreted and translated, and the
+     * translation cache's regions and translation time} Any thread, any state.
+     */
+    public EngineStats engineStats() {
+        return machine.engineStats();
+    }
+
     /** {@return the machine, for tests that add a device before start} */
     VirtualMachine machine() {
         return machine;

@@ -74,6 +74,16 @@ public final class MicroVmBuilder {
     }
 
     /** Adds a virtio-blk drive, as {@code PUT /drives/{id}}; the guest sees drives in the order added. */
+    /**
+     * Sets the execution engine: {@link dev.ember.config.EngineConfig#TRANSLATOR} translates hot
+     * guest code to JVM bytecode, {@link dev.ember.config.EngineConfig#INTERPRETER} interprets
+     * everything. Overrides the engine of an earlier {@link #machineConfig}.
+     */
+    public MicroVmBuilder engine(dev.ember.config.EngineConfig engine) {
+        this.machineConfig = machineConfig.withEngine(engine);
+        return this;
+    }
+
     public MicroVmBuilder drive(DriveConfig drive) {
         drives.add(Objects.requireNonNull(drive, "drive"));
         return this;
@@ -154,7 +164,8 @@ public final class MicroVmBuilder {
         String cmdline = bootSource.bootArgs() != null ? bootSource.bootArgs() : VmConfig.DEFAULT_CMDLINE;
         String vmName = name != null ? name : "vm-" + NEXT_ID.getAndIncrement();
         VmConfig config = new VmConfig(machineConfig.vcpuCount(), (long) machineConfig.memSizeMib() << 20,
-                bootSource.kernelImagePath(), bootSource.initrdPath(), cmdline, null, null, devices).named(vmName).validate();
+                bootSource.kernelImagePath(), bootSource.initrdPath(), cmdline, null, null, devices, false, vmName,
+                machineConfig.engine()).validate();
         return new MicroVm(vmName, config, consoleHistoryBytes, consoleCopy, errors);
     }
 }

@@ -1,8 +1,8 @@
 package dev.ember.vmm;
 
+import dev.ember.riscv.cpu.ExecutionEngine;
 import dev.ember.riscv.cpu.Hart;
 import dev.ember.riscv.cpu.HartState;
-import dev.ember.riscv.interp.Interpreter;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
@@ -22,14 +22,14 @@ final class Vcpu implements Runnable {
     private final VirtualMachine vm;
     private final Hart hart;
     private final MachineClock clock;
-    private final Interpreter interpreter;
+    private final ExecutionEngine engine;
     private final Runnable afterSlice;
 
-    Vcpu(VirtualMachine vm, Hart hart, MachineClock clock, Runnable afterSlice) {
+    Vcpu(VirtualMachine vm, Hart hart, ExecutionEngine engine, MachineClock clock, Runnable afterSlice) {
         this.vm = vm;
         this.hart = hart;
         this.clock = clock;
-        this.interpreter = new Interpreter(hart);
+        this.engine = engine;
         this.afterSlice = afterSlice;
     }
 
@@ -74,7 +74,7 @@ final class Vcpu implements Runnable {
                 h.waitingForInterrupt = false;
             }
             h.checkInterrupts();
-            interpreter.run(SLICE);
+            engine.run(SLICE);
             if (h.state == HartState.STOP_PENDING) {
                 h.state = HartState.STOPPED;   // the SBI hart_stop call has fully returned
             }

@@ -66,6 +66,7 @@ public final class VirtualMachine implements AutoCloseable {
     private final PhysicalBus bus;
     private final MachineClock clock = new MachineClock();
     private final Hart[] harts;
+    private final Engines engines;
     private final Plic plic;
     private final Aclint aclint;
     private final Uart16550 uart;
@@ -125,6 +126,7 @@ public final class VirtualMachine implements AutoCloseable {
         for (int i = 0; i < harts.length; i++) {
             harts[i] = new Hart(i, bus, clock::ticks);
         }
+        this.engines = Engines.create(config.engine(), harts, ram);
         HartInterruptInputs inputs = new HartInputs();
         this.console = new ConsoleOutput(consoleOut, config.threadName("ember-console-flush"));
         this.plic = new Plic(harts.length, inputs);
@@ -214,7 +216,26 @@ public final class VirtualMachine implements AutoCloseable {
         m.add("vcpu", "exit_mmio_read", bus.mmioReads());
         m.add("vcpu", "exit_mmio_write", bus.mmioWrites());
         m.add("vcpu", "failures", vcpuFailures.get());
+        EngineStats e = engines.stats();
+        m.add("engine", "interpreted_instructions", e.interpretedInstructions());
+        m.add("engine", "translated_instructions", e.translatedInstructions());
+        if (e.translation() != null) {
+            m.add("engine", "regions_translated", e.translation().regionsTranslated());
+            m.add("engine", "regions_invalidated", e.translation().regionsInvalidated());
+            m.add("engine", "regions_evicted", e.translation().regionsEvicted());
+            m.add("engine", "translation_time_us", e.translation().translationNanos() / 1000);
+            m.add("engine", "translation_failures", e.translation().failedTranslations());
+        }
         return m;
+    }
+
+    /**
+     * {@return the execution engines' counters, totals since the VM was built}: which engine
+     * runs, and, for the translator, what it has translated, invalidated and evicted and how
+     * much of the guest's work ran in translated code. Callable from any thread.
+     */
+    public EngineStats engineStats() {
+        return engines.stats();
     }
 
     /** {@return the metadata store, or null when the VM has no MMDS} */
@@ -330,7 +351,7 @@ public final class VirtualMachine implements AutoCloseable {
             for (Hart h : harts) {
                 h.exitRequested = false;
                 Runnable afterSlice = (htif != null && h.id == 0) ? this::pollHtif : null;
-                Vcpu vcpu = new Vcpu(this, h, clock, afterSlice);
+                Vcpu vcpu = new Vcpu(this, h, engines.engine(h.id), clock, afterSlice);
                 threads.add(Thread.ofPlatform().name(config.threadName("ember-vcpu-" + h.id)).start(() -> {
                     try {
                         vcpu.run();
@@ -485,7 +506,7 @@ public final class VirtualMachine implements AutoCloseable {
     void vcpuFailed(Hart hart, Throwable t) {
         vcpuFailures.incrementAndGet();
         errors.println("ember: vCPU " + hart.id + " stopped by an internal error at pc 0x" + Long.toHexString(hart.pc)
-                + " (" + Privilege.name(hart.priv) + "-mode): " + t);
+                + " (" + Privilege.name(hart.priv) + "-mode, " + hart.disassembleAt(hart.pc) + "): " + t);
         t.printStackTrace(errors);
         finish(1);
     }

@@ -1,6 +1,7 @@
 package dev.ember.vmm;
 
 import dev.ember.config.DevicesConfig;
+import dev.ember.config.EngineConfig;
 import java.nio.file.Path;
 
 /**
@@ -18,12 +19,20 @@ import java.nio.file.Path;
  *                    {@code --boot-timer}
  * @param name        what the VM's threads are named after ({@code ember-vcpu-0@NAME}), so a
  *                    thread dump of a JVM running several tells them apart; null for none
+ * @param engine      the execution engine; null for {@link EngineConfig#DEFAULT}
  */
 public record VmConfig(int vcpus, long memoryBytes, Path kernel, Path initrd, String cmdline, Path firmware, Path elf,
-                       DevicesConfig devices, boolean bootTimer, String name) {
+                       DevicesConfig devices, boolean bootTimer, String name, EngineConfig engine) {
 
     public VmConfig {
         devices = devices == null ? DevicesConfig.NONE : devices;
+        engine = engine == null ? EngineConfig.DEFAULT : engine;
+    }
+
+    /** A machine on the default engine. */
+    public VmConfig(int vcpus, long memoryBytes, Path kernel, Path initrd, String cmdline, Path firmware, Path elf,
+                    DevicesConfig devices, boolean bootTimer, String name) {
+        this(vcpus, memoryBytes, kernel, initrd, cmdline, firmware, elf, devices, bootTimer, name, null);
     }
 
     /** An unnamed machine. */
@@ -86,7 +95,12 @@ public record VmConfig(int vcpus, long memoryBytes, Path kernel, Path initrd, St
 
     /** {@return this configuration with the VM named {@code name}} */
     public VmConfig named(String name) {
-        return new VmConfig(vcpus, memoryBytes, kernel, initrd, cmdline, firmware, elf, devices, bootTimer, name);
+        return new VmConfig(vcpus, memoryBytes, kernel, initrd, cmdline, firmware, elf, devices, bootTimer, name, engine);
+    }
+
+    /** {@return this configuration running on {@code engine}} */
+    public VmConfig withEngine(EngineConfig engine) {
+        return new VmConfig(vcpus, memoryBytes, kernel, initrd, cmdline, firmware, elf, devices, bootTimer, name, engine);
     }
 
     /** {@return {@code thread} followed by {@code @NAME} when the VM has a name} */

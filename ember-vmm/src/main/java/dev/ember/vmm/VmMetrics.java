@@ -36,7 +36,13 @@ import java.util.TreeMap;
  *   <li>{@code vcpu}: {@code exit_mmio_read}, {@code exit_mmio_write} (every access to a device
  *       register, the interrupt controller's and the timer's included, since Ember emulates
  *       them all: what a VMM with a user-space irqchip sees as MMIO exits) and
- *       {@code failures}.
+ *       {@code failures};
+ *   <li>{@code engine}, an Ember group with no Firecracker counterpart: instructions run by the
+ *       interpreter and in translated code ({@code interpreted_instructions},
+ *       {@code translated_instructions}: their ratio per flush is the share of translated code),
+ *       and with the translator {@code regions_translated}, {@code regions_invalidated} (their
+ *       page was written), {@code regions_evicted} (the cache's bound), {@code translation_time_us}
+ *       and {@code translation_failures}.
  * </ul>
  * Queue-rule violations, which make a device need a reset, are logged as one line each and
  * counted by {@link dev.ember.devices.virtio.VirtioMmio#violations()}; Firecracker has no field

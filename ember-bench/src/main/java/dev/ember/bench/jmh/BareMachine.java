@@ -2,9 +2,13 @@ package dev.ember.bench.jmh;
 
 import dev.ember.memory.GuestMemory;
 import dev.ember.memory.PhysicalBus;
+import dev.ember.riscv.cpu.ExecutionEngine;
 import dev.ember.riscv.cpu.Hart;
 import dev.ember.riscv.cpu.Privilege;
+import dev.ember.riscv.interp.DecodedPages;
 import dev.ember.riscv.interp.Interpreter;
+import dev.ember.riscv.jit.JitEngine;
+import dev.ember.riscv.jit.TranslationCache;
 
 /**
  * One hart in M-mode over a few MiB of RAM at {@link #RAM_BASE}, with no devices, no SBI and
@@ -26,13 +30,23 @@ final class BareMachine implements AutoCloseable {
 
     final GuestMemory ram;
     final Hart hart;
-    final Interpreter interpreter;
+    final ExecutionEngine engine;
 
-    BareMachine() {
+    /**
+     * A machine running on {@code engine}: {@code "interp"}, or {@code "jit"} (the translator,
+     * translating code on its first execution).
+     */
+    BareMachine(String engine) {
         ram = GuestMemory.allocate(RAM_BASE, RAM_SIZE);
         hart = new Hart(0, new PhysicalBus(ram), () -> 0L);
         hart.reset(CODE, Privilege.MACHINE);
-        interpreter = new Interpreter(hart);
+        DecodedPages decoded = new DecodedPages(ram);
+        Interpreter interpreter = new Interpreter(hart, decoded);
+        this.engine = switch (engine) {
+            case "interp" -> interpreter;
+            case "jit" -> new JitEngine(hart, interpreter, new TranslationCache(ram, decoded, 0));
+            default -> throw new IllegalArgumentException("unknown engine " + engine);
+        };
     }
 
     /** Writes 32-bit instruction words at {@link #CODE}. */

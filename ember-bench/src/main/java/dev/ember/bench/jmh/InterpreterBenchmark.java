@@ -47,11 +47,14 @@ public class InterpreterBenchmark {
     @Param({"alu", "loadStore", "compressed"})
     public String program;
 
+    @Param({"interp", "jit"})
+    public String engine;
+
     private BareMachine machine;
 
     @Setup
     public void setup() {
-        machine = new BareMachine();
+        machine = new BareMachine(engine);
         int loopLength;
         switch (program) {
             case "alu" -> {
@@ -71,7 +74,7 @@ public class InterpreterBenchmark {
         }
         machine.hart.x[A0] = BareMachine.DATA;
         int iterations = 1000;
-        int done = machine.interpreter.run(iterations * loopLength);
+        int done = machine.engine.run(iterations * loopLength);
         long counter = machine.hart.x[program.equals("compressed") ? S0 : T0];
         if (done != iterations * loopLength || counter != iterations || machine.hart.pc != BareMachine.CODE) {
             throw new IllegalStateException(program + ": after " + done + " instructions the counter is " + counter
@@ -87,6 +90,6 @@ public class InterpreterBenchmark {
     @Benchmark
     @OperationsPerInvocation(SLICE)
     public int run() {
-        return machine.interpreter.run(SLICE);
+        return machine.engine.run(SLICE);
     }
 }

@@ -45,7 +45,7 @@ public class TlbHitBenchmark {
 
     @Setup
     public void setup() {
-        machine = new BareMachine();
+        machine = new BareMachine("interp");
         mmu = machine.hart.mmu;
         gva = BareMachine.DATA + 0x18;
         sweep = new long[PAGES];

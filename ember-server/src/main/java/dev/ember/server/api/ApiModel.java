@@ -9,6 +9,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.ember.config.BalloonConfig;
 import dev.ember.config.BootSourceConfig;
 import dev.ember.config.DriveConfig;
+import dev.ember.config.EngineConfig;
 import dev.ember.config.EntropyConfig;
 import dev.ember.config.LoggerConfig;
 import dev.ember.config.MachineConfig;
@@ -63,9 +64,12 @@ final class ApiModel {
                    @JsonProperty("smt") Boolean smt,
                    @JsonProperty("cpu_template") String cpuTemplate,
                    @JsonProperty("track_dirty_pages") Boolean trackDirtyPages,
-                   @JsonProperty("huge_pages") String hugePages) implements Json.Checked {
+                   @JsonProperty("huge_pages") String hugePages,
+                   @JsonProperty("engine") String engine,
+                   @JsonProperty("jit_threshold") Integer jitThreshold) implements Json.Checked {
 
-        static final Machine DEFAULT = new Machine(1, 128, false, null, false, "None");
+        static final Machine DEFAULT = new Machine(1, 128, false, null, false, "None",
+                EngineConfig.DEFAULT.kind().apiName(), EngineConfig.DEFAULT_THRESHOLD);
 
         @Override
         public void check() {
@@ -88,16 +92,20 @@ final class ApiModel {
                     smt != null ? smt : base.smt,
                     null,
                     trackDirtyPages != null ? trackDirtyPages : base.trackDirtyPages,
-                    hugePages != null ? hugePages : base.hugePages);
+                    hugePages != null ? hugePages : base.hugePages,
+                    engine != null ? engine : base.engine,
+                    jitThreshold != null ? jitThreshold : base.jitThreshold);
         }
 
         boolean isEmpty() {
             return vcpuCount == null && memSizeMib == null && smt == null && cpuTemplate == null
-                    && trackDirtyPages == null && hugePages == null;
+                    && trackDirtyPages == null && hugePages == null && engine == null && jitThreshold == null;
         }
 
+        /** @throws IllegalArgumentException for an engine other than interp and jit, or a threshold out of range */
         MachineConfig toConfig() {
-            return new MachineConfig(vcpuCount, memSizeMib, smt, trackDirtyPages);
+            return new MachineConfig(vcpuCount, memSizeMib, smt, trackDirtyPages,
+                    new EngineConfig(EngineConfig.Kind.parse(engine), jitThreshold));
         }
     }
 
@@ -107,14 +115,16 @@ final class ApiModel {
                          @JsonProperty("smt") Boolean smt,
                          @JsonProperty("cpu_template") String cpuTemplate,
                          @JsonProperty("track_dirty_pages") Boolean trackDirtyPages,
-                         @JsonProperty("huge_pages") String hugePages) implements Json.Checked {
+                         @JsonProperty("huge_pages") String hugePages,
+                         @JsonProperty("engine") String engine,
+                         @JsonProperty("jit_threshold") Integer jitThreshold) implements Json.Checked {
         @Override
         public void check() {
             asMachine().checkRanges();
         }
 
         Machine asMachine() {
-            return new Machine(vcpuCount, memSizeMib, smt, cpuTemplate, trackDirtyPages, hugePages);
+            return new Machine(vcpuCount, memSizeMib, smt, cpuTemplate, trackDirtyPages, hugePages, engine, jitThreshold);
         }
     }
 

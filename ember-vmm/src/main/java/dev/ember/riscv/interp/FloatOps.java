@@ -1,347 +1,275 @@
 package dev.ember.riscv.interp;
 
 import dev.ember.riscv.cpu.fpu.Fpu;
+import dev.ember.riscv.isa.Decoder;
+import dev.ember.riscv.isa.Insn;
+import dev.ember.riscv.isa.Op;
 
 /**
- * The interpreter's F and D computational instructions: everything in the OP-FP major opcode
- * and the four fused multiply-add opcodes, for {@code fmt} S and D (Unprivileged ISA, "F"
- * Standard Extension, sections "Single-Precision Floating-Point Computational Instructions",
- * "Conversion and Move Instructions", "Compare Instructions", "Classify Instruction", and the
- * "D" chapter's counterparts). Loads and stores, and the {@code fflags}/{@code frm} CSRs, live
- * elsewhere; the caller copies {@link Fpu#flags} into {@code fflags}.
+ * The F and D computational instructions, one static method per {@link Op}, shared by both
+ * execution engines: the interpreter calls them through {@link #compute}, and translated code
+ * calls each one directly (Unprivileged ISA, "F" Standard Extension, sections
+ * "Single-Precision Floating-Point Computational Instructions", "Conversion and Move
+ * Instructions", "Compare Instructions", "Classify Instruction", and the "D" chapter's
+ * counterparts). Loads and stores, and the {@code fflags}/{@code frm} CSRs, live elsewhere;
+ * exception flags accrue in {@link Fpu#flags}.
  *
- * <pre>
- *   R4:  rs3[31:27] fmt[26:25] rs2[24:20] rs1[19:15] rm[14:12] rd[11:7] opcode[6:0]
- *        opcode 1000011 FMADD, 1000111 FMSUB, 1001011 FNMSUB, 1001111 FNMADD
- *   R:   funct5[31:27] fmt[26:25] rs2 rs1 rm rd 1010011 (OP-FP)
- *        funct5 00000 FADD   00001 FSUB   00010 FMUL   00011 FDIV   01011 FSQRT (rs2=0)
- *               00100 FSGNJ/N/X (rm 0/1/2)     00101 FMIN/FMAX (rm 0/1)
- *               01000 FCVT.S.D (fmt S, rs2=1), FCVT.D.S (fmt D, rs2=0)
- *               10100 FLE/FLT/FEQ (rm 0/1/2)
- *               11000 FCVT.{W,WU,L,LU}.fmt (rs2 0..3)  11010 FCVT.fmt.{W,WU,L,LU} (rs2 0..3)
- *               11100 FMV.X.fmt (rm 0) / FCLASS (rm 1), rs2=0
- *               11110 FMV.fmt.X (rm 0, rs2=0)
- * </pre>
+ * <p>Every method has the same signature, {@code (Fpu fpu, long a, long b, long c, int rm)},
+ * so that a caller needs no per-op knowledge: {@code a}, {@code b}, {@code c} are the raw
+ * source operands in the order {@code rs1}, {@code rs2}, {@code rs3} (F registers' raw 64 bits,
+ * or an X register for the integer-to-float ops), {@code rm} the resolved rounding mode, and
+ * the result is what goes to {@code rd}: an F register's raw bits, or an X register for
+ * compares, classifications, moves and float-to-integer conversions ({@link #writesX}). Unused
+ * operands are ignored.
  *
  * <p>NaN boxing ("D" chapter, "NaN Boxing of Narrower Values"): a binary32 result is written
  * with the upper 32 bits all ones; a binary32 operand whose upper bits are not all ones reads
  * as the canonical NaN. FMV.X.W is a transfer and ignores the upper bits.
  *
- * <p>Rounding modes: an instruction with a rounding-mode field uses it, or {@code frm} when it
- * is DYN (7); a reserved result (5, 6, or DYN with {@code frm} 5..7) makes the instruction
- * illegal. As on QEMU, the exact conversions FCVT.D.S and FCVT.D.W[U] check the field too.
+ * <p>Rounding modes ({@link #roundingMode}): an instruction with a rounding-mode field uses it,
+ * or {@code frm} when it is DYN (7); a reserved result (5, 6, or DYN with {@code frm} 5..7)
+ * makes the instruction illegal. As on QEMU, the exact conversions FCVT.D.S and FCVT.D.W[U]
+ * check the field too. Which ops take a rounding mode is a property of their format
+ * ({@link #usesRoundingMode}).
  *
- * <p><b>Guest-controlled.</b> Every field of {@code insn} comes from guest memory. All register
- * numbers are 5-bit fields, so indexing is in bounds; unknown encodings return {@code false}
- * before any register or {@link Fpu#flags} is touched, and {@code x[0]} is never written.
- *
- * <p>Runs on the hart's vCPU thread. Stateless; one small method per group keeps each under
- * HotSpot's inlining and compilation limits.
+ * <p>Runs on the hart's vCPU thread. Stateless.
  */
 public final class FloatOps {
 
     private FloatOps() {}
 
-    static final int OP_FP = 0b101_0011;
-    static final int FMADD = 0b100_0011;
-    static final int FMSUB = 0b100_0111;
-    static final int FNMSUB = 0b100_1011;
-    static final int FNMADD = 0b100_1111;
-
     private static final long BOX = 0xFFFF_FFFF_0000_0000L;
     private static final long SIGN_D = 0x8000_0000_0000_0000L;
     private static final int SIGN_S = 0x8000_0000;
 
+    /** {@return the effective rounding mode of {@code rmField} under {@code frm}, or -1 if it is reserved} */
+    public static int roundingMode(int rmField, int frm) {
+        int rm = rmField == 7 ? frm : rmField;
+        return rm >= 0 && rm <= 4 ? rm : -1;
+    }
+
+    /** {@return whether {@code op} takes a rounding mode, and so is illegal with a reserved one} */
+    public static boolean usesRoundingMode(Op op) {
+        return switch (op.format()) {
+            case R4, FR, FR1, F2X, X2F -> true;
+            default -> false;
+        };
+    }
+
+    /** {@return whether {@code op}'s result goes to an X register} */
+    public static boolean writesX(Op op) {
+        return switch (op.format()) {
+            case F2X, F2X_NR, FCMP -> true;
+            default -> false;
+        };
+    }
+
+    /** {@return whether {@code op}'s first operand is an X register} */
+    public static boolean readsX(Op op) {
+        return switch (op.format()) {
+            case X2F, X2F_NR -> true;
+            default -> false;
+        };
+    }
+
+    /** {@return the binary32 value in a register, or the canonical NaN if it is not NaN-boxed} */
+    public static int unbox(long reg) {
+        return (reg & BOX) == BOX ? (int) reg : Fpu.CANONICAL_NAN_S;
+    }
+
+    /** {@return a binary32 value NaN-boxed for a register} */
+    public static long box(int value) {
+        return BOX | (value & 0xFFFF_FFFFL);
+    }
+
     /**
-     * Executes one OP-FP or fused multiply-add instruction.
+     * Executes one OP-FP or fused multiply-add instruction word.
      *
      * @param insn the 32-bit instruction word
      * @param x    the integer registers; {@code x[0]} is never written
      * @param f    the floating-point registers, raw 64-bit contents
      * @param fpu  receives the exception flags the instruction raises
      * @param frm  the current {@code frm} CSR value, used when the instruction's rm is DYN
-     * @return false if the encoding is illegal, in which case no state has changed
+     * @return false if the encoding is illegal or not an FP computational instruction, in
+     *         which case no state has changed
      */
     public static boolean execute(int insn, long[] x, long[] f, Fpu fpu, int frm) {
-        int fmt = (insn >>> 25) & 3;
-        if (fmt > 1) {
-            return false;                        // H and Q are not implemented
-        }
-        int opcode = insn & 0x7F;
-        if (opcode == OP_FP) {
-            return opFp(insn, fmt == 1, x, f, fpu, frm);
-        }
-        if ((opcode & 0b111_0011) == FMADD) {    // FMADD, FMSUB, FNMSUB, FNMADD
-            return fused(insn, fmt == 1, f, fpu, frm);
-        }
-        return false;
+        return (insn & 3) == 3 && execute(Decoder.decode(insn), x, f, fpu, frm);
     }
 
-    private static boolean opFp(int insn, boolean dbl, long[] x, long[] f, Fpu fpu, int frm) {
-        return switch (insn >>> 27) {
-            case 0b00000, 0b00001, 0b00010, 0b00011 -> arithmetic(insn, dbl, f, fpu, frm);
-            case 0b01011 -> sqrt(insn, dbl, f, fpu, frm);
-            case 0b00100 -> signInjection(insn, dbl, f);
-            case 0b00101 -> minMax(insn, dbl, f, fpu);
-            case 0b01000 -> convertFormat(insn, dbl, f, fpu, frm);
-            case 0b10100 -> compare(insn, dbl, x, f, fpu);
-            case 0b11000 -> convertToInteger(insn, dbl, x, f, fpu, frm);
-            case 0b11010 -> convertFromInteger(insn, dbl, x, f, fpu, frm);
-            case 0b11100 -> moveToIntegerOrClassify(insn, dbl, x, f);
-            case 0b11110 -> moveFromInteger(insn, dbl, x, f);
-            default -> false;
+    /** {@link #execute(int, long[], long[], Fpu, int)} for a decoded instruction. */
+    static boolean execute(long insn, long[] x, long[] f, Fpu fpu, int frm) {
+        Op op = Insn.op(insn);
+        if (!isComputational(op)) {
+            return false;
+        }
+        int rm = 0;
+        if (usesRoundingMode(op)) {
+            rm = roundingMode(Insn.rm(insn), frm);
+            if (rm < 0) {
+                return false;
+            }
+        }
+        long a = readsX(op) ? x[Insn.rs1(insn)] : f[Insn.rs1(insn)];
+        long result = compute(op, fpu, a, f[Insn.rs2(insn)], f[Insn.rs3(insn)], rm);
+        int rd = Insn.rd(insn);
+        if (writesX(op)) {
+            if (rd != 0) {
+                x[rd] = result;
+            }
+        } else {
+            f[rd] = result;
+        }
+        return true;
+    }
+
+    /** {@return whether {@code op} is an F or D computational instruction (not a load or store)} */
+    public static boolean isComputational(Op op) {
+        return op.usesFp() && op.format() != Op.Format.FLOAD && op.format() != Op.Format.FSTORE;
+    }
+
+    /** Executes the computational FP op {@code op}; see the class comment for the operands. */
+    static long compute(Op op, Fpu fpu, long a, long b, long c, int rm) {
+        return switch (op) {
+            case FMADD_S -> FMADD_S(fpu, a, b, c, rm);
+            case FMSUB_S -> FMSUB_S(fpu, a, b, c, rm);
+            case FNMSUB_S -> FNMSUB_S(fpu, a, b, c, rm);
+            case FNMADD_S -> FNMADD_S(fpu, a, b, c, rm);
+            case FADD_S -> FADD_S(fpu, a, b, c, rm);
+            case FSUB_S -> FSUB_S(fpu, a, b, c, rm);
+            case FMUL_S -> FMUL_S(fpu, a, b, c, rm);
+            case FDIV_S -> FDIV_S(fpu, a, b, c, rm);
+            case FSQRT_S -> FSQRT_S(fpu, a, b, c, rm);
+            case FSGNJ_S -> FSGNJ_S(fpu, a, b, c, rm);
+            case FSGNJN_S -> FSGNJN_S(fpu, a, b, c, rm);
+            case FSGNJX_S -> FSGNJX_S(fpu, a, b, c, rm);
+            case FMIN_S -> FMIN_S(fpu, a, b, c, rm);
+            case FMAX_S -> FMAX_S(fpu, a, b, c, rm);
+            case FCVT_W_S -> FCVT_W_S(fpu, a, b, c, rm);
+            case FCVT_WU_S -> FCVT_WU_S(fpu, a, b, c, rm);
+            case FCVT_L_S -> FCVT_L_S(fpu, a, b, c, rm);
+            case FCVT_LU_S -> FCVT_LU_S(fpu, a, b, c, rm);
+            case FMV_X_W -> FMV_X_W(fpu, a, b, c, rm);
+            case FCLASS_S -> FCLASS_S(fpu, a, b, c, rm);
+            case FEQ_S -> FEQ_S(fpu, a, b, c, rm);
+            case FLT_S -> FLT_S(fpu, a, b, c, rm);
+            case FLE_S -> FLE_S(fpu, a, b, c, rm);
+            case FCVT_S_W -> FCVT_S_W(fpu, a, b, c, rm);
+            case FCVT_S_WU -> FCVT_S_WU(fpu, a, b, c, rm);
+            case FCVT_S_L -> FCVT_S_L(fpu, a, b, c, rm);
+            case FCVT_S_LU -> FCVT_S_LU(fpu, a, b, c, rm);
+            case FMV_W_X -> FMV_W_X(fpu, a, b, c, rm);
+            case FMADD_D -> FMADD_D(fpu, a, b, c, rm);
+            case FMSUB_D -> FMSUB_D(fpu, a, b, c, rm);
+            case FNMSUB_D -> FNMSUB_D(fpu, a, b, c, rm);
+            case FNMADD_D -> FNMADD_D(fpu, a, b, c, rm);
+            case FADD_D -> FADD_D(fpu, a, b, c, rm);
+            case FSUB_D -> FSUB_D(fpu, a, b, c, rm);
+            case FMUL_D -> FMUL_D(fpu, a, b, c, rm);
+            case FDIV_D -> FDIV_D(fpu, a, b, c, rm);
+            case FSQRT_D -> FSQRT_D(fpu, a, b, c, rm);
+            case FSGNJ_D -> FSGNJ_D(fpu, a, b, c, rm);
+            case FSGNJN_D -> FSGNJN_D(fpu, a, b, c, rm);
+            case FSGNJX_D -> FSGNJX_D(fpu, a, b, c, rm);
+            case FMIN_D -> FMIN_D(fpu, a, b, c, rm);
+            case FMAX_D -> FMAX_D(fpu, a, b, c, rm);
+            case FCVT_S_D -> FCVT_S_D(fpu, a, b, c, rm);
+            case FCVT_D_S -> FCVT_D_S(fpu, a, b, c, rm);
+            case FCVT_W_D -> FCVT_W_D(fpu, a, b, c, rm);
+            case FCVT_WU_D -> FCVT_WU_D(fpu, a, b, c, rm);
+            case FCVT_L_D -> FCVT_L_D(fpu, a, b, c, rm);
+            case FCVT_LU_D -> FCVT_LU_D(fpu, a, b, c, rm);
+            case FMV_X_D -> FMV_X_D(fpu, a, b, c, rm);
+            case FCLASS_D -> FCLASS_D(fpu, a, b, c, rm);
+            case FEQ_D -> FEQ_D(fpu, a, b, c, rm);
+            case FLT_D -> FLT_D(fpu, a, b, c, rm);
+            case FLE_D -> FLE_D(fpu, a, b, c, rm);
+            case FCVT_D_W -> FCVT_D_W(fpu, a, b, c, rm);
+            case FCVT_D_WU -> FCVT_D_WU(fpu, a, b, c, rm);
+            case FCVT_D_L -> FCVT_D_L(fpu, a, b, c, rm);
+            case FCVT_D_LU -> FCVT_D_LU(fpu, a, b, c, rm);
+            case FMV_D_X -> FMV_D_X(fpu, a, b, c, rm);
+            default -> throw new IllegalArgumentException("not an FP computational op: " + op);
         };
     }
 
-    /** {@return the effective rounding mode, or -1 if it is reserved} */
-    static int roundingMode(int insn, int frm) {
-        int rm = (insn >>> 12) & 7;
-        if (rm == 7) {
-            rm = frm;
-        }
-        return rm >= 0 && rm <= 4 ? rm : -1;
+    // ---- F: binary32 -------------------------------------------------------------------
+
+    public static long FMADD_S(Fpu fpu, long a, long b, long c, int rm) { return box(fpu.fmaddS(unbox(a), unbox(b), unbox(c), rm)); }
+    public static long FMSUB_S(Fpu fpu, long a, long b, long c, int rm) { return box(fpu.fmsubS(unbox(a), unbox(b), unbox(c), rm)); }
+    public static long FNMSUB_S(Fpu fpu, long a, long b, long c, int rm) { return box(fpu.fnmsubS(unbox(a), unbox(b), unbox(c), rm)); }
+    public static long FNMADD_S(Fpu fpu, long a, long b, long c, int rm) { return box(fpu.fnmaddS(unbox(a), unbox(b), unbox(c), rm)); }
+    public static long FADD_S(Fpu fpu, long a, long b, long c, int rm) { return box(fpu.addS(unbox(a), unbox(b), rm)); }
+    public static long FSUB_S(Fpu fpu, long a, long b, long c, int rm) { return box(fpu.subS(unbox(a), unbox(b), rm)); }
+    public static long FMUL_S(Fpu fpu, long a, long b, long c, int rm) { return box(fpu.mulS(unbox(a), unbox(b), rm)); }
+    public static long FDIV_S(Fpu fpu, long a, long b, long c, int rm) { return box(fpu.divS(unbox(a), unbox(b), rm)); }
+    public static long FSQRT_S(Fpu fpu, long a, long b, long c, int rm) { return box(fpu.sqrtS(unbox(a), rm)); }
+
+    public static long FSGNJ_S(Fpu fpu, long a, long b, long c, int rm) {
+        return box((unbox(a) & ~SIGN_S) | (unbox(b) & SIGN_S));
     }
 
-    /** {@return the binary32 value in a register, or the canonical NaN if it is not NaN-boxed} */
-    static int unbox(long reg) {
-        return (reg & BOX) == BOX ? (int) reg : Fpu.CANONICAL_NAN_S;
+    public static long FSGNJN_S(Fpu fpu, long a, long b, long c, int rm) {
+        return box((unbox(a) & ~SIGN_S) | (~unbox(b) & SIGN_S));
     }
 
-    /** {@return a binary32 value NaN-boxed for a register} */
-    static long box(int value) {
-        return BOX | (value & 0xFFFF_FFFFL);
+    public static long FSGNJX_S(Fpu fpu, long a, long b, long c, int rm) {
+        int x = unbox(a);
+        return box((x & ~SIGN_S) | ((x ^ unbox(b)) & SIGN_S));
     }
 
-    private static int rd(int insn) {
-        return (insn >>> 7) & 31;
-    }
+    public static long FMIN_S(Fpu fpu, long a, long b, long c, int rm) { return box(fpu.minS(unbox(a), unbox(b))); }
+    public static long FMAX_S(Fpu fpu, long a, long b, long c, int rm) { return box(fpu.maxS(unbox(a), unbox(b))); }
 
-    private static int rs1(int insn) {
-        return (insn >>> 15) & 31;
-    }
+    // 32-bit integer results are sign-extended, WU included.
+    public static long FCVT_W_S(Fpu fpu, long a, long b, long c, int rm) { return fpu.cvtWS(unbox(a), rm); }
+    public static long FCVT_WU_S(Fpu fpu, long a, long b, long c, int rm) { return fpu.cvtWUS(unbox(a), rm); }
+    public static long FCVT_L_S(Fpu fpu, long a, long b, long c, int rm) { return fpu.cvtLS(unbox(a), rm); }
+    public static long FCVT_LU_S(Fpu fpu, long a, long b, long c, int rm) { return fpu.cvtLUS(unbox(a), rm); }
 
-    private static int rs2(int insn) {
-        return (insn >>> 20) & 31;
-    }
+    /** FMV.X.W: the low 32 bits, sign-extended; the NaN box is ignored. */
+    public static long FMV_X_W(Fpu fpu, long a, long b, long c, int rm) { return (int) a; }
 
-    private static int funct3(int insn) {
-        return (insn >>> 12) & 7;
-    }
+    public static long FCLASS_S(Fpu fpu, long a, long b, long c, int rm) { return Fpu.classS(unbox(a)); }
+    public static long FEQ_S(Fpu fpu, long a, long b, long c, int rm) { return fpu.eqS(unbox(a), unbox(b)) ? 1 : 0; }
+    public static long FLT_S(Fpu fpu, long a, long b, long c, int rm) { return fpu.ltS(unbox(a), unbox(b)) ? 1 : 0; }
+    public static long FLE_S(Fpu fpu, long a, long b, long c, int rm) { return fpu.leS(unbox(a), unbox(b)) ? 1 : 0; }
+    public static long FCVT_S_W(Fpu fpu, long a, long b, long c, int rm) { return box(fpu.cvtSW((int) a, rm)); }
+    public static long FCVT_S_WU(Fpu fpu, long a, long b, long c, int rm) { return box(fpu.cvtSWU((int) a, rm)); }
+    public static long FCVT_S_L(Fpu fpu, long a, long b, long c, int rm) { return box(fpu.cvtSL(a, rm)); }
+    public static long FCVT_S_LU(Fpu fpu, long a, long b, long c, int rm) { return box(fpu.cvtSLU(a, rm)); }
+    public static long FMV_W_X(Fpu fpu, long a, long b, long c, int rm) { return box((int) a); }
 
-    private static void writeX(long[] x, int rd, long value) {
-        if (rd != 0) {
-            x[rd] = value;
-        }
-    }
+    // ---- D: binary64 -------------------------------------------------------------------
 
-    private static boolean fused(int insn, boolean dbl, long[] f, Fpu fpu, int frm) {
-        int rm = roundingMode(insn, frm);
-        if (rm < 0) {
-            return false;
-        }
-        int kind = (insn >>> 2) & 3;             // 0 FMADD, 1 FMSUB, 2 FNMSUB, 3 FNMADD
-        long a = f[rs1(insn)];
-        long b = f[rs2(insn)];
-        long c = f[insn >>> 27];
-        if (dbl) {
-            f[rd(insn)] = switch (kind) {
-                case 0 -> fpu.fmaddD(a, b, c, rm);
-                case 1 -> fpu.fmsubD(a, b, c, rm);
-                case 2 -> fpu.fnmsubD(a, b, c, rm);
-                default -> fpu.fnmaddD(a, b, c, rm);
-            };
-        } else {
-            int sa = unbox(a);
-            int sb = unbox(b);
-            int sc = unbox(c);
-            f[rd(insn)] = box(switch (kind) {
-                case 0 -> fpu.fmaddS(sa, sb, sc, rm);
-                case 1 -> fpu.fmsubS(sa, sb, sc, rm);
-                case 2 -> fpu.fnmsubS(sa, sb, sc, rm);
-                default -> fpu.fnmaddS(sa, sb, sc, rm);
-            });
-        }
-        return true;
-    }
-
-    private static boolean arithmetic(int insn, boolean dbl, long[] f, Fpu fpu, int frm) {
-        int rm = roundingMode(insn, frm);
-        if (rm < 0) {
-            return false;
-        }
-        int op = insn >>> 27;                    // 0 ADD, 1 SUB, 2 MUL, 3 DIV
-        if (dbl) {
-            long a = f[rs1(insn)];
-            long b = f[rs2(insn)];
-            f[rd(insn)] = switch (op) {
-                case 0 -> fpu.addD(a, b, rm);
-                case 1 -> fpu.subD(a, b, rm);
-                case 2 -> fpu.mulD(a, b, rm);
-                default -> fpu.divD(a, b, rm);
-            };
-        } else {
-            int a = unbox(f[rs1(insn)]);
-            int b = unbox(f[rs2(insn)]);
-            f[rd(insn)] = box(switch (op) {
-                case 0 -> fpu.addS(a, b, rm);
-                case 1 -> fpu.subS(a, b, rm);
-                case 2 -> fpu.mulS(a, b, rm);
-                default -> fpu.divS(a, b, rm);
-            });
-        }
-        return true;
-    }
-
-    private static boolean sqrt(int insn, boolean dbl, long[] f, Fpu fpu, int frm) {
-        int rm = roundingMode(insn, frm);
-        if (rm < 0 || rs2(insn) != 0) {
-            return false;
-        }
-        long a = f[rs1(insn)];
-        f[rd(insn)] = dbl ? fpu.sqrtD(a, rm) : box(fpu.sqrtS(unbox(a), rm));
-        return true;
-    }
-
-    private static boolean signInjection(int insn, boolean dbl, long[] f) {
-        int op = funct3(insn);                   // 0 FSGNJ, 1 FSGNJN, 2 FSGNJX
-        if (op > 2) {
-            return false;
-        }
-        if (dbl) {
-            long a = f[rs1(insn)];
-            long b = f[rs2(insn)];
-            long sign = (op == 0 ? b : op == 1 ? ~b : a ^ b) & SIGN_D;
-            f[rd(insn)] = (a & ~SIGN_D) | sign;
-        } else {
-            int a = unbox(f[rs1(insn)]);
-            int b = unbox(f[rs2(insn)]);
-            int sign = (op == 0 ? b : op == 1 ? ~b : a ^ b) & SIGN_S;
-            f[rd(insn)] = box((a & ~SIGN_S) | sign);
-        }
-        return true;
-    }
-
-    private static boolean minMax(int insn, boolean dbl, long[] f, Fpu fpu) {
-        int op = funct3(insn);                   // 0 FMIN, 1 FMAX
-        if (op > 1) {
-            return false;
-        }
-        if (dbl) {
-            long a = f[rs1(insn)];
-            long b = f[rs2(insn)];
-            f[rd(insn)] = op == 0 ? fpu.minD(a, b) : fpu.maxD(a, b);
-        } else {
-            int a = unbox(f[rs1(insn)]);
-            int b = unbox(f[rs2(insn)]);
-            f[rd(insn)] = box(op == 0 ? fpu.minS(a, b) : fpu.maxS(a, b));
-        }
-        return true;
-    }
-
-    private static boolean convertFormat(int insn, boolean dbl, long[] f, Fpu fpu, int frm) {
-        int rm = roundingMode(insn, frm);
-        if (rm < 0 || rs2(insn) != (dbl ? 0 : 1)) {
-            return false;
-        }
-        long a = f[rs1(insn)];
-        f[rd(insn)] = dbl ? fpu.cvtDS(unbox(a)) : box(fpu.cvtSD(a, rm));
-        return true;
-    }
-
-    private static boolean compare(int insn, boolean dbl, long[] x, long[] f, Fpu fpu) {
-        int op = funct3(insn);                   // 0 FLE, 1 FLT, 2 FEQ
-        if (op > 2) {
-            return false;
-        }
-        boolean r;
-        if (dbl) {
-            long a = f[rs1(insn)];
-            long b = f[rs2(insn)];
-            r = op == 2 ? fpu.eqD(a, b) : op == 1 ? fpu.ltD(a, b) : fpu.leD(a, b);
-        } else {
-            int a = unbox(f[rs1(insn)]);
-            int b = unbox(f[rs2(insn)]);
-            r = op == 2 ? fpu.eqS(a, b) : op == 1 ? fpu.ltS(a, b) : fpu.leS(a, b);
-        }
-        writeX(x, rd(insn), r ? 1 : 0);
-        return true;
-    }
-
-    private static boolean convertToInteger(int insn, boolean dbl, long[] x, long[] f, Fpu fpu, int frm) {
-        int rm = roundingMode(insn, frm);
-        int type = rs2(insn);                    // 0 W, 1 WU, 2 L, 3 LU
-        if (rm < 0 || type > 3) {
-            return false;
-        }
-        long a = f[rs1(insn)];
-        long r;
-        if (dbl) {
-            r = switch (type) {
-                case 0 -> fpu.cvtWD(a, rm);
-                case 1 -> fpu.cvtWUD(a, rm);     // 32-bit results are sign-extended, WU too
-                case 2 -> fpu.cvtLD(a, rm);
-                default -> fpu.cvtLUD(a, rm);
-            };
-        } else {
-            int s = unbox(a);
-            r = switch (type) {
-                case 0 -> fpu.cvtWS(s, rm);
-                case 1 -> fpu.cvtWUS(s, rm);
-                case 2 -> fpu.cvtLS(s, rm);
-                default -> fpu.cvtLUS(s, rm);
-            };
-        }
-        writeX(x, rd(insn), r);
-        return true;
-    }
-
-    private static boolean convertFromInteger(int insn, boolean dbl, long[] x, long[] f, Fpu fpu, int frm) {
-        int rm = roundingMode(insn, frm);
-        int type = rs2(insn);                    // 0 W, 1 WU, 2 L, 3 LU
-        if (rm < 0 || type > 3) {
-            return false;
-        }
-        long v = x[rs1(insn)];
-        if (dbl) {
-            f[rd(insn)] = switch (type) {
-                case 0 -> Fpu.cvtDW((int) v);
-                case 1 -> Fpu.cvtDWU((int) v);
-                case 2 -> fpu.cvtDL(v, rm);
-                default -> fpu.cvtDLU(v, rm);
-            };
-        } else {
-            f[rd(insn)] = box(switch (type) {
-                case 0 -> fpu.cvtSW((int) v, rm);
-                case 1 -> fpu.cvtSWU((int) v, rm);
-                case 2 -> fpu.cvtSL(v, rm);
-                default -> fpu.cvtSLU(v, rm);
-            });
-        }
-        return true;
-    }
-
-    private static boolean moveToIntegerOrClassify(int insn, boolean dbl, long[] x, long[] f) {
-        int op = funct3(insn);                   // 0 FMV.X.fmt, 1 FCLASS
-        if (op > 1 || rs2(insn) != 0) {
-            return false;
-        }
-        long a = f[rs1(insn)];
-        long r;
-        if (op == 0) {
-            r = dbl ? a : (int) a;               // FMV.X.W: low 32 bits, sign-extended, box ignored
-        } else {
-            r = dbl ? Fpu.classD(a) : Fpu.classS(unbox(a));
-        }
-        writeX(x, rd(insn), r);
-        return true;
-    }
-
-    private static boolean moveFromInteger(int insn, boolean dbl, long[] x, long[] f) {
-        if (funct3(insn) != 0 || rs2(insn) != 0) {
-            return false;
-        }
-        long v = x[rs1(insn)];
-        f[rd(insn)] = dbl ? v : box((int) v);
-        return true;
-    }
+    public static long FMADD_D(Fpu fpu, long a, long b, long c, int rm) { return fpu.fmaddD(a, b, c, rm); }
+    public static long FMSUB_D(Fpu fpu, long a, long b, long c, int rm) { return fpu.fmsubD(a, b, c, rm); }
+    public static long FNMSUB_D(Fpu fpu, long a, long b, long c, int rm) { return fpu.fnmsubD(a, b, c, rm); }
+    public static long FNMADD_D(Fpu fpu, long a, long b, long c, int rm) { return fpu.fnmaddD(a, b, c, rm); }
+    public static long FADD_D(Fpu fpu, long a, long b, long c, int rm) { return fpu.addD(a, b, rm); }
+    public static long FSUB_D(Fpu fpu, long a, long b, long c, int rm) { return fpu.subD(a, b, rm); }
+    public static long FMUL_D(Fpu fpu, long a, long b, long c, int rm) { return fpu.mulD(a, b, rm); }
+    public static long FDIV_D(Fpu fpu, long a, long b, long c, int rm) { return fpu.divD(a, b, rm); }
+    public static long FSQRT_D(Fpu fpu, long a, long b, long c, int rm) { return fpu.sqrtD(a, rm); }
+    public static long FSGNJ_D(Fpu fpu, long a, long b, long c, int rm) { return (a & ~SIGN_D) | (b & SIGN_D); }
+    public static long FSGNJN_D(Fpu fpu, long a, long b, long c, int rm) { return (a & ~SIGN_D) | (~b & SIGN_D); }
+    public static long FSGNJX_D(Fpu fpu, long a, long b, long c, int rm) { return (a & ~SIGN_D) | ((a ^ b) & SIGN_D); }
+    public static long FMIN_D(Fpu fpu, long a, long b, long c, int rm) { return fpu.minD(a, b); }
+    public static long FMAX_D(Fpu fpu, long a, long b, long c, int rm) { return fpu.maxD(a, b); }
+    public static long FCVT_S_D(Fpu fpu, long a, long b, long c, int rm) { return box(fpu.cvtSD(a, rm)); }
+    public static long FCVT_D_S(Fpu fpu, long a, long b, long c, int rm) { return fpu.cvtDS(unbox(a)); }
+    public static long FCVT_W_D(Fpu fpu, long a, long b, long c, int rm) { return fpu.cvtWD(a, rm); }
+    public static long FCVT_WU_D(Fpu fpu, long a, long b, long c, int rm) { return fpu.cvtWUD(a, rm); }
+    public static long FCVT_L_D(Fpu fpu, long a, long b, long c, int rm) { return fpu.cvtLD(a, rm); }
+    public static long FCVT_LU_D(Fpu fpu, long a, long b, long c, int rm) { return fpu.cvtLUD(a, rm); }
+    public static long FMV_X_D(Fpu fpu, long a, long b, long c, int rm) { return a; }
+    public static long FCLASS_D(Fpu fpu, long a, long b, long c, int rm) { return Fpu.classD(a); }
+    public static long FEQ_D(Fpu fpu, long a, long b, long c, int rm) { return fpu.eqD(a, b) ? 1 : 0; }
+    public static long FLT_D(Fpu fpu, long a, long b, long c, int rm) { return fpu.ltD(a, b) ? 1 : 0; }
+    public static long FLE_D(Fpu fpu, long a, long b, long c, int rm) { return fpu.leD(a, b) ? 1 : 0; }
+    public static long FCVT_D_W(Fpu fpu, long a, long b, long c, int rm) { return Fpu.cvtDW((int) a); }
+    public static long FCVT_D_WU(Fpu fpu, long a, long b, long c, int rm) { return Fpu.cvtDWU((int) a); }
+    public static long FCVT_D_L(Fpu fpu, long a, long b, long c, int rm) { return fpu.cvtDL(a, rm); }
+    public static long FCVT_D_LU(Fpu fpu, long a, long b, long c, int rm) { return fpu.cvtDLU(a, rm); }
+    public static long FMV_D_X(Fpu fpu, long a, long b, long c, int rm) { return a; }
 }

@@ -1,48 +1,67 @@
 package dev.ember.riscv.interp;
 
+import static dev.ember.riscv.isa.Insn.imm;
+import static dev.ember.riscv.isa.Insn.rd;
+import static dev.ember.riscv.isa.Insn.rs1;
+import static dev.ember.riscv.isa.Insn.rs2;
+
 import dev.ember.memory.GuestMemory;
+import dev.ember.riscv.cpu.ExecutionEngine;
 import dev.ember.riscv.cpu.Hart;
 import dev.ember.riscv.cpu.Mmu;
 import dev.ember.riscv.cpu.Mstatus;
 import dev.ember.riscv.cpu.Privilege;
 import dev.ember.riscv.cpu.Trap;
-import dev.ember.riscv.isa.Rvc;
+import dev.ember.riscv.isa.Decoder;
+import dev.ember.riscv.isa.Insn;
+import dev.ember.riscv.isa.Op;
+import dev.ember.riscv.isa.OpCode;
 import dev.ember.riscv.isa.TrapCause;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.VarHandle;
 
 /**
- * The reference execution engine: fetches, decodes and executes RV64GC instructions one at a
- * time (unprivileged ISA chapters 2 to 16, privileged ISA chapter 3's SYSTEM instructions).
+ * The reference execution engine: runs RV64GC instructions one at a time (unprivileged ISA
+ * chapters 2 to 21, privileged ISA chapter 3's SYSTEM instructions), from instructions decoded
+ * once per physical code page ({@link DecodedPages}).
  *
  * <p>Shape, chosen for HotSpot (see {@code shared/PERFORMANCE.md}): the fetch goes through the
- * MMU's fetch TLB and reads 32 bits in one segment access; compressed instructions are
- * expanded through a 64 Ki-entry table built once; execution is a switch on the major opcode
- * into one small method per opcode group, each well under HotSpot's 8000-byte compile limit.
- * Guest exceptions are {@link Trap}s thrown only from slow paths; the {@code pc} is written
- * only after an instruction completes, so a trap leaves the faulting instruction's {@code pc}
- * for {@code mepc}/{@code sepc}.
+ * MMU's fetch TLB once per code page and then reads the page's decoded slots; execution is one
+ * {@code switch} over {@link Op}, each case a line or a call to a small method, well under
+ * HotSpot's 8000-byte compile limit, over the ops' {@link OpCode}s (an {@code int} switch is one
+ * table jump). Guest exceptions are {@link Trap}s thrown only from slow
+ * paths; the {@code pc} is written only after an instruction completes, so a trap leaves the
+ * faulting instruction's {@code pc} for {@code mepc}/{@code sepc}.
  *
  * <p>Interrupts are not checked per instruction: {@link #run} executes a slice and returns to
  * the vCPU loop, which checks them between slices, as TinyEMU does.
  *
+ * <p>The translator uses this engine for code that is not hot yet, one basic block at a time
+ * ({@link #runBlock}).
+ *
  * <p>Owned by the hart's vCPU thread.
  */
-public final class Interpreter {
-
-    /** Expansions of every 16-bit encoding; 0 marks an illegal one. */
-    private static final int[] RVC = Rvc.buildTable();
+public final class Interpreter implements ExecutionEngine {
 
     private final Hart h;
     private final Mmu mmu;
     private final long[] x;
     private final MemorySegment seg;
+    private final DecodedPages decoded;
+    private long attempted;
 
+    /** An interpreter with its own decoded-page cache, for a hart that runs alone (tests, tools). */
     public Interpreter(Hart hart) {
+        this(hart, new DecodedPages(hart.mmu.ram()));
+    }
+
+    /** An interpreter sharing {@code decoded} with the other harts of its machine. */
+    public Interpreter(Hart hart, DecodedPages decoded) {
         this.h = hart;
         this.mmu = hart.mmu;
         this.x = hart.x;
         this.seg = hart.mmu.seg;
+        this.decoded = decoded;
     }
 
     /**
@@ -52,17 +71,84 @@ public final class Interpreter {
      *
      * @return the number of instructions attempted
      */
+    @Override
     public int run(int budget) {
         int done = 0;
         h.sliceEnd = false;
         while (done < budget && !h.sliceEnd) {
-            done = runUntrapped(done, budget);
+            done = runUntrapped(done, budget, false, null);
         }
+        attempted += done;
         return done;
     }
 
-    /** Runs until the budget, a slice end or a trap, which it takes; returns the new count. */
-    private int runUntrapped(int done, int budget) {
+    /**
+     * Executes instructions up to and including the next one that ends a basic block (a branch,
+     * a jump, a SYSTEM instruction, or one that traps), at most {@code budget} of them, and
+     * stops early as {@link #run} does. Does not clear {@link Hart#sliceEnd}.
+     *
+     * @return the number of instructions attempted
+     */
+    public int runBlock(int budget) {
+        int done = 0;
+        if (!h.sliceEnd) {
+            done = runUntrapped(0, budget, true, null);
+        }
+        attempted += done;
+        return done;
+    }
+
+    /** What the translator learns from the interpreter: where basic blocks start. */
+    public interface BlockWatch {
+        /**
+         * A basic block is about to start at RAM offset {@code hostOffset}.
+         *
+         * @return true to stop before it, because it should be translated now
+         */
+        boolean blockStart(long hostOffset);
+    }
+
+    /**
+     * Executes instructions as {@link #run} does, except that at every basic block after the
+     * first it stops before the block's first instruction if translated code begins there
+     * ({@link Insn#REGION_ENTRY}) or {@code watch} says it is hot. Does not clear
+     * {@link Hart#sliceEnd}. Cold code thus runs at the interpreter's full speed, and the
+     * translator hears about it only at the blocks it may want.
+     *
+     * @return the number of instructions attempted
+     */
+    public int runUntilHot(int budget, BlockWatch watch) {
+        int done = 0;
+        boolean first = true;
+        while (done < budget && !h.sliceEnd) {
+            done = runUntrapped(done, budget, false, watch, first);
+            if (stoppedAtBlock) {
+                break;
+            }
+            first = false;   // a trap was taken: the handler's first instruction starts a block
+        }
+        attempted += done;
+        return done;
+    }
+
+    @Override
+    public long interpretedInstructions() {
+        return attempted;
+    }
+
+    /**
+     * Runs until the budget, a slice end or a trap, which it takes; returns the new count.
+     * With {@code oneBlock}, also stops after an instruction that ends a basic block.
+     */
+    private int runUntrapped(int done, int budget, boolean oneBlock, BlockWatch watch) {
+        return runUntrapped(done, budget, oneBlock, watch, true);
+    }
+
+    /** Set when {@link #runUntrapped} stopped before a block for the {@link BlockWatch}. */
+    private boolean stoppedAtBlock;
+
+    private int runUntrapped(int done, int budget, boolean oneBlock, BlockWatch watch, boolean skipFirstBlock) {
+        stoppedAtBlock = false;
         final Hart h = this.h;
         final long[] fetchTag = mmu.fetchTag;
         final long[] fetchAddend = mmu.fetchAddend;
@@ -71,39 +157,46 @@ public final class Interpreter {
         // The pc lives in a local while the slice runs; h.pc is written back when the slice
         // ends and before anything that reads it (trap entry, SBI calls, xRET).
         long pc = h.pc;
-        // The current code page's fetch-TLB entry, held in locals. Valid for the slice: a
-        // privilege change ends the slice, and so does every TLB flush (Mmu.flush).
+        // The current code page: its virtual address, its RAM offset and its decoded slots.
+        // Valid for the slice: a privilege change ends the slice, and so does every TLB flush
+        // (Mmu.flush) and every store to a page of code (CodePages).
         long codePage = -1;
-        long codeAddend = 0;
+        long codeOffset = 0;
+        long[] code = null;
         final long fetchKey = mmu.fetchKey;
+        // With a watch, every block start but the first is reported; after a trap, the
+        // handler's entry is a block start too.
+        boolean blockStart = !skipFirstBlock;
         try {
             while (done < budget && !h.sliceEnd) {
                 done++;   // before the fetch, so a slice of faulting fetches still ends
                 h.instret++;   // taken back below if the instruction traps instead of retiring
                 long page = pc & ~0xFFFL;
-                int insn;
-                if (page == codePage && (pc & 0xFFF) <= 0xFFC) {
-                    insn = seg.get(GuestMemory.U32, pc + codeAddend);
-                } else {
+                if (page != codePage) {
                     int i = (int) (pc >>> 12) & (Mmu.TLB_SIZE - 1);
-                    if (fetchTag[i] == (page | fetchKey) && (pc & 0xFFF) <= 0xFFC) {
-                        codePage = page;
-                        codeAddend = fetchAddend[i];
-                        insn = seg.get(GuestMemory.U32, pc + codeAddend);
-                    } else {
-                        insn = mmu.fetch(pc);
-                    }
+                    long offset = fetchTag[i] == (page | fetchKey) ? pc + fetchAddend[i] : mmu.fetchOffset(pc);
+                    codeOffset = offset & ~0xFFFL;
+                    code = decoded.page(codeOffset >>> 12, mmu);
+                    codePage = page;
                 }
-                if ((insn & 3) == 3) {
-                    pc = execute(insn, pc, 4);
-                } else {
-                    int expanded = RVC[insn & 0xFFFF];
-                    if (expanded == 0) {
-                        throw h.illegalInstruction();
-                    }
-                    pc = execute(expanded, pc, 2);
+                int slot = (int) (pc & 0xFFF) >>> 1;
+                long insn = code[slot];
+                if (insn == 0) {
+                    insn = decodeSlot(code, slot, pc, codeOffset);
                 }
+                if (blockStart && watch != null
+                        && ((insn & Insn.REGION_ENTRY) != 0 || watch.blockStart(codeOffset | (pc & 0xFFF)))) {
+                    done--;
+                    h.instret--;
+                    stoppedAtBlock = true;
+                    break;
+                }
+                pc = execute(insn, pc);
                 x[0] = 0;
+                blockStart = Insn.endsBlock(insn);
+                if (oneBlock && blockStart) {
+                    break;
+                }
             }
             h.pc = pc;
         } catch (Trap t) {
@@ -115,100 +208,148 @@ public final class Interpreter {
     }
 
     /**
-     * Executes one 32-bit (or expanded 16-bit) instruction of length {@code len} at {@code pc}.
+     * Decodes the instruction at {@code pc}, which lies in the code page at RAM offset
+     * {@code codeOffset}, and stores it in its slot, unless it straddles the page's end.
+     */
+    private long decodeSlot(long[] code, int slot, long pc, long codeOffset) {
+        int inPage = (int) (pc & 0xFFF);
+        int bits;
+        if (inPage <= 0xFFC) {
+            bits = seg.get(GuestMemory.U32, codeOffset + inPage);
+        } else {
+            bits = seg.get(GuestMemory.U16, codeOffset + inPage) & 0xFFFF;
+            if (Decoder.is32Bit(bits)) {
+                return Decoder.decode(mmu.fetch(pc));   // straddles two pages: never cached
+            }
+        }
+        long insn = Decoder.decode(bits);
+        code[slot] = insn;
+        // Ordering: another hart may have rewritten the bytes and cleared this slot between our
+        // read and our store. Read them again after the store: if they changed, the slot must
+        // not keep what we decoded (CodePages clears slots after the write, we check after ours).
+        VarHandle.fullFence();
+        int again = inPage <= 0xFFC ? seg.get(GuestMemory.U32, codeOffset + inPage)
+                                    : seg.get(GuestMemory.U16, codeOffset + inPage) & 0xFFFF;
+        if (again != bits) {
+            code[slot] = 0;
+            return Decoder.decode(again);
+        }
+        return insn;
+    }
+
+    /**
+     * Executes one decoded instruction at {@code pc}.
      *
      * @return the pc of the next instruction
      */
-    long execute(int insn, long pc, int len) {
-        return switch (insn & 0x7F) {
-            case 0x03 -> load(insn, pc, len);
-            case 0x07 -> loadFp(insn, pc, len);
-            case 0x0F -> miscMem(insn, pc, len);
-            case 0x13 -> opImm(insn, pc, len);
-            case 0x17 -> { x[rd(insn)] = pc + (insn & 0xFFFF_F000); yield pc + len; }
-            case 0x1B -> opImm32(insn, pc, len);
-            case 0x23 -> store(insn, pc, len);
-            case 0x27 -> storeFp(insn, pc, len);
-            case 0x2F -> amo(insn, pc, len);
-            case 0x33 -> op(insn, pc, len);
-            case 0x37 -> { x[rd(insn)] = (long) (insn & 0xFFFF_F000); yield pc + len; }
-            case 0x3B -> op32(insn, pc, len);
-            case 0x43, 0x47, 0x4B, 0x4F, 0x53 -> fp(insn, pc, len);
-            case 0x63 -> branch(insn, pc, len);
-            case 0x67 -> {
-                if (((insn >>> 12) & 7) != 0) throw h.illegalInstruction();
-                long target = (x[rs1(insn)] + (insn >> 20)) & ~1L;
-                x[rd(insn)] = pc + len;
-                yield target;
+    long execute(long d, long pc) {
+        final long[] x = this.x;
+        int len = Insn.length(d);
+        long next = pc + len;
+        switch (Insn.opIndex(d)) {
+            case OpCode.ILLEGAL -> throw h.illegalInstruction();
+            case OpCode.LUI -> x[rd(d)] = imm(d);
+            case OpCode.AUIPC -> x[rd(d)] = pc + imm(d);
+            case OpCode.JAL -> { x[rd(d)] = next; return pc + imm(d); }
+            case OpCode.JALR -> {
+                long target = (x[rs1(d)] + imm(d)) & ~1L;
+                x[rd(d)] = next;
+                return target;
             }
-            case 0x6F -> { x[rd(insn)] = pc + len; yield pc + immJ(insn); }
-            case 0x73 -> system(insn, pc, len);
-            default -> throw h.illegalInstruction();
-        };
-    }
-
-    static int rd(int insn) { return (insn >>> 7) & 31; }
-    static int rs1(int insn) { return (insn >>> 15) & 31; }
-    static int rs2(int insn) { return (insn >>> 20) & 31; }
-    static int funct3(int insn) { return (insn >>> 12) & 7; }
-
-    static long immS(int w) { return ((w >> 25) << 5) | ((w >>> 7) & 0x1F); }
-
-    static long immB(int w) {
-        return ((w >> 31) << 12) | (((w >>> 7) & 1) << 11) | (((w >>> 25) & 0x3F) << 5) | (((w >>> 8) & 0xF) << 1);
-    }
-
-    static long immJ(int w) {
-        return ((w >> 31) << 20) | (w & 0x000F_F000) | (((w >>> 20) & 1) << 11) | (((w >>> 21) & 0x3FF) << 1);
-    }
-
-    private long load(int insn, long pc, int len) {
-        long a = x[rs1(insn)] + (insn >> 20);
-        long v = switch (funct3(insn)) {
-            case 0 -> (byte) mmu.loadU8(a);
-            case 1 -> (short) mmu.loadU16(a);
-            case 2 -> mmu.load32(a);
-            case 3 -> mmu.load64(a);
-            case 4 -> mmu.loadU8(a);
-            case 5 -> mmu.loadU16(a);
-            case 6 -> mmu.load32(a) & 0xFFFF_FFFFL;
-            default -> throw h.illegalInstruction();
-        };
-        x[rd(insn)] = v;
-        return pc + len;
-    }
-
-    private long store(int insn, long pc, int len) {
-        long a = x[rs1(insn)] + immS(insn);
-        long v = x[rs2(insn)];
-        switch (funct3(insn)) {
-            case 0 -> mmu.store8(a, (int) v);
-            case 1 -> mmu.store16(a, (int) v);
-            case 2 -> mmu.store32(a, (int) v);
-            case 3 -> mmu.store64(a, v);
-            default -> throw h.illegalInstruction();
+            case OpCode.BEQ -> { return x[rs1(d)] == x[rs2(d)] ? pc + imm(d) : next; }
+            case OpCode.BNE -> { return x[rs1(d)] != x[rs2(d)] ? pc + imm(d) : next; }
+            case OpCode.BLT -> { return x[rs1(d)] < x[rs2(d)] ? pc + imm(d) : next; }
+            case OpCode.BGE -> { return x[rs1(d)] >= x[rs2(d)] ? pc + imm(d) : next; }
+            case OpCode.BLTU -> { return Long.compareUnsigned(x[rs1(d)], x[rs2(d)]) < 0 ? pc + imm(d) : next; }
+            case OpCode.BGEU -> { return Long.compareUnsigned(x[rs1(d)], x[rs2(d)]) >= 0 ? pc + imm(d) : next; }
+            case OpCode.LB -> x[rd(d)] = (byte) mmu.loadU8(x[rs1(d)] + imm(d));
+            case OpCode.LH -> x[rd(d)] = (short) mmu.loadU16(x[rs1(d)] + imm(d));
+            case OpCode.LW -> x[rd(d)] = mmu.load32(x[rs1(d)] + imm(d));
+            case OpCode.LD -> x[rd(d)] = mmu.load64(x[rs1(d)] + imm(d));
+            case OpCode.LBU -> x[rd(d)] = mmu.loadU8(x[rs1(d)] + imm(d));
+            case OpCode.LHU -> x[rd(d)] = mmu.loadU16(x[rs1(d)] + imm(d));
+            case OpCode.LWU -> x[rd(d)] = mmu.load32(x[rs1(d)] + imm(d)) & 0xFFFF_FFFFL;
+            case OpCode.SB -> mmu.store8(x[rs1(d)] + imm(d), (int) x[rs2(d)]);
+            case OpCode.SH -> mmu.store16(x[rs1(d)] + imm(d), (int) x[rs2(d)]);
+            case OpCode.SW -> mmu.store32(x[rs1(d)] + imm(d), (int) x[rs2(d)]);
+            case OpCode.SD -> mmu.store64(x[rs1(d)] + imm(d), x[rs2(d)]);
+            case OpCode.ADDI -> x[rd(d)] = x[rs1(d)] + imm(d);
+            case OpCode.SLTI -> x[rd(d)] = x[rs1(d)] < imm(d) ? 1 : 0;
+            case OpCode.SLTIU -> x[rd(d)] = Long.compareUnsigned(x[rs1(d)], imm(d)) < 0 ? 1 : 0;
+            case OpCode.XORI -> x[rd(d)] = x[rs1(d)] ^ imm(d);
+            case OpCode.ORI -> x[rd(d)] = x[rs1(d)] | imm(d);
+            case OpCode.ANDI -> x[rd(d)] = x[rs1(d)] & imm(d);
+            case OpCode.SLLI -> x[rd(d)] = x[rs1(d)] << imm(d);
+            case OpCode.SRLI -> x[rd(d)] = x[rs1(d)] >>> imm(d);
+            case OpCode.SRAI -> x[rd(d)] = x[rs1(d)] >> imm(d);
+            case OpCode.ADD -> x[rd(d)] = x[rs1(d)] + x[rs2(d)];
+            case OpCode.SUB -> x[rd(d)] = x[rs1(d)] - x[rs2(d)];
+            case OpCode.SLL -> x[rd(d)] = x[rs1(d)] << x[rs2(d)];
+            case OpCode.SLT -> x[rd(d)] = x[rs1(d)] < x[rs2(d)] ? 1 : 0;
+            case OpCode.SLTU -> x[rd(d)] = Long.compareUnsigned(x[rs1(d)], x[rs2(d)]) < 0 ? 1 : 0;
+            case OpCode.XOR -> x[rd(d)] = x[rs1(d)] ^ x[rs2(d)];
+            case OpCode.SRL -> x[rd(d)] = x[rs1(d)] >>> x[rs2(d)];
+            case OpCode.SRA -> x[rd(d)] = x[rs1(d)] >> x[rs2(d)];
+            case OpCode.OR -> x[rd(d)] = x[rs1(d)] | x[rs2(d)];
+            case OpCode.AND -> x[rd(d)] = x[rs1(d)] & x[rs2(d)];
+            case OpCode.ADDIW -> x[rd(d)] = (int) (x[rs1(d)] + imm(d));
+            case OpCode.SLLIW -> x[rd(d)] = (int) x[rs1(d)] << imm(d);
+            case OpCode.SRLIW -> x[rd(d)] = (int) x[rs1(d)] >>> imm(d);
+            case OpCode.SRAIW -> x[rd(d)] = (int) x[rs1(d)] >> imm(d);
+            case OpCode.ADDW -> x[rd(d)] = (int) x[rs1(d)] + (int) x[rs2(d)];
+            case OpCode.SUBW -> x[rd(d)] = (int) x[rs1(d)] - (int) x[rs2(d)];
+            case OpCode.SLLW -> x[rd(d)] = (int) x[rs1(d)] << x[rs2(d)];
+            case OpCode.SRLW -> x[rd(d)] = (int) x[rs1(d)] >>> x[rs2(d)];
+            case OpCode.SRAW -> x[rd(d)] = (int) x[rs1(d)] >> x[rs2(d)];
+            case OpCode.FENCE -> VarHandle.fullFence();   // order this hart's accesses for other harts
+            case OpCode.FENCE_I -> h.fenceI();
+            case OpCode.ECALL, OpCode.EBREAK, OpCode.SRET, OpCode.MRET, OpCode.WFI, OpCode.SFENCE_VMA -> { return system(d, pc); }
+            case OpCode.CSRRW -> x[rd(d)] = h.csrAccess(Insn.csr(d), x[rs1(d)], -1L, true);
+            case OpCode.CSRRS -> x[rd(d)] = h.csrAccess(Insn.csr(d), -1L, x[rs1(d)], rs1(d) != 0);
+            case OpCode.CSRRC -> x[rd(d)] = h.csrAccess(Insn.csr(d), 0L, x[rs1(d)], rs1(d) != 0);
+            case OpCode.CSRRWI -> x[rd(d)] = h.csrAccess(Insn.csr(d), rs1(d), -1L, true);
+            case OpCode.CSRRSI -> x[rd(d)] = h.csrAccess(Insn.csr(d), -1L, rs1(d), rs1(d) != 0);
+            case OpCode.CSRRCI -> x[rd(d)] = h.csrAccess(Insn.csr(d), 0L, rs1(d), rs1(d) != 0);
+            case OpCode.MUL -> x[rd(d)] = x[rs1(d)] * x[rs2(d)];
+            case OpCode.MULH -> x[rd(d)] = Math.multiplyHigh(x[rs1(d)], x[rs2(d)]);
+            case OpCode.MULHSU -> x[rd(d)] = IntegerOps.mulhsu(x[rs1(d)], x[rs2(d)]);
+            case OpCode.MULHU -> x[rd(d)] = Math.unsignedMultiplyHigh(x[rs1(d)], x[rs2(d)]);
+            case OpCode.DIV -> x[rd(d)] = IntegerOps.div(x[rs1(d)], x[rs2(d)]);
+            case OpCode.DIVU -> x[rd(d)] = IntegerOps.divu(x[rs1(d)], x[rs2(d)]);
+            case OpCode.REM -> x[rd(d)] = IntegerOps.rem(x[rs1(d)], x[rs2(d)]);
+            case OpCode.REMU -> x[rd(d)] = IntegerOps.remu(x[rs1(d)], x[rs2(d)]);
+            case OpCode.MULW -> x[rd(d)] = (int) x[rs1(d)] * (int) x[rs2(d)];
+            case OpCode.DIVW -> x[rd(d)] = IntegerOps.divw(x[rs1(d)], x[rs2(d)]);
+            case OpCode.DIVUW -> x[rd(d)] = IntegerOps.divuw(x[rs1(d)], x[rs2(d)]);
+            case OpCode.REMW -> x[rd(d)] = IntegerOps.remw(x[rs1(d)], x[rs2(d)]);
+            case OpCode.REMUW -> x[rd(d)] = IntegerOps.remuw(x[rs1(d)], x[rs2(d)]);
+            case OpCode.LR_W, OpCode.LR_D -> x[rd(d)] = Amo.loadReserved(h, x[rs1(d)], Insn.op(d) == Op.LR_D);
+            case OpCode.SC_W, OpCode.SC_D -> x[rd(d)] = Amo.storeConditional(h, x[rs1(d)], x[rs2(d)], Insn.op(d) == Op.SC_D);
+            case OpCode.AMOSWAP_W, OpCode.AMOADD_W, OpCode.AMOXOR_W, OpCode.AMOAND_W, OpCode.AMOOR_W, OpCode.AMOMIN_W, OpCode.AMOMAX_W, OpCode.AMOMINU_W, OpCode.AMOMAXU_W ->
+                    x[rd(d)] = Amo.apply32(h, Insn.op(d), x[rs1(d)], x[rs2(d)]);
+            case OpCode.AMOSWAP_D, OpCode.AMOADD_D, OpCode.AMOXOR_D, OpCode.AMOAND_D, OpCode.AMOOR_D, OpCode.AMOMIN_D, OpCode.AMOMAX_D, OpCode.AMOMINU_D, OpCode.AMOMAXU_D ->
+                    x[rd(d)] = Amo.apply64(h, Insn.op(d), x[rs1(d)], x[rs2(d)]);
+            case OpCode.FLW -> {
+                long a = x[rs1(d)] + imm(d);
+                h.touchFp();
+                h.f[rd(d)] = FloatOps.box(mmu.load32(a));
+            }
+            case OpCode.FLD -> {
+                long a = x[rs1(d)] + imm(d);
+                h.touchFp();
+                h.f[rd(d)] = mmu.load64(a);
+            }
+            case OpCode.FSW -> {
+                requireFpOn();
+                mmu.store32(x[rs1(d)] + imm(d), (int) h.f[rs2(d)]);
+            }
+            case OpCode.FSD -> {
+                requireFpOn();
+                mmu.store64(x[rs1(d)] + imm(d), h.f[rs2(d)]);
+            }
+            default -> fp(d);   // the F and D computational instructions
         }
-        return pc + len;
-    }
-
-    private long loadFp(int insn, long pc, int len) {
-        long a = x[rs1(insn)] + (insn >> 20);
-        switch (funct3(insn)) {
-            case 2 -> { h.touchFp(); h.f[rd(insn)] = 0xFFFF_FFFF_0000_0000L | (mmu.load32(a) & 0xFFFF_FFFFL); }
-            case 3 -> { h.touchFp(); h.f[rd(insn)] = mmu.load64(a); }
-            default -> throw h.illegalInstruction();
-        }
-        return pc + len;
-    }
-
-    private long storeFp(int insn, long pc, int len) {
-        long a = x[rs1(insn)] + immS(insn);
-        switch (funct3(insn)) {
-            case 2 -> { requireFpOn(); mmu.store32(a, (int) h.f[rs2(insn)]); }
-            case 3 -> { requireFpOn(); mmu.store64(a, h.f[rs2(insn)]); }
-            default -> throw h.illegalInstruction();
-        }
-        return pc + len;
+        return next;
     }
 
     private void requireFpOn() {
@@ -217,264 +358,57 @@ public final class Interpreter {
         }
     }
 
-    private long fp(int insn, long pc, int len) {
+    private void fp(long d) {
         requireFpOn();
-        if (!FloatOps.execute(insn, x, h.f, h.fpu, h.frm)) {
+        if (!FloatOps.execute(d, x, h.f, h.fpu, h.frm)) {
             throw h.illegalInstruction();
         }
         h.touchFp();
-        return pc + len;
     }
 
-    private long miscMem(int insn, long pc, int len) {
-        switch (funct3(insn)) {
-            case 0 -> VarHandle.fullFence();   // FENCE: order this hart's accesses for other harts
-            case 1 -> { }                      // FENCE.I: no decoded-instruction cache to invalidate
-            default -> throw h.illegalInstruction();
-        }
-        return pc + len;
-    }
-
-    private long opImm(int insn, long pc, int len) {
-        long a = x[rs1(insn)];
-        long imm = insn >> 20;
-        long v = switch (funct3(insn)) {
-            case 0 -> a + imm;
-            case 1 -> {
-                if ((insn >>> 26) != 0) throw h.illegalInstruction();
-                yield a << (imm & 63);
-            }
-            case 2 -> a < imm ? 1 : 0;
-            case 3 -> Long.compareUnsigned(a, imm) < 0 ? 1 : 0;
-            case 4 -> a ^ imm;
-            case 5 -> switch (insn >>> 26) {
-                case 0 -> a >>> (imm & 63);
-                case 0x10 -> a >> (imm & 63);
-                default -> throw h.illegalInstruction();
-            };
-            case 6 -> a | imm;
-            default -> a & imm;
-        };
-        x[rd(insn)] = v;
-        return pc + len;
-    }
-
-    private long opImm32(int insn, long pc, int len) {
-        int a = (int) x[rs1(insn)];
-        int imm = insn >> 20;
-        int v = switch (funct3(insn)) {
-            case 0 -> a + imm;
-            case 1 -> {
-                if ((insn >>> 25) != 0) throw h.illegalInstruction();
-                yield a << (imm & 31);
-            }
-            case 5 -> switch (insn >>> 25) {
-                case 0 -> a >>> (imm & 31);
-                case 0x20 -> a >> (imm & 31);
-                default -> throw h.illegalInstruction();
-            };
-            default -> throw h.illegalInstruction();
-        };
-        x[rd(insn)] = v;
-        return pc + len;
-    }
-
-    private long op(int insn, long pc, int len) {
-        long a = x[rs1(insn)];
-        long b = x[rs2(insn)];
-        int f7 = insn >>> 25;
-        long v;
-        if (f7 == 0) {
-            v = switch (funct3(insn)) {
-                case 0 -> a + b;
-                case 1 -> a << (b & 63);
-                case 2 -> a < b ? 1 : 0;
-                case 3 -> Long.compareUnsigned(a, b) < 0 ? 1 : 0;
-                case 4 -> a ^ b;
-                case 5 -> a >>> (b & 63);
-                case 6 -> a | b;
-                default -> a & b;
-            };
-        } else if (f7 == 0x20) {
-            v = switch (funct3(insn)) {
-                case 0 -> a - b;
-                case 5 -> a >> (b & 63);
-                default -> throw h.illegalInstruction();
-            };
-        } else if (f7 == 1) {
-            v = mulDiv(funct3(insn), a, b);
-        } else {
-            throw h.illegalInstruction();
-        }
-        x[rd(insn)] = v;
-        return pc + len;
-    }
-
-    /** The M extension on 64-bit operands (unprivileged ISA §13.1, §13.2, table 13.1). */
-    static long mulDiv(int funct3, long a, long b) {
-        return switch (funct3) {
-            case 0 -> a * b;
-            case 1 -> Math.multiplyHigh(a, b);
-            case 2 -> Math.multiplyHigh(a, b) + ((b >> 63) & a);   // MULHSU: b is unsigned
-            case 3 -> Math.unsignedMultiplyHigh(a, b);
-            case 4 -> b == 0 ? -1 : (a == Long.MIN_VALUE && b == -1 ? a : a / b);
-            case 5 -> b == 0 ? -1 : Long.divideUnsigned(a, b);
-            case 6 -> b == 0 ? a : (a == Long.MIN_VALUE && b == -1 ? 0 : a % b);
-            default -> b == 0 ? a : Long.remainderUnsigned(a, b);
-        };
-    }
-
-    private long op32(int insn, long pc, int len) {
-        int a = (int) x[rs1(insn)];
-        int b = (int) x[rs2(insn)];
-        int f7 = insn >>> 25;
-        int v;
-        if (f7 == 0) {
-            v = switch (funct3(insn)) {
-                case 0 -> a + b;
-                case 1 -> a << (b & 31);
-                case 5 -> a >>> (b & 31);
-                default -> throw h.illegalInstruction();
-            };
-        } else if (f7 == 0x20) {
-            v = switch (funct3(insn)) {
-                case 0 -> a - b;
-                case 5 -> a >> (b & 31);
-                default -> throw h.illegalInstruction();
-            };
-        } else if (f7 == 1) {
-            v = switch (funct3(insn)) {
-                case 0 -> a * b;
-                case 4 -> b == 0 ? -1 : (a == Integer.MIN_VALUE && b == -1 ? a : a / b);
-                case 5 -> b == 0 ? -1 : Integer.divideUnsigned(a, b);
-                case 6 -> b == 0 ? a : (a == Integer.MIN_VALUE && b == -1 ? 0 : a % b);
-                case 7 -> b == 0 ? a : Integer.remainderUnsigned(a, b);
-                default -> throw h.illegalInstruction();
-            };
-        } else {
-            throw h.illegalInstruction();
-        }
-        x[rd(insn)] = v;
-        return pc + len;
-    }
-
-    private long branch(int insn, long pc, int len) {
-        long a = x[rs1(insn)];
-        long b = x[rs2(insn)];
-        boolean taken = switch (funct3(insn)) {
-            case 0 -> a == b;
-            case 1 -> a != b;
-            case 4 -> a < b;
-            case 5 -> a >= b;
-            case 6 -> Long.compareUnsigned(a, b) < 0;
-            case 7 -> Long.compareUnsigned(a, b) >= 0;
-            default -> throw h.illegalInstruction();
-        };
-        return taken ? pc + immB(insn) : pc + len;
-    }
-
-    /**
-     * The A extension (unprivileged ISA chapter 14). AMOs are single atomic operations on
-     * guest RAM through {@link GuestMemory#ATOMIC_U64}/{@code ATOMIC_U32}, so they are atomic
-     * against other harts on other host threads. LR/SC is implemented as a reservation on the
-     * loaded value plus a compare-and-swap, as QEMU does: an SC succeeds only if memory still
-     * holds the value LR saw.
-     */
-    private long amo(int insn, long pc, int len) {
-        int f3 = funct3(insn);
-        if (f3 != 2 && f3 != 3) {
-            throw h.illegalInstruction();
-        }
-        boolean doubleword = f3 == 3;
-        int op = insn >>> 27;
-        long a = x[rs1(insn)];
-        long src = x[rs2(insn)];
-        long v;
-        switch (op) {
-            case 0b00010 -> {   // LR
-                if (rs2(insn) != 0) throw h.illegalInstruction();
-                long off = mmu.atomicOffset(a, doubleword ? 8 : 4, false);
-                v = doubleword ? (long) GuestMemory.ATOMIC_U64.getVolatile(seg, off)
-                               : (int) GuestMemory.ATOMIC_U32.getVolatile(seg, off);
-                h.reservationOffset = off;
-                h.reservationValue = v;
-            }
-            case 0b00011 -> {   // SC
-                long off = mmu.atomicOffset(a, doubleword ? 8 : 4, true);
-                boolean ok = false;
-                if (h.reservationOffset == off) {
-                    ok = doubleword
-                            ? GuestMemory.ATOMIC_U64.compareAndSet(seg, off, h.reservationValue, src)
-                            : GuestMemory.ATOMIC_U32.compareAndSet(seg, off, (int) h.reservationValue, (int) src);
-                }
-                h.reservationOffset = -1;
-                v = ok ? 0 : 1;
-            }
-            default -> {
-                if (!Amo.isOp(op)) {
-                    throw h.illegalInstruction();
-                }
-                long off = mmu.atomicOffset(a, doubleword ? 8 : 4, true);
-                v = doubleword ? Amo.apply64(op, seg, off, src) : Amo.apply32(op, seg, off, (int) src);
-            }
-        }
-        x[rd(insn)] = v;
-        return pc + len;
-    }
-
-    private long system(int insn, long pc, int len) {
-        int f3 = funct3(insn);
-        if (f3 == 0) {
-            return privileged(insn, pc, len);
-        }
-        if (f3 == 4) {
-            throw h.illegalInstruction();
-        }
-        int csr = insn >>> 20;
-        int rs1 = rs1(insn);
-        long src = (f3 & 4) != 0 ? rs1 : x[rs1];
-        long old = switch (f3 & 3) {
-            case 1 -> h.csrAccess(csr, src, -1L, true);
-            case 2 -> h.csrAccess(csr, -1L, src, rs1 != 0);
-            default -> h.csrAccess(csr, 0L, src, rs1 != 0);
-        };
-        x[rd(insn)] = old;
-        return pc + len;
-    }
-
-    private long privileged(int insn, long pc, int len) {
-        if ((insn >>> 25) == 0b0001001) {   // SFENCE.VMA
-            if (rd(insn) != 0 || h.priv == Privilege.USER
-                    || (h.priv == Privilege.SUPERVISOR && (h.mstatus & Mstatus.TVM) != 0)) {
-                throw h.illegalInstruction();
-            }
-            mmu.flush();
-            return pc + len;
-        }
-        if (rd(insn) != 0 || rs1(insn) != 0) {
-            throw h.illegalInstruction();
-        }
+    private long system(long d, long pc) {
         h.pc = pc;   // xRET and SBI calls read and write h.pc
-        switch (insn >>> 20) {
-            case 0x000 -> ecall();
-            case 0x001 -> throw h.trap(TrapCause.BREAKPOINT, pc);
-            case 0x102 -> h.sret();
-            case 0x302 -> h.mret();
-            case 0x105 -> {   // WFI
-                if (h.priv == Privilege.USER
-                        || (h.priv == Privilege.SUPERVISOR && (h.mstatus & Mstatus.TW) != 0)) {
-                    throw h.illegalInstruction();
-                }
-                h.pc = pc + len;
-                h.waitingForInterrupt = true;
-                h.sliceEnd = true;
+        switch (Insn.op(d)) {
+            case SFENCE_VMA -> {
+                sfenceVma(h);
+                return pc + Insn.length(d);
             }
-            default -> throw h.illegalInstruction();
+            case ECALL -> ecall(h);
+            case EBREAK -> throw h.trap(TrapCause.BREAKPOINT, pc);
+            case SRET -> h.sret();
+            case MRET -> h.mret();
+            case WFI -> wfi(h, pc + Insn.length(d));
+            default -> throw new IllegalStateException("not a SYSTEM op: " + Insn.op(d));
         }
         return h.pc;
     }
 
-    private void ecall() {
+    /** SFENCE.VMA (privileged ISA §4.2.1): illegal in U-mode, and in S-mode with {@code mstatus.TVM}. */
+    public static void sfenceVma(Hart h) {
+        if (h.priv == Privilege.USER || (h.priv == Privilege.SUPERVISOR && (h.mstatus & Mstatus.TVM) != 0)) {
+            throw h.illegalInstruction();
+        }
+        h.mmu.flush();
+    }
+
+    /**
+     * WFI (privileged ISA §3.3.3): illegal in U-mode, and in S-mode with {@code mstatus.TW};
+     * otherwise the hart waits, resuming at {@code next}.
+     */
+    public static void wfi(Hart h, long next) {
+        if (h.priv == Privilege.USER || (h.priv == Privilege.SUPERVISOR && (h.mstatus & Mstatus.TW) != 0)) {
+            throw h.illegalInstruction();
+        }
+        h.pc = next;
+        h.waitingForInterrupt = true;
+        h.sliceEnd = true;
+    }
+
+    /**
+     * ECALL at {@code h.pc}: an SBI call served by the VMM from S-mode when it provides SBI
+     * (then {@code h.pc} moves past the ecall), otherwise the environment-call exception.
+     */
+    public static void ecall(Hart h) {
         if (h.priv == Privilege.SUPERVISOR && h.sbi != null) {
             h.sbi.supervisorCall(h);
             h.pc += 4;

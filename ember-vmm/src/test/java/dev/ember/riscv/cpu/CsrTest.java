@@ -9,8 +9,11 @@ import dev.ember.riscv.testing.HartFixture;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -18,7 +21,13 @@ import org.junit.jupiter.params.provider.MethodSource;
  * (chapters 2 to 4, Sstc): read/modify/write semantics, which accesses write, access
  * control by privilege and by the counter and Sstc enables, and each register's WARL view.
  */
+@ParameterizedClass(name = "{0}")
+@EnumSource(HartFixture.Engine.class)
 class CsrTest {
+
+    @Parameter
+    HartFixture.Engine engine;
+
 
     private static final String S = enter(Privilege.SUPERVISOR);
     private static final String U = enter(Privilege.USER);
@@ -92,7 +101,7 @@ class CsrTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("values")
     void readsAndWritesLikeTheSpec(String name, String asm, String reg, long expected) {
-        HartFixture hart = HartFixture.load(asm).time(1000).runToDone();
+        HartFixture hart = HartFixture.load(engine, asm).time(1000).runToDone();
         assertEquals(expected, hart.x(reg), name);
     }
 
@@ -112,7 +121,7 @@ class CsrTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("allowed")
     void accessCompletes(String name, String asm) {
-        HartFixture.run(asm);
+        HartFixture.run(engine, asm);
     }
 
     /** Accesses that raise illegal-instruction; the program labels the access {@code fault}. */
@@ -150,7 +159,7 @@ class CsrTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("illegal")
     void illegalAccessTrapsWithTheInstructionInMtval(String name, String asm) {
-        HartFixture hart = HartFixture.runToTrap(asm);
+        HartFixture hart = HartFixture.runToTrap(engine, asm);
         assertEquals(TrapCause.ILLEGAL_INSTRUCTION, hart.csr("mcause"), name + ": mcause");
         assertEquals(hart.symbol("fault"), hart.csr("mepc"), name + ": mepc");
         assertEquals(hart.readU32(hart.symbol("fault")), hart.csr("mtval"), name + ": mtval");
@@ -158,13 +167,13 @@ class CsrTest {
 
     @Test
     void failedCsrWriteLeavesRdUnchanged() {
-        HartFixture hart = HartFixture.runToTrap("li a0, 42\n csrrw a0, mhartid, zero");
+        HartFixture hart = HartFixture.runToTrap(engine, "li a0, 42\n csrrw a0, mhartid, zero");
         assertEquals(42L, hart.x("a0"));
     }
 
     @Test
     void secondHartReadsItsOwnHartId() {
-        List<HartFixture> harts = HartFixture.sharing(2, "csrr a0, mhartid");
+        List<HartFixture> harts = HartFixture.sharing(engine, 2, "csrr a0, mhartid");
         assertEquals(1L, harts.get(1).runToDone().x("a0"));
     }
 
@@ -189,6 +198,6 @@ class CsrTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("floatingPointCsrs")
     void floatingPointCsrsBehaveLikeTheSpec(String name, String asm, String reg, long expected) {
-        assertEquals(expected, HartFixture.run(asm).x(reg), name);
+        assertEquals(expected, HartFixture.run(engine, asm).x(reg), name);
     }
 }

@@ -10,8 +10,11 @@ import dev.ember.riscv.testing.HartFixture;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -27,7 +30,13 @@ import org.junit.jupiter.params.provider.MethodSource;
  * from {@link #FRAMES} (frame {@code n}'s first doubleword holds {@link #marker}{@code (n)}),
  * a 2 MiB-aligned superpage frame at {@link #SUPERPAGE}, and nothing at {@link #NO_MEMORY}.
  */
+@ParameterizedClass(name = "{0}")
+@EnumSource(HartFixture.Engine.class)
 class MmuTest {
+
+    @Parameter
+    HartFixture.Engine engine;
+
 
     private static final long PT_BASE = 0x8010_0000L;
     private static final long SCRATCH = 0x8017_F000L;
@@ -98,10 +107,10 @@ class MmuTest {
     }
 
     /** Loads {@code body} behind a prologue that enables translation and enters S-mode; {@code mSetup} runs in M first. */
-    static HartFixture load(int levels, String mSetup, String body, Consumer<PageTables> mappings) {
+    HartFixture load(int levels, String mSetup, String body, Consumer<PageTables> mappings) {
         String asm = "li t0, " + satp(levels) + "\n csrw satp, t0\n sfence.vma\n li a1, " + VA + "\n"
                 + mSetup + enter(Privilege.SUPERVISOR) + body;
-        HartFixture hart = HartFixture.load(asm);
+        HartFixture hart = HartFixture.load(engine, asm);
         for (int n = 0; n < 8; n++) {
             hart.write64(frame(n), marker(n));
         }
@@ -250,7 +259,7 @@ class MmuTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("physicalFaults")
     void physicalAccessToNothingIsAnAccessFault(String name, String asm, int cause) {
-        HartFixture hart = HartFixture.runToTrap(asm);
+        HartFixture hart = HartFixture.runToTrap(engine, asm);
         assertEquals(cause, hart.csr("mcause"), name + ": mcause");
         assertEquals(hart.x("a1"), hart.csr("mtval"), name + ": mtval");
     }

@@ -13,8 +13,11 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -24,7 +27,13 @@ import org.junit.jupiter.params.provider.MethodSource;
  * <p>Every program finds {@code a0} pointing at {@code mem}, an 8-aligned pair of doublewords
  * initialised to {@code 0x8000000000000005} and {@code 0x1111111111111111}.
  */
+@ParameterizedClass(name = "{0}")
+@EnumSource(HartFixture.Engine.class)
 class AtomicsTest {
+
+    @Parameter
+    HartFixture.Engine engine;
+
 
     private static final String PROLOGUE = "la a0, mem\n";
     private static final String DATA = """
@@ -87,7 +96,7 @@ class AtomicsTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource({"amos", "loadReservedStoreConditional"})
     void executesLikeTheSpec(String name, String body, String reg, long expected) {
-        HartFixture hart = HartFixture.run(PROLOGUE + body + DATA);
+        HartFixture hart = HartFixture.run(engine, PROLOGUE + body + DATA);
         assertEquals(expected, hart.x(reg), name);
     }
 
@@ -111,7 +120,7 @@ class AtomicsTest {
     @ParameterizedTest(name = "{0} traps with its address in mtval")
     @MethodSource("faults")
     void faultingAtomicTrapsWithTheAddress(String name, String atomic, String setup, int cause) {
-        HartFixture hart = HartFixture.runToTrap(PROLOGUE + setup + "\n mv s0, a0\n fault: " + atomic + DATA);
+        HartFixture hart = HartFixture.runToTrap(engine, PROLOGUE + setup + "\n mv s0, a0\n fault: " + atomic + DATA);
         assertEquals(cause, hart.csr("mcause"), name + ": mcause");
         assertEquals(hart.x("s0"), hart.csr("mtval"), name + ": mtval");
         assertEquals(hart.symbol("fault"), hart.csr("mepc"), name + ": mepc");
@@ -119,7 +128,7 @@ class AtomicsTest {
 
     @Test
     void faultingAmoLeavesRdUnchanged() {
-        HartFixture hart = HartFixture.runToTrap(PROLOGUE + "addi a0, a0, 2\n li a2, 77\n amoadd.w a2, a1, (a0)" + DATA);
+        HartFixture hart = HartFixture.runToTrap(engine, PROLOGUE + "addi a0, a0, 2\n li a2, 77\n amoadd.w a2, a1, (a0)" + DATA);
         assertEquals(77L, hart.x("a2"));
     }
 
@@ -159,7 +168,7 @@ class AtomicsTest {
 
     @Test
     void countersIncrementedConcurrentlyByFourHartsAreExact() throws Exception {
-        List<HartFixture> harts = HartFixture.sharing(HARTS, COUNTING);
+        List<HartFixture> harts = HartFixture.sharing(engine, HARTS, COUNTING);
         CyclicBarrier start = new CyclicBarrier(HARTS);
         try (ExecutorService threads = Executors.newFixedThreadPool(HARTS)) {
             List<Future<HartFixture>> runs = harts.stream().map(hart -> threads.submit(() -> {

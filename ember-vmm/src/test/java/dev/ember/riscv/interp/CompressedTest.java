@@ -7,8 +7,11 @@ import dev.ember.riscv.isa.TrapCause;
 import dev.ember.riscv.testing.HartFixture;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -17,7 +20,13 @@ import org.junit.jupiter.params.provider.MethodSource;
  * 2-byte-aligned addresses. {@code RvcTest} checks the expansion table itself; this checks
  * that the interpreter runs it with the right lengths, links and memory offsets.
  */
+@ParameterizedClass(name = "{0}")
+@EnumSource(HartFixture.Engine.class)
 class CompressedTest {
+
+    @Parameter
+    HartFixture.Engine engine;
+
 
     private static final String RVC = ".option rvc\n";
 
@@ -99,14 +108,14 @@ class CompressedTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("programs")
     void executesLikeTheSpec(String name, String asm, String reg, long expected) {
-        HartFixture hart = HartFixture.run(RVC + asm);
+        HartFixture hart = HartFixture.run(engine, RVC + asm);
         assertEquals(expected, hart.x(reg), name);
     }
 
     /** The all-zero halfword is defined illegal (§16.3, "Defined Illegal Instruction"). */
     @Test
     void zeroHalfwordIsAnIllegalInstruction() {
-        HartFixture hart = HartFixture.runToTrap(RVC + "c.nop\n fault: .half 0\n c.nop");
+        HartFixture hart = HartFixture.runToTrap(engine, RVC + "c.nop\n fault: .half 0\n c.nop");
         assertEquals(TrapCause.ILLEGAL_INSTRUCTION, hart.csr("mcause"));
         assertEquals(hart.symbol("fault"), hart.csr("mepc"));
     }
@@ -114,7 +123,7 @@ class CompressedTest {
     /** C.ADDI16SP with nzimm = 0 is reserved; mtval holds the 16 instruction bits (privileged ISA §3.1.16). */
     @Test
     void reservedCompressedEncodingTrapsWithItsBitsInMtval() {
-        HartFixture hart = HartFixture.runToTrap(RVC + "c.nop\n .half 0x6101");
+        HartFixture hart = HartFixture.runToTrap(engine, RVC + "c.nop\n .half 0x6101");
         assertEquals(TrapCause.ILLEGAL_INSTRUCTION, hart.csr("mcause"));
         assertEquals(0x6101L, hart.csr("mtval"));
     }
@@ -122,7 +131,7 @@ class CompressedTest {
     /** A trap in a compressed instruction records its own pc, not the next 4-byte boundary. */
     @Test
     void ecallAfterCompressedInstructionRecordsItsPc() {
-        HartFixture hart = HartFixture.runToTrap(RVC + "c.nop\n ecall");
+        HartFixture hart = HartFixture.runToTrap(engine, RVC + "c.nop\n ecall");
         assertEquals(0x8000_0002L, hart.csr("mepc"));
     }
 }

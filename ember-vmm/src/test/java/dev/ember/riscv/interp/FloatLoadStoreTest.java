@@ -7,15 +7,24 @@ import dev.ember.riscv.isa.TrapCause;
 import dev.ember.riscv.testing.HartFixture;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * FLW, FLD, FSW, FSD (unprivileged ISA §20.5, §21.3) and the {@code mstatus.FS} gate on every
  * FP instruction (privileged ISA §3.1.6.6). The FP arithmetic has its own tests.
  */
+@ParameterizedClass(name = "{0}")
+@EnumSource(HartFixture.Engine.class)
 class FloatLoadStoreTest {
+
+    @Parameter
+    HartFixture.Engine engine;
+
 
     /** FS = Initial, a0 = buf. */
     private static final String FS_ON = "li t0, 1 << 13\n csrs mstatus, t0\n la a0, buf\n";
@@ -40,13 +49,13 @@ class FloatLoadStoreTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("transfers")
     void transfersBitsUnchanged(String name, String body, long expected) {
-        assertEquals(expected, HartFixture.run(FS_ON + body + DATA).x("a1"), name);
+        assertEquals(expected, HartFixture.run(engine, FS_ON + body + DATA).x("a1"), name);
     }
 
     /** §21.2: a single-precision value in a 64-bit FP register is NaN-boxed (upper 32 bits all ones). */
     @Test
     void flwNanBoxesTheWord() {
-        HartFixture hart = HartFixture.run(FS_ON + "flw fa0, 0(a0)" + DATA);
+        HartFixture hart = HartFixture.run(engine, FS_ON + "flw fa0, 0(a0)" + DATA);
         assertEquals(0xFFFF_FFFF_5566_7788L, hart.f("fa0"));
     }
 
@@ -64,7 +73,7 @@ class FloatLoadStoreTest {
     @ParameterizedTest(name = "{0} with mstatus.FS = Off traps illegal")
     @MethodSource("withFsOff")
     void floatingPointInstructionWithFsOffIsIllegal(String name, String instruction) {
-        HartFixture hart = HartFixture.runToTrap("la a0, buf\n fault: " + instruction + DATA);
+        HartFixture hart = HartFixture.runToTrap(engine, "la a0, buf\n fault: " + instruction + DATA);
         assertEquals(TrapCause.ILLEGAL_INSTRUCTION, hart.csr("mcause"), "mcause");
         assertEquals(hart.readU32(hart.symbol("fault")), hart.csr("mtval"), "mtval");
     }
@@ -79,13 +88,13 @@ class FloatLoadStoreTest {
     @ParameterizedTest(name = "{0} makes mstatus.FS Dirty")
     @MethodSource("dirtying")
     void writingAnFpRegisterMakesFsDirty(String name, String instruction) {
-        HartFixture hart = HartFixture.run(FS_ON + instruction + DATA);
+        HartFixture hart = HartFixture.run(engine, FS_ON + instruction + DATA);
         assertEquals(3L, (hart.csr("mstatus") >>> 13) & 3, "mstatus.FS");
     }
 
     @Test
     void fsDirtySetsSdInMstatus() {
-        HartFixture hart = HartFixture.run(FS_ON + "fld ft0, 0(a0)" + DATA);
+        HartFixture hart = HartFixture.run(engine, FS_ON + "fld ft0, 0(a0)" + DATA);
         assertEquals(1L, hart.csr("mstatus") >>> 63);
     }
 }

@@ -5,8 +5,11 @@ import static org.junit.jupiter.params.provider.Arguments.arguments;
 
 import dev.ember.riscv.testing.HartFixture;
 import java.util.stream.Stream;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -14,7 +17,13 @@ import org.junit.jupiter.params.provider.MethodSource;
  * register must hold when it reaches {@code done}. Programs that test control flow check
  * themselves and leave 0 or 1 in a register.
  */
+@ParameterizedClass(name = "{0}")
+@EnumSource(HartFixture.Engine.class)
 class IntegerOpsTest {
+
+    @Parameter
+    HartFixture.Engine engine;
+
 
     /** A scratch doubleword buffer, page-aligned, 8 KiB long, so accesses can cross a page. */
     private static final String DATA = """
@@ -188,7 +197,7 @@ class IntegerOpsTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource({"fences", "arithmetic", "shifts", "upperImmediates", "branches", "jumps", "loadsAndStores", "zeroRegister"})
     void executesLikeTheSpec(String name, String asm, String reg, long expected) {
-        HartFixture hart = HartFixture.run(asm);
+        HartFixture hart = HartFixture.run(engine, asm);
         assertEquals(expected, hart.x(reg), name);
     }
 
@@ -208,7 +217,7 @@ class IntegerOpsTest {
     @ParameterizedTest(name = "{0} is illegal")
     @MethodSource("reserved")
     void reservedEncodingTrapsIllegal(String name, long word) {
-        HartFixture hart = HartFixture.runToTrap(".word " + word);
+        HartFixture hart = HartFixture.runToTrap(engine, ".word " + word);
         assertEquals(2L, hart.csr("mcause"), name);
     }
 }

@@ -24,7 +24,7 @@ class InterpreterBudgetTest {
 
     @Test
     void sliceWithTrapsAttemptsExactlyItsBudget() {
-        Hart hart = HartFixture.load(TRAP_LOOP).hart();
+        Hart hart = HartFixture.load(HartFixture.Engine.INTERPRETER, TRAP_LOOP).hart();
         assertEquals(300, new Interpreter(hart).run(300));
     }
 
@@ -34,7 +34,7 @@ class InterpreterBudgetTest {
      */
     @Test
     void trappingInstructionsDoNotRetire() {
-        Hart hart = HartFixture.load(TRAP_LOOP).hart();
+        Hart hart = HartFixture.load(HartFixture.Engine.INTERPRETER, TRAP_LOOP).hart();
         long before = hart.instret;
         new Interpreter(hart).run(300);
         assertEquals(201, hart.instret - before);
@@ -43,7 +43,7 @@ class InterpreterBudgetTest {
     /** A fetch that faults into a handler that faults again must still use up the budget. */
     @Test
     void sliceOfFaultingFetchesEnds() {
-        Hart hart = HartFixture.load("li t0, 0x10000000\n csrw mtvec, t0\n jr t0").hart();
+        Hart hart = HartFixture.load(HartFixture.Engine.INTERPRETER, "li t0, 0x10000000\n csrw mtvec, t0\n jr t0").hart();
         assertEquals(100, new Interpreter(hart).run(100));
     }
 }

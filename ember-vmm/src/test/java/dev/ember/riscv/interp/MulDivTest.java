@@ -5,15 +5,24 @@ import static org.junit.jupiter.params.provider.Arguments.arguments;
 
 import dev.ember.riscv.testing.HartFixture;
 import java.util.stream.Stream;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The M extension (unprivileged ISA chapter 13): each case computes {@code a2 = a0 op a1} and
  * checks a2. Division by zero and signed overflow follow table 13.1 and never trap.
  */
+@ParameterizedClass(name = "{0}")
+@EnumSource(HartFixture.Engine.class)
 class MulDivTest {
+
+    @Parameter
+    HartFixture.Engine engine;
+
 
     private static final long MIN = Long.MIN_VALUE;
     private static final long MAX = Long.MAX_VALUE;
@@ -76,6 +85,6 @@ class MulDivTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource({"multiply", "divide"})
     void computesLikeTheSpec(String name, String asm, long expected) {
-        assertEquals(expected, HartFixture.run(asm).x("a2"), name);
+        assertEquals(expected, HartFixture.run(engine, asm).x("a2"), name);
     }
 }

@@ -2,10 +2,15 @@ package dev.ember.riscv.testing;
 
 import dev.ember.memory.GuestMemory;
 import dev.ember.memory.PhysicalBus;
+import dev.ember.riscv.cpu.ExecutionEngine;
 import dev.ember.riscv.cpu.Hart;
 import dev.ember.riscv.cpu.Privilege;
+import dev.ember.riscv.interp.DecodedPages;
 import dev.ember.riscv.interp.Interpreter;
+import dev.ember.riscv.jit.JitEngine;
+import dev.ember.riscv.jit.TranslationCache;
 import dev.ember.riscv.isa.CsrNumbers;
+import dev.ember.riscv.isa.Disassembler;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -23,8 +28,14 @@ import java.util.Map;
  * with {@link Outcome#TRAP}, and {@code mcause}/{@code scause} say which. Programs may
  * install their own handlers and jump to either label.
  *
- * <p>Execution mimics the vCPU loop one instruction at a time: interrupts are checked before
- * every instruction, so they are taken at exact instruction boundaries. The clock reads
+ * <p>Every program can run on each {@link Engine}: the interpreter, and the translator with
+ * threshold 0 (every block translated the first time it runs) or 2 (blocks run once in the
+ * interpreter first, so regions hold the paths taken and loops become JVM loops). Test classes
+ * run their cases on all of them.
+ *
+ * <p>Execution mimics the vCPU loop in slices of one instruction: interrupts are checked before
+ * every slice, so on the interpreter they are taken at exact instruction boundaries, and on the
+ * translator at the end of a region or at a loop's back edge. The clock reads
  * {@link #time()}, which advances one tick per instruction; a WFI with nothing pending
  * jumps it to the next timer deadline, as a sleeping hart would. Every run is bounded by an
  * instruction budget, so a broken CPU fails the test instead of hanging it.
@@ -38,6 +49,29 @@ public final class HartFixture {
     public static final long RAM_SIZE = 4L << 20;
     /** Default instruction budget of a run. */
     public static final long BUDGET = 1_000_000;
+
+    /** The execution engines a program can run on. */
+    public enum Engine {
+        /** The interpreter, the reference engine. */
+        INTERPRETER,
+        /** The translator, translating every block the first time it runs. */
+        TRANSLATOR,
+        /** The translator, translating blocks the second time they run, so regions follow the paths taken. */
+        HOT_TRANSLATOR;
+
+        /** {@return an engine of this kind for each of {@code harts}, sharing one machine's caches} */
+        List<ExecutionEngine> build(List<Hart> harts, GuestMemory ram) {
+            DecodedPages decoded = new DecodedPages(ram);
+            TranslationCache cache = this == INTERPRETER ? null
+                    : new TranslationCache(ram, decoded, this == TRANSLATOR ? 0 : 2);
+            List<ExecutionEngine> engines = new ArrayList<>();
+            for (Hart h : harts) {
+                Interpreter interpreter = new Interpreter(h, decoded);
+                engines.add(cache == null ? interpreter : new JitEngine(h, interpreter, cache));
+            }
+            return engines;
+        }
+    }
 
     /** How a run ended. */
     public enum Outcome {
@@ -58,17 +92,13 @@ public final class HartFixture {
             trap: j trap
             """;
 
-    private static final List<String> X_NAMES = List.of("zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2",
-            "s0", "s1", "a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7",
-            "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6");
-    private static final List<String> F_NAMES = List.of("ft0", "ft1", "ft2", "ft3", "ft4", "ft5", "ft6", "ft7",
-            "fs0", "fs1", "fa0", "fa1", "fa2", "fa3", "fa4", "fa5", "fa6", "fa7",
-            "fs2", "fs3", "fs4", "fs5", "fs6", "fs7", "fs8", "fs9", "fs10", "fs11", "ft8", "ft9", "ft10", "ft11");
+    private static final List<String> X_NAMES = Disassembler.xNames();
+    private static final List<String> F_NAMES = Disassembler.fNames();
 
     private final GuestMemory ram;
     private final PhysicalBus bus;
     private final Hart hart;
-    private final Interpreter interpreter;
+    private ExecutionEngine engine;
     private final Map<String, Long> symbols;
     private final long done;
     private final long trap;
@@ -80,7 +110,6 @@ public final class HartFixture {
         this.ram = bus.ram();
         this.bus = bus;
         this.hart = new Hart(hartId, bus, () -> time);
-        this.interpreter = new Interpreter(hart);
         this.symbols = symbols;
         this.done = symbols.get("done");
         this.trap = symbols.get("trap");
@@ -88,12 +117,12 @@ public final class HartFixture {
     }
 
     /** {@return a machine with {@code asm} loaded, the hart reset in M-mode at its first instruction, not yet run} */
-    public static HartFixture load(String asm) {
-        return sharing(1, asm).getFirst();
+    public static HartFixture load(Engine engine, String asm) {
+        return sharing(engine, 1, asm).getFirst();
     }
 
     /** {@return {@code harts} machines with {@code asm} loaded into one shared RAM, hart ids 0 to harts - 1} */
-    public static List<HartFixture> sharing(int harts, String asm) {
+    public static List<HartFixture> sharing(Engine engine, int harts, String asm) {
         String source = asm + EPILOGUE;
         GuestMemory ram = GuestMemory.allocate(Assembler.RAM_BASE, RAM_SIZE);
         ram.write(Assembler.RAM_BASE, Assembler.assemble(source));
@@ -103,17 +132,21 @@ public final class HartFixture {
         for (int id = 0; id < harts; id++) {
             fixtures.add(new HartFixture(bus, id, symbols));
         }
+        List<ExecutionEngine> engines = engine.build(fixtures.stream().map(f -> f.hart).toList(), ram);
+        for (int id = 0; id < harts; id++) {
+            fixtures.get(id).engine = engines.get(id);
+        }
         return fixtures;
     }
 
-    /** Loads and runs {@code asm} in M-mode; fails unless it reaches {@code done}. */
-    public static HartFixture run(String asm) {
-        return load(asm).runToDone();
+    /** Loads and runs {@code asm} in M-mode on {@code engine}; fails unless it reaches {@code done}. */
+    public static HartFixture run(Engine engine, String asm) {
+        return load(engine, asm).runToDone();
     }
 
-    /** Loads and runs {@code asm} in M-mode; fails unless it ends in an unhandled trap. */
-    public static HartFixture runToTrap(String asm) {
-        HartFixture fixture = load(asm).run();
+    /** Loads and runs {@code asm} in M-mode on {@code engine}; fails unless it ends in an unhandled trap. */
+    public static HartFixture runToTrap(Engine engine, String asm) {
+        HartFixture fixture = load(engine, asm).run();
         if (fixture.outcome != Outcome.TRAP) {
             throw new AssertionError("expected a trap, but the run ended with " + fixture.describe());
         }
@@ -164,7 +197,7 @@ public final class HartFixture {
      * @throws AssertionError when the budget runs out first
      */
     public HartFixture run() {
-        for (long step = 0; step < budget; step++) {
+        for (long step = 0; step < budget; ) {
             if (hart.waitingForInterrupt) {
                 if (!hart.interruptPendingForWfi()) {
                     long deadline = hart.nextTimerDeadline();
@@ -181,8 +214,9 @@ public final class HartFixture {
                 outcome = hart.pc == done ? Outcome.DONE : Outcome.TRAP;
                 return this;
             }
-            interpreter.run(1);
-            time++;
+            int n = Math.max(1, engine.run(1));
+            step += n;
+            time += n;
         }
         throw new AssertionError("instruction budget of " + budget + " exhausted; " + describe());
     }
@@ -267,6 +301,11 @@ public final class HartFixture {
 
     public void write64(long gpa, long value) {
         ram.write64(gpa, value);
+    }
+
+    /** {@return the engine that runs the hart} */
+    public ExecutionEngine engine() {
+        return engine;
     }
 
     /** {@return the hart, for state that has no name here (mtimecmp, setPending, sbi)} */

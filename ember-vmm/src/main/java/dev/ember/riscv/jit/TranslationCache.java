@@ -1,0 +1,362 @@
+package dev.ember.riscv.jit;
+
+import dev.ember.memory.CodePages;
+import dev.ember.memory.GuestMemory;
+import dev.ember.riscv.cpu.Hart;
+import dev.ember.riscv.cpu.Mstatus;
+import dev.ember.riscv.interp.DecodedPages;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * One machine's translated code, shared by its harts: regions keyed by the RAM offset of their
+ * entry and the mode bits that change what the code means, as QEMU keys translation blocks by
+ * physical address and CPU flags. A {@code satp} write, an {@code SFENCE.VMA} or a privilege
+ * change therefore throws no translation away; only writes to a page of code do
+ * ({@link #codeWritten}, through {@link CodePages}).
+ *
+ * <p>The mode ({@link #mode}) is the privilege level and whether the FPU is on: the first
+ * decides what CSR accesses and fetches mean, the second whether FP instructions trap. Data
+ * accesses need no mode bits, because their TLB key ({@code mstatus} MPRV, SUM, MXR) is read
+ * when a region starts and any write to it ends the region.
+ *
+ * <p>Hotness: a block is translated when it has started {@code threshold} times, counted in a
+ * fixed table of counters hashed by address (collisions only make some code hot a little early).
+ * Threshold 0 translates code the first time it runs.
+ *
+ * <p>Bounded: at most {@link #MAX_REGIONS} regions and {@link #MAX_BYTECODE} bytes of bytecode
+ * live at once. Beyond that the whole cache is dropped and rebuilt from hot code, as QEMU does
+ * when its code buffer fills; dropped regions are no longer referenced by the cache, their links
+ * or (after the harts see the new {@link #epoch}) the jump caches, so HotSpot unloads their
+ * hidden classes and compiled code.
+ *
+ * <p>Threads: lookups are lock-free; translation runs on the vCPU thread that needs the code and
+ * installs under this object's monitor, together with invalidation, so a region translated from
+ * bytes that changed meanwhile is never installed (the page's {@code generation}).
+ */
+public final class TranslationCache implements CodePages.Listener {
+
+    /** The most live regions. */
+    public static final int MAX_REGIONS = 16_384;
+    /** The most live bytecode, in bytes. */
+    public static final long MAX_BYTECODE = 32L << 20;
+    /** The most guest instructions in one region. */
+    static final int MAX_REGION_INSTRUCTIONS = 200;
+
+    private static final int HEAT_BITS = 16;
+    private static final int CHUNK_BITS = 9;
+    private static final MethodHandles.Lookup LOOKUP = MethodHandles.lookup();
+    private static final AtomicLong CLASS_NUMBERS = new AtomicLong();
+
+    /** The regions of one page, and the page's generation. */
+    private static final class PageEntry {
+        final ConcurrentHashMap<Integer, Region> regions = new ConcurrentHashMap<>();
+        int generation;
+    }
+
+    private final GuestMemory ram;
+    private final MemorySegment seg;
+    private final CodePages codePages;
+    private final DecodedPages decoded;
+    private final int threshold;
+    private final PageEntry[][] directory;
+    private final int[] heat = new int[1 << HEAT_BITS];
+    private final ConcurrentHashMap<Long, Boolean> untranslatable = new ConcurrentHashMap<>();
+    private volatile long epoch;
+
+    // Counters; written under the monitor, read racily for statistics.
+    private long translated;
+    private long invalidated;
+    private long evicted;
+    private long failed;
+    private long flushes;
+    private int live;
+    private long liveInstructions;
+    private long liveBytecode;
+    private final AtomicLong translationNanos = new AtomicLong();
+    private final AtomicInteger warnings = new AtomicInteger();
+
+    /**
+     * A cache for the machine whose RAM is {@code ram}.
+     *
+     * @param decoded   the interpreter's decoded pages, read to see which code has run
+     * @param threshold starts before a block is translated; 0 for at once
+     */
+    public TranslationCache(GuestMemory ram, DecodedPages decoded, int threshold) {
+        this.ram = ram;
+        this.seg = ram.segment();
+        this.codePages = ram.codePages();
+        this.decoded = decoded;
+        this.threshold = threshold;
+        this.directory = new PageEntry[(int) ((codePages.pageCount() + (1 << CHUNK_BITS) - 1) >>> CHUNK_BITS)][];
+        codePages.addListener(this);
+    }
+
+    /** {@return the mode key of the hart's current state: the privilege level, and 4 when the FPU is on} */
+    public static int mode(Hart h) {
+        return h.priv | ((h.mstatus & Mstatus.FS) != 0 ? 4 : 0);
+    }
+
+    /** {@return whether code translated for {@code mode} may execute FP instructions} */
+    static boolean fpEnabled(int mode) {
+        return (mode & 4) != 0;
+    }
+
+    /** {@return a number that changes whenever the whole cache is dropped} */
+    long epoch() {
+        return epoch;
+    }
+
+    /** {@return the region entered at RAM offset {@code hostOffset} in {@code mode}, or null} */
+    Region lookup(long hostOffset, int mode) {
+        PageEntry e = entry(hostOffset >>> 12);
+        return e == null ? null : e.regions.get(key(hostOffset, mode));
+    }
+
+    /** Counts a start of the block at {@code hostOffset}; {@return whether it is hot enough to translate} */
+    boolean hot(long hostOffset) {
+        if (threshold == 0) {
+            return true;
+        }
+        int i = (int) ((hostOffset >>> 1) * 0x9E3779B1L >>> (32 - HEAT_BITS)) & ((1 << HEAT_BITS) - 1);
+        int h = heat[i] + 1;
+        heat[i] = h;
+        if (h >= threshold) {
+            heat[i] = 0;
+            return true;
+        }
+        return false;
+    }
+
+    private static int key(long hostOffset, int mode) {
+        return (int) (hostOffset & 0xFFF) << 3 | mode;
+    }
+
+    private PageEntry entry(long pageIndex) {
+        PageEntry[] chunk = directory[(int) (pageIndex >>> CHUNK_BITS)];
+        return chunk == null ? null : chunk[(int) pageIndex & ((1 << CHUNK_BITS) - 1)];
+    }
+
+    private PageEntry makeEntry(long pageIndex) {
+        int c = (int) (pageIndex >>> CHUNK_BITS);
+        if (directory[c] == null) {
+            directory[c] = new PageEntry[1 << CHUNK_BITS];
+        }
+        int i = (int) pageIndex & ((1 << CHUNK_BITS) - 1);
+        if (directory[c][i] == null) {
+            directory[c][i] = new PageEntry();
+        }
+        return directory[c][i];
+    }
+
+    /**
+     * Translates the region entered at RAM offset {@code hostOffset} for {@code mode} and
+     * installs it.
+     *
+     * @return the region, or null when it cannot be translated (its entry straddles the page
+     *         end, translation failed, or the page was written while it was translated); the
+     *         interpreter then runs the code
+     */
+    Region translate(JitContext c, long hostOffset, int mode) {
+        long untranslatableKey = hostOffset << 3 | mode;
+        if (untranslatable.containsKey(untranslatableKey)) {
+            return null;
+        }
+        long pageIndex = hostOffset >>> 12;
+        PageEntry entry;
+        int generation;
+        synchronized (this) {
+            // Ordering: marked before the page's bytes are read (see CodePages).
+            codePages.markCode(pageIndex, c.hart.mmu);
+            entry = makeEntry(pageIndex);
+            generation = entry.generation;
+        }
+        long start = System.nanoTime();
+        Region region;
+        try {
+            region = build(pageIndex, (int) (hostOffset & 0xFFF), mode);
+        } catch (RuntimeException | LinkageError e) {
+            // A bug in the translator must cost speed, never the guest: the interpreter runs it.
+            region = null;
+            if (warnings.getAndIncrement() < 3) {
+                System.err.println("ember: could not translate the code at RAM offset 0x" + Long.toHexString(hostOffset)
+                        + "; the interpreter runs it: " + e);
+            }
+        }
+        translationNanos.addAndGet(System.nanoTime() - start);
+        synchronized (this) {
+            if (region == null) {
+                failed++;
+                if (untranslatable.size() > 4096) {
+                    untranslatable.clear();
+                }
+                untranslatable.put(untranslatableKey, Boolean.TRUE);
+                return null;
+            }
+            translated++;
+            if (entry.generation != generation || entry != entry(pageIndex)) {
+                return null;   // the page was written (or the cache dropped) meanwhile
+            }
+            if (live >= MAX_REGIONS || liveBytecode + region.bytecodeBytes > MAX_BYTECODE) {
+                flush();
+                entry = makeEntry(pageIndex);
+            }
+            Region old = entry.regions.put(key(hostOffset, mode), region);
+            if (old != null) {
+                old.valid = false;
+                forget(old);
+                evicted++;
+            }
+            live++;
+            liveInstructions += region.guestInstructions;
+            liveBytecode += region.bytecodeBytes;
+            // A write to the page may have found no code here a moment ago and left it unmarked.
+            codePages.markCode(pageIndex, c.hart.mmu);
+        }
+        decoded.flagRegionEntry(hostOffset, true);
+        return region;
+    }
+
+    /** Plans, compiles and defines one region; null when its entry cannot start one. */
+    private Region build(long pageIndex, int entry, int mode) throws LinkageError {
+        int max = MAX_REGION_INSTRUCTIONS;
+        while (true) {
+            RegionBuilder.Plan plan = RegionBuilder.plan(seg, pageIndex << 12, entry, mode, decoded.peek(pageIndex), max);
+            if (plan == null) {
+                return null;
+            }
+            String name = "dev.ember.riscv.jit.R_%x_m%d_%d".formatted(ram.base() + (pageIndex << 12) + entry, mode,
+                    CLASS_NUMBERS.incrementAndGet());
+            RegionCompiler.Compiled compiled = RegionCompiler.compile(plan, name);
+            if (compiled.bytecodeBytes() > RegionCompiler.MAX_BYTECODE && max > 8) {
+                max = Math.min(max, plan.instructions()) / 2;   // too big for HotSpot to compile: fewer blocks
+                continue;
+            }
+            try {
+                MethodHandles.Lookup hidden = LOOKUP.defineHiddenClassWithClassData(compiled.classBytes(), seg, true);
+                int[] ranges = new int[2 * plan.blocks().size()];
+                for (int i = 0; i < plan.blocks().size(); i++) {
+                    ranges[2 * i] = plan.blocks().get(i).start();
+                    ranges[2 * i + 1] = plan.blocks().get(i).end();
+                }
+                Region.Meta meta = new Region.Meta((pageIndex << 12) + entry, mode, compiled.exits(), plan.instructions(),
+                        plan.blocks().size(), compiled.bytecodeBytes(), ranges);
+                return (Region) hidden.findConstructor(hidden.lookupClass(), MethodType.methodType(void.class, Region.Meta.class))
+                        .invoke(meta);
+            } catch (LinkageError | RuntimeException e) {
+                throw e;
+            } catch (Throwable t) {
+                throw new IllegalStateException("cannot instantiate " + name, t);
+            }
+        }
+    }
+
+    /**
+     * Clears the interpreter's region-entry flag at {@code hostOffset} when no region of any mode
+     * begins there any more (the cache was flushed), so the interpreter counts the block again.
+     */
+    void clearStaleEntry(long hostOffset) {
+        long[] page = decoded.peek(hostOffset >>> 12);
+        if (page == null || (page[(int) (hostOffset & 0xFFF) >>> 1] & dev.ember.riscv.isa.Insn.REGION_ENTRY) == 0) {
+            return;
+        }
+        PageEntry e = entry(hostOffset >>> 12);
+        if (e != null) {
+            for (int mode = 0; mode < 8; mode++) {
+                if (e.regions.containsKey(key(hostOffset, mode))) {
+                    return;
+                }
+            }
+        }
+        decoded.flagRegionEntry(hostOffset, false);
+    }
+
+    /**
+     * Drops the regions whose code overlaps bytes {@code [from, to)} of a page that was written
+     * (see {@link CodePages}); a translation of the page under way is not installed.
+     */
+    @Override
+    public synchronized boolean codeWritten(long pageIndex, int from, int to) {
+        PageEntry e = entry(pageIndex);
+        if (e == null) {
+            return false;
+        }
+        e.generation++;
+        boolean dropped = false;
+        for (var it = e.regions.values().iterator(); it.hasNext(); ) {
+            Region r = it.next();
+            if (r.overlaps(from, to)) {
+                it.remove();
+                r.valid = false;
+                forget(r);
+                invalidated++;
+                dropped = true;
+            }
+        }
+        return dropped;
+    }
+
+    @Override
+    public boolean holdsCode(long pageIndex) {
+        PageEntry e = entry(pageIndex);
+        return e != null && !e.regions.isEmpty();
+    }
+
+    /** Drops every region: the bound was reached. */
+    private void flush() {
+        for (PageEntry[] chunk : directory) {
+            if (chunk == null) {
+                continue;
+            }
+            for (PageEntry e : chunk) {
+                if (e != null) {
+                    e.generation++;
+                    for (Region r : e.regions.values()) {
+                        r.valid = false;
+                        evicted++;
+                    }
+                }
+            }
+        }
+        java.util.Arrays.fill(directory, null);
+        live = 0;
+        liveInstructions = 0;
+        liveBytecode = 0;
+        flushes++;
+        epoch++;
+    }
+
+    private void forget(Region r) {
+        live--;
+        liveInstructions -= r.guestInstructions;
+        liveBytecode -= r.bytecodeBytes;
+        java.util.Arrays.fill(r.links, null);   // so linked classes can be unloaded
+    }
+
+    /** {@return the cache's counters} */
+    public synchronized TranslationStats stats() {
+        return new TranslationStats(translated, invalidated, evicted, live, liveInstructions, liveBytecode,
+                translationNanos.get(), failed, flushes);
+    }
+
+    /** {@return the live regions, for tests and diagnostics} */
+    synchronized List<Region> regions() {
+        List<Region> out = new ArrayList<>();
+        for (PageEntry[] chunk : directory) {
+            if (chunk != null) {
+                for (PageEntry e : chunk) {
+                    if (e != null) {
+                        out.addAll(e.regions.values());
+                    }
+                }
+            }
+        }
+        return out;
+    }
+}

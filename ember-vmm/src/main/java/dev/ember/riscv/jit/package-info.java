@@ -1,0 +1,17 @@
+/**
+ * The translator: hot guest code becomes JVM bytecode that HotSpot compiles.
+ *
+ * <p>A tour: {@link dev.ember.riscv.jit.JitEngine} is a hart's engine. It interprets a basic
+ * block at a time until a block is hot, then asks the {@link dev.ember.riscv.jit.TranslationCache}
+ * for a {@link dev.ember.riscv.jit.Region}: {@code RegionBuilder} chooses the blocks of the page
+ * that have run, {@code RegionCompiler} emits one hidden class per region with
+ * {@code java.lang.classfile}, and the cache keys it by physical address and mode so that MMU
+ * changes keep it. Generated code keeps guest registers in JVM locals, inlines the TLB hit path
+ * of every load and store, and calls {@link dev.ember.riscv.jit.Helpers} for the rest; guest
+ * traps come back from helpers as a flag, never as an exception. Writes to code, from any hart
+ * or device, reach the cache through {@link dev.ember.memory.CodePages}.
+ *
+ * <p>May use: {@code riscv.cpu}, {@code riscv.isa}, {@code riscv.interp} (the interpreter runs
+ * cold code, and its instruction semantics are shared), {@code memory}.
+ */
+package dev.ember.riscv.jit;
