@@ -27,13 +27,22 @@ import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.Parameter;
+import org.junit.jupiter.params.ParameterizedClass;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Boots the default guest with virtio devices through the real command line: the ext4 root on
  * virtio-blk, the user-mode network, vsock and the entropy device, each checked from inside the
  * guest and from the host.
  */
+@ParameterizedClass(name = "--engine {0}")
+@ValueSource(strings = {"jit", "interp"})
 class VirtioEndToEndTest {
+
+    /** Every case runs on the translator and on the interpreter. */
+    @Parameter
+    String engine;
 
     private static final Duration BOOT = Duration.ofSeconds(180);
     private static final Duration COMMAND = Duration.ofSeconds(60);
@@ -49,8 +58,8 @@ class VirtioEndToEndTest {
         return copy;
     }
 
-    private static String[] run(Path root, String... extra) {
-        String[] base = {"run", "--kernel", EmberProcess.guestDir().resolve("Image").toString(),
+    private String[] run(Path root, String... extra) {
+        String[] base = {"run", "--engine", engine, "--kernel", EmberProcess.guestDir().resolve("Image").toString(),
                 "--drive", "path=" + root + ",root"};
         String[] all = new String[base.length + extra.length];
         System.arraycopy(base, 0, all, 0, base.length);

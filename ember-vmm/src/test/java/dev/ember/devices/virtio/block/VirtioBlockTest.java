@@ -195,6 +195,29 @@ class VirtioBlockTest {
     }
 
     @Test
+    void readIntoAPageOfCodeReportsTheBytesItWrote() throws Exception {
+        // A disk read that lands where a hart has decoded or translated code must drop that code
+        // (dev.ember.memory.CodePages): the guest may be loading a program over an old one.
+        start(false);
+        long data = driver.alloc(2 * SECTOR);
+        long status = statusBuffer();
+        List<String> written = new ArrayList<>();
+        driver.memory().codePages().addListener(new dev.ember.memory.CodePages.Listener() {
+            @Override public boolean codeWritten(long pageIndex, int from, int to) {
+                written.add(pageIndex + ":" + from + "-" + to);
+                return true;
+            }
+            @Override public boolean holdsCode(long pageIndex) { return true; }
+        });
+        long page = (data - FakeDriver.RAM_BASE) >>> 12;
+        driver.memory().codePages().markCode(page, null);
+        submit(Buffer.in(header(VIRTIO_BLK_T_IN, 0), 16), Buffer.out(data, SECTOR), Buffer.out(status, 1));
+        assertEquals(VIRTIO_BLK_S_OK, status(status));
+        int from = (int) ((data - FakeDriver.RAM_BASE) & 0xFFF);
+        assertTrue(written.contains(page + ":" + from + "-" + Math.min(4096, from + SECTOR)), written.toString());
+    }
+
+    @Test
     void readOfTheLastSectorSucceeds() throws Exception {
         start(false);
         long data = driver.alloc(SECTOR);
