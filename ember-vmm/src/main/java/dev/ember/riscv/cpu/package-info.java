@@ -3,8 +3,8 @@
  * and return, interrupts, and address translation with its TLBs ({@link dev.ember.riscv.cpu.Mmu}).
  * The F/D arithmetic lives in {@code fpu}.
  *
- * <p>Execution engines ({@code riscv.interp}, later {@code riscv.jit}) depend on this package,
- * never the reverse. Devices are never imported: interrupts arrive through
+ * <p>Execution engines ({@code riscv.interp}, {@code riscv.jit}) implement
+ * {@link dev.ember.riscv.cpu.ExecutionEngine} and depend on this package, never the reverse. Devices are never imported: interrupts arrive through
  * {@link dev.ember.riscv.cpu.Hart#setPending} and the timer compare fields, wired in {@code vmm}.
  *
  * <p>May use: {@code memory}, {@code riscv.isa}.

@@ -1,8 +1,11 @@
 /**
- * The interpreter, Ember's reference execution engine: fetch through the MMU's fetch TLB,
- * RVC expansion by table, and one small method per opcode group
- * ({@link dev.ember.riscv.interp.Interpreter}); F/D instruction semantics in
- * {@link dev.ember.riscv.interp.FloatOps}; atomic memory operations in {@code Amo}.
+ * The interpreter, Ember's reference execution engine: fetch through the MMU's fetch TLB once
+ * per code page, instructions decoded once per physical page ({@link dev.ember.riscv.interp.DecodedPages}),
+ * one {@code switch} over their {@link dev.ember.riscv.isa.OpCode}s
+ * ({@link dev.ember.riscv.interp.Interpreter}). The instruction semantics that both engines
+ * share live here too: F/D in {@link dev.ember.riscv.interp.FloatOps}, the M extension's edge
+ * cases in {@link dev.ember.riscv.interp.IntegerOps}, the A extension in
+ * {@link dev.ember.riscv.interp.Amo}.
  *
  * <p>May use: {@code riscv.cpu}, {@code riscv.isa}, {@code memory}.
  */

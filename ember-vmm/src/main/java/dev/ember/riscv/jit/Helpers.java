@@ -13,9 +13,10 @@ import java.lang.foreign.MemorySegment;
  * The run-time helpers: the only methods translated code calls, besides the shared
  * instruction semantics in {@code FloatOps} and {@code IntegerOps} (QEMU's {@code helper_*}).
  *
- * <p>Helpers never throw guest traps into generated code. A helper that meets one records it
- * in the {@link JitContext} and returns; the caller checks {@link JitContext#trapPending} after
- * the call (only ever on a slow path) and leaves through its trap exit, which calls
+ * <p>Guest traps: the memory helpers let the MMU's slow path throw the hart's preallocated
+ * {@code Trap}, which the region catches at that access (a fault is never on a fast path). The
+ * other helpers record a trap in the {@link JitContext} and return; the caller checks
+ * {@link JitContext#trapPending} after the call and leaves through its trap exit, which calls
  * {@link #raise}. Helpers that may end the slice (a store to a page of code, a CSR write that
  * may unmask an interrupt) return so that the region can leave after the instruction.
  *
@@ -31,6 +32,11 @@ public final class Helpers {
         c.trapCause = t.cause();
         c.trapTval = t.tval();
         return 0;
+    }
+
+    /** Takes the trap a memory access threw; the region has already written back its state, with h.pc at the faulting instruction. */
+    public static void raise(JitContext c, Trap t) {
+        c.hart.takeTrap(t.cause(), t.tval());
     }
 
     /** Takes the trap a helper recorded; the region has already written back its state, with h.pc at the faulting instruction. */
@@ -59,11 +65,11 @@ public final class Helpers {
     // ---- memory: the TLB hit path, small enough for C2 to inline; the MMU on a miss ----------
 
     /*
-     * Each load returns the value as its instruction writes it to rd; on a fault it records the
-     * trap and returns 0. Each store returns false when the region must stop: a fault, or the
-     * slice ended (the store changed a page of code). The tag compare uses the page of the
-     * access's last byte, so an access that crosses into the next page misses and the MMU
-     * splits it.
+     * Each load returns the value as its instruction writes it to rd. Each store returns false
+     * when the region must stop because the slice ended (the store changed code). A fault throws
+     * the hart's preallocated Trap from the MMU's slow path, which the region catches (see
+     * RegionCompiler). The tag compare uses the page of the access's last byte, so an access
+     * that crosses into the next page misses and the MMU splits it.
      */
 
     private static int index(long va) {
@@ -79,11 +85,7 @@ public final class Helpers {
         if (c.readTag[i] == tag(c, va, 1)) {
             return seg.get(GuestMemory.U8, va + c.readAddend[i]);
         }
-        try {
-            return (byte) c.mmu.loadU8(va);
-        } catch (Trap t) {
-            return pending(c, t);
-        }
+        return (byte) c.mmu.loadU8(va);
     }
 
     public static long lbu(MemorySegment seg, JitContext c, long va) {
@@ -91,11 +93,7 @@ public final class Helpers {
         if (c.readTag[i] == tag(c, va, 1)) {
             return seg.get(GuestMemory.U8, va + c.readAddend[i]) & 0xFF;
         }
-        try {
-            return c.mmu.loadU8(va);
-        } catch (Trap t) {
-            return pending(c, t);
-        }
+        return c.mmu.loadU8(va);
     }
 
     public static long lh(MemorySegment seg, JitContext c, long va) {
@@ -103,11 +101,7 @@ public final class Helpers {
         if (c.readTag[i] == tag(c, va, 2)) {
             return seg.get(GuestMemory.U16, va + c.readAddend[i]);
         }
-        try {
-            return (short) c.mmu.loadU16(va);
-        } catch (Trap t) {
-            return pending(c, t);
-        }
+        return (short) c.mmu.loadU16(va);
     }
 
     public static long lhu(MemorySegment seg, JitContext c, long va) {
@@ -115,11 +109,7 @@ public final class Helpers {
         if (c.readTag[i] == tag(c, va, 2)) {
             return seg.get(GuestMemory.U16, va + c.readAddend[i]) & 0xFFFF;
         }
-        try {
-            return c.mmu.loadU16(va);
-        } catch (Trap t) {
-            return pending(c, t);
-        }
+        return c.mmu.loadU16(va);
     }
 
     public static long lw(MemorySegment seg, JitContext c, long va) {
@@ -127,11 +117,7 @@ public final class Helpers {
         if (c.readTag[i] == tag(c, va, 4)) {
             return seg.get(GuestMemory.U32, va + c.readAddend[i]);
         }
-        try {
-            return c.mmu.load32(va);
-        } catch (Trap t) {
-            return pending(c, t);
-        }
+        return c.mmu.load32(va);
     }
 
     public static long lwu(MemorySegment seg, JitContext c, long va) {
@@ -143,11 +129,7 @@ public final class Helpers {
         if (c.readTag[i] == tag(c, va, 8)) {
             return seg.get(GuestMemory.U64, va + c.readAddend[i]);
         }
-        try {
-            return c.mmu.load64(va);
-        } catch (Trap t) {
-            return pending(c, t);
-        }
+        return c.mmu.load64(va);
     }
 
     public static long flw(MemorySegment seg, JitContext c, long va) {
@@ -164,13 +146,8 @@ public final class Helpers {
             seg.set(GuestMemory.U8, va + c.writeAddend[i], (byte) value);
             return true;
         }
-        try {
-            c.mmu.store8(va, (int) value);
-            return !c.hart.sliceEnd;
-        } catch (Trap t) {
-            pending(c, t);
-            return false;
-        }
+        c.mmu.store8(va, (int) value);
+        return !c.hart.sliceEnd;
     }
 
     public static boolean sh(MemorySegment seg, JitContext c, long va, long value) {
@@ -179,13 +156,8 @@ public final class Helpers {
             seg.set(GuestMemory.U16, va + c.writeAddend[i], (short) value);
             return true;
         }
-        try {
-            c.mmu.store16(va, (int) value);
-            return !c.hart.sliceEnd;
-        } catch (Trap t) {
-            pending(c, t);
-            return false;
-        }
+        c.mmu.store16(va, (int) value);
+        return !c.hart.sliceEnd;
     }
 
     public static boolean sw(MemorySegment seg, JitContext c, long va, long value) {
@@ -194,13 +166,8 @@ public final class Helpers {
             seg.set(GuestMemory.U32, va + c.writeAddend[i], (int) value);
             return true;
         }
-        try {
-            c.mmu.store32(va, (int) value);
-            return !c.hart.sliceEnd;
-        } catch (Trap t) {
-            pending(c, t);
-            return false;
-        }
+        c.mmu.store32(va, (int) value);
+        return !c.hart.sliceEnd;
     }
 
     public static boolean sd(MemorySegment seg, JitContext c, long va, long value) {
@@ -209,13 +176,8 @@ public final class Helpers {
             seg.set(GuestMemory.U64, va + c.writeAddend[i], value);
             return true;
         }
-        try {
-            c.mmu.store64(va, value);
-            return !c.hart.sliceEnd;
-        } catch (Trap t) {
-            pending(c, t);
-            return false;
-        }
+        c.mmu.store64(va, value);
+        return !c.hart.sliceEnd;
     }
 
     public static boolean fsw(MemorySegment seg, JitContext c, long va, long value) {

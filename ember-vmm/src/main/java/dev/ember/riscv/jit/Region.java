@@ -24,7 +24,7 @@ package dev.ember.riscv.jit;
 public abstract class Region {
 
     /** What the compiler knows about a region when it makes one. */
-    record Meta(long hostOffset, int mode, int exits, int guestInstructions, int blocks, int bytecodeBytes,
+    record Meta(long hostOffset, int mode, int exits, int guestInstructions, int blocks, int classBytes,
                 int[] ranges) {}
 
     /** The most chained calls on the stack before a region returns to the dispatcher. */
@@ -34,7 +34,8 @@ public abstract class Region {
     final int mode;
     final int guestInstructions;
     final int blocks;
-    final int bytecodeBytes;
+    /** The size of its class file. */
+    final int classBytes;
     /** The page offsets its code occupies, as {@code [start, end)} pairs, one per block. */
     final int[] ranges;
     /** Chain targets, one slot per direct exit within the page; null until the dispatcher links it. */
@@ -47,7 +48,7 @@ public abstract class Region {
         this.mode = meta.mode();
         this.guestInstructions = meta.guestInstructions();
         this.blocks = meta.blocks();
-        this.bytecodeBytes = meta.bytecodeBytes();
+        this.classBytes = meta.classBytes();
         this.ranges = meta.ranges();
         this.links = new Region[meta.exits()];
     }
@@ -80,7 +81,7 @@ public abstract class Region {
 
     @Override
     public String toString() {
-        return "Region[0x%x mode %d, %d instructions in %d blocks, %d bytes of bytecode]"
-                .formatted(hostOffset, mode, guestInstructions, blocks, bytecodeBytes);
+        return "Region[0x%x mode %d, %d instructions in %d blocks, a class of %d bytes]"
+                .formatted(hostOffset, mode, guestInstructions, blocks, classBytes);
     }
 }

@@ -53,8 +53,10 @@ import java.util.Map;
  * the TLB tag compare and one {@code MemorySegment} access, which C2 inlines where the access is
  * hot, with the segment passed as a class-data constant so its checks fold away. Keeping the
  * FFM access path out of the region's own bytecode keeps regions small, which is what makes
- * C1 and C2 compile them in a fraction of the time. After the helper the region reads the
- * context's trap flag; C2 proves it unchanged along fast paths and checks it once. Everything
+ * C1 and C2 compile them in a fraction of the time. A fault on the MMU's slow path is the one
+ * guest trap that comes back as an exception (the hart's preallocated {@code Trap}, no stack
+ * trace), caught by a handler per access: a branch after every access would be pruned by C2 as
+ * never taken and deoptimize the region at the first page fault there. Everything
  * that is not a plain ALU op, branch or memory access calls a run-time helper
  * ({@link Helpers}, {@code FloatOps}, {@code IntegerOps}); these are the only code generated
  * code calls.
@@ -74,12 +76,17 @@ final class RegionCompiler {
     static final int MAX_BYTECODE = 7000;
 
     /** The compiled class and what it holds. */
-    record Compiled(byte[] classBytes, int exits, int bytecodeBytes) {}
+    /**
+     * @param codeBytes an upper bound of {@code run}'s bytecode: its exact length when the class
+     *                  file is near {@link #MAX_BYTECODE}, else the class file's size
+     */
+    record Compiled(byte[] classBytes, int exits, int codeBytes) {}
 
     private static final ClassDesc CD_REGION = desc(Region.class);
     private static final ClassDesc CD_META = desc(Region.Meta.class);
     private static final ClassDesc CD_CONTEXT = desc(JitContext.class);
     private static final ClassDesc CD_HELPERS = desc(Helpers.class);
+    private static final ClassDesc CD_TRAP = desc(dev.ember.riscv.cpu.Trap.class);
     private static final ClassDesc CD_HART = desc(dev.ember.riscv.cpu.Hart.class);
     private static final ClassDesc CD_FPU = desc(dev.ember.riscv.cpu.fpu.Fpu.class);
     private static final ClassDesc CD_FLOAT_OPS = desc(FloatOps.class);
@@ -103,11 +110,11 @@ final class RegionCompiler {
 
     private static final ClassFile CLASS_FILE = ClassFile.of(ClassFile.ClassHierarchyResolverOption.of(
             ClassHierarchyResolver.defaultResolver().orElse(
-                    ClassHierarchyResolver.ofClassLoading(MethodHandles.lookup()))));
+                    ClassHierarchyResolver.ofClassLoading(MethodHandles.lookup())).cached()));
 
     // Fixed local slots of run().
     private static final int THIS = 0, C = 1, BUDGET = 2, DEPTH = 3, H = 4, PC0 = 5, N = 7, SYNCED = 8,
-            XARR = 9, FARR = 10, EXIT_PC = 11, SLOT = 13, RM = 14, LINK = 15, FIRST_REG = 16;
+            XARR = 9, FARR = 10, EXIT_PC = 11, SLOT = 13, RM = 14, LINK = 15, EXC = 16, FIRST_REG = 17;
 
 
     static ClassDesc desc(Class<?> c) {
@@ -130,6 +137,9 @@ final class RegionCompiler {
     }
 
     private static int codeLength(byte[] classBytes) {
+        if (classBytes.length < MAX_BYTECODE) {
+            return classBytes.length;   // small enough whatever the constant pool takes: no need to parse
+        }
         for (MethodModel m : CLASS_FILE.parse(classBytes).methods()) {
             if (m.methodName().equalsString("run")) {
                 return m.findAttribute(Attributes.code()).orElseThrow().codeLength();
@@ -160,7 +170,9 @@ final class RegionCompiler {
         int linkCount;
         private final Map<Integer, Label> blockLabels = new HashMap<>();
         private final Map<Integer, Integer> blockIndex = new HashMap<>();
-        private Label exit, trapExit, interpExit;
+        private Label exit, trapExit, interpExit, thrownExit;
+        /** The memory accesses' exception handlers, emitted after the blocks. */
+        private final List<Runnable> handlers = new ArrayList<>();
 
         Emitter(Plan plan) {
             this.plan = plan;
@@ -218,6 +230,7 @@ final class RegionCompiler {
             exit = cob.newLabel();
             trapExit = cob.newLabel();
             interpExit = cob.newLabel();
+            thrownExit = cob.newLabel();
             List<Block> blocks = plan.blocks();
             for (int i = 0; i < blocks.size(); i++) {
                 blockLabels.put(blocks.get(i).start(), cob.newLabel());
@@ -314,6 +327,14 @@ final class RegionCompiler {
             }
             cob.labelBinding(ret);
             cob.iload(N).ireturn();
+
+            // The handlers of the memory accesses, then THROWN_EXIT: the trap in EXC was thrown
+            // by the access at EXIT_PC.
+            handlers.forEach(Runnable::run);
+            cob.labelBinding(thrownExit);
+            writeBack(cob);
+            cob.aload(C).aload(EXC).invokestatic(CD_HELPERS, "raise", MethodTypeDesc.of(CD_void, CD_CONTEXT, CD_TRAP));
+            cob.iload(N).iconst_1().iadd().ireturn();
 
             // TRAP_EXIT: a helper recorded a trap for the instruction at EXIT_PC.
             cob.labelBinding(trapExit);
@@ -653,12 +674,7 @@ final class RegionCompiler {
             // The helper is the TLB hit path (tag compare, one segment access), which C2
             // inlines, and the call to the MMU on a miss, which records a trap instead of throwing.
             access(cob, insn);
-            cob.invokestatic(CD_HELPERS, op.name().toLowerCase(java.util.Locale.ROOT), MTD_LOAD);
-            Label ok = cob.newLabel();
-            cob.aload(C).getfield(CD_CONTEXT, "trapPending", CD_boolean).ifeq(ok);
-            cob.pop2();
-            toTrap(cob, offset, k);
-            cob.labelBinding(ok);
+            guarded(cob, offset, k, () -> cob.invokestatic(CD_HELPERS, op.name().toLowerCase(java.util.Locale.ROOT), MTD_LOAD));
             if (fp) {
                 cob.lstore(fSlot[rd]);
             } else {
@@ -675,23 +691,38 @@ final class RegionCompiler {
             } else {
                 loadX(cob, rs2);
             }
-            cob.invokestatic(CD_HELPERS, op.name().toLowerCase(java.util.Locale.ROOT), MTD_STORE);
+            guarded(cob, offset, k, () -> cob.invokestatic(CD_HELPERS, op.name().toLowerCase(java.util.Locale.ROOT), MTD_STORE));
             Label done = cob.newLabel();
             cob.ifne(done);
-            stopAfterHelper(cob, offset, len, k);
+            toNext(cob, offset, len, k);   // the store changed code: leave, so it is fetched afresh
             cob.labelBinding(done);
         }
 
         /**
-         * After a helper that asked the region to stop: to TRAP_EXIT if it recorded a trap,
-         * else out after this instruction (it ended the slice, e.g. by writing a page of code).
+         * Emits {@code call}, a memory helper whose MMU slow path throws the hart's preallocated
+         * {@code Trap} on a fault, covered by a handler that leaves through TRAP_EXIT for the
+         * instruction at {@code offset}, {@code k} into its block. A fault costs an exception
+         * dispatch; in exchange the region has no branch after the access for C2 to prune and
+         * later deoptimize on, since guest page faults strike at sites that never faulted before.
          */
-        private void stopAfterHelper(CodeBuilder cob, int offset, int len, int k) {
-            Label next = cob.newLabel();
-            cob.aload(C).getfield(CD_CONTEXT, "trapPending", CD_boolean).ifeq(next);
-            toTrap(cob, offset, k);
-            cob.labelBinding(next);
-            toNext(cob, offset, len, k);
+        private void guarded(CodeBuilder cob, int offset, int k, Runnable call) {
+            Label start = cob.newLabel();
+            Label end = cob.newLabel();
+            Label handler = cob.newLabel();
+            cob.labelBinding(start);
+            call.run();
+            cob.labelBinding(end);
+            cob.exceptionCatch(start, end, handler, CD_TRAP);
+            handlers.add(() -> {
+                cob.labelBinding(handler);
+                cob.astore(EXC);
+                pcAt(cob, offset);
+                cob.lstore(EXIT_PC);
+                if (k != 0) {
+                    cob.iinc(N, k);
+                }
+                cob.goto_(thrownExit);
+            });
         }
 
         /** Brings h.instret up to date to include the instruction {@code k} into the block, as the interpreter counts it. */

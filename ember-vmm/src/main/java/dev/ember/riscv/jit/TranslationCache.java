@@ -30,7 +30,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * fixed table of counters hashed by address (collisions only make some code hot a little early).
  * Threshold 0 translates code the first time it runs.
  *
- * <p>Bounded: at most {@link #MAX_REGIONS} regions and {@link #MAX_BYTECODE} bytes of bytecode
+ * <p>Bounded: at most {@link #MAX_REGIONS} regions and {@link #MAX_CLASS_BYTES} bytes of bytecode
  * live at once. Beyond that the whole cache is dropped and rebuilt from hot code, as QEMU does
  * when its code buffer fills; dropped regions are no longer referenced by the cache, their links
  * or (after the harts see the new {@link #epoch}) the jump caches, so HotSpot unloads their
@@ -44,8 +44,8 @@ public final class TranslationCache implements CodePages.Listener {
 
     /** The most live regions. */
     public static final int MAX_REGIONS = 16_384;
-    /** The most live bytecode, in bytes. */
-    public static final long MAX_BYTECODE = 32L << 20;
+    /** The most class-file bytes of live regions. */
+    public static final long MAX_CLASS_BYTES = 32L << 20;
     /** The most guest instructions in one region. */
     static final int MAX_REGION_INSTRUCTIONS = 200;
 
@@ -78,7 +78,7 @@ public final class TranslationCache implements CodePages.Listener {
     private long flushes;
     private int live;
     private long liveInstructions;
-    private long liveBytecode;
+    private long liveClassBytes;
     private final AtomicLong translationNanos = new AtomicLong();
     private final AtomicInteger warnings = new AtomicInteger();
 
@@ -203,7 +203,7 @@ public final class TranslationCache implements CodePages.Listener {
             if (entry.generation != generation || entry != entry(pageIndex)) {
                 return null;   // the page was written (or the cache dropped) meanwhile
             }
-            if (live >= MAX_REGIONS || liveBytecode + region.bytecodeBytes > MAX_BYTECODE) {
+            if (live >= MAX_REGIONS || liveClassBytes + region.classBytes > MAX_CLASS_BYTES) {
                 flush();
                 entry = makeEntry(pageIndex);
             }
@@ -215,7 +215,7 @@ public final class TranslationCache implements CodePages.Listener {
             }
             live++;
             liveInstructions += region.guestInstructions;
-            liveBytecode += region.bytecodeBytes;
+            liveClassBytes += region.classBytes;
             // A write to the page may have found no code here a moment ago and left it unmarked.
             codePages.markCode(pageIndex, c.hart.mmu);
         }
@@ -234,7 +234,7 @@ public final class TranslationCache implements CodePages.Listener {
             String name = "dev.ember.riscv.jit.R_%x_m%d_%d".formatted(ram.base() + (pageIndex << 12) + entry, mode,
                     CLASS_NUMBERS.incrementAndGet());
             RegionCompiler.Compiled compiled = RegionCompiler.compile(plan, name);
-            if (compiled.bytecodeBytes() > RegionCompiler.MAX_BYTECODE && max > 8) {
+            if (compiled.codeBytes() > RegionCompiler.MAX_BYTECODE && max > 8) {
                 max = Math.min(max, plan.instructions()) / 2;   // too big for HotSpot to compile: fewer blocks
                 continue;
             }
@@ -246,7 +246,7 @@ public final class TranslationCache implements CodePages.Listener {
                     ranges[2 * i + 1] = plan.blocks().get(i).end();
                 }
                 Region.Meta meta = new Region.Meta((pageIndex << 12) + entry, mode, compiled.exits(), plan.instructions(),
-                        plan.blocks().size(), compiled.bytecodeBytes(), ranges);
+                        plan.blocks().size(), compiled.classBytes().length, ranges);
                 return (Region) hidden.findConstructor(hidden.lookupClass(), MethodType.methodType(void.class, Region.Meta.class))
                         .invoke(meta);
             } catch (LinkageError | RuntimeException e) {
@@ -327,7 +327,7 @@ public final class TranslationCache implements CodePages.Listener {
         java.util.Arrays.fill(directory, null);
         live = 0;
         liveInstructions = 0;
-        liveBytecode = 0;
+        liveClassBytes = 0;
         flushes++;
         epoch++;
     }
@@ -335,13 +335,13 @@ public final class TranslationCache implements CodePages.Listener {
     private void forget(Region r) {
         live--;
         liveInstructions -= r.guestInstructions;
-        liveBytecode -= r.bytecodeBytes;
+        liveClassBytes -= r.classBytes;
         java.util.Arrays.fill(r.links, null);   // so linked classes can be unloaded
     }
 
     /** {@return the cache's counters} */
     public synchronized TranslationStats stats() {
-        return new TranslationStats(translated, invalidated, evicted, live, liveInstructions, liveBytecode,
+        return new TranslationStats(translated, invalidated, evicted, live, liveInstructions, liveClassBytes,
                 translationNanos.get(), failed, flushes);
     }
 
