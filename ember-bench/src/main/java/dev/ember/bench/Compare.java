@@ -257,8 +257,8 @@ public final class Compare {
         }
         warmupCurves.forEach((vmm, curves) -> {
             for (int r = 0; r < curves.size(); r++) {
-                StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "warm-up units/s, second 0-1 on: %-12s r%d",
-                        vmm.name(), r + 1));
+                StringBuilder line = new StringBuilder(String.format(Locale.ROOT,
+                        "warm-up: units/s in seconds 0-1, 1-2, ...  %-12s  r%d", vmm.name(), r + 1));
                 for (double v : curves.get(r)) {
                     line.append(Double.isNaN(v) ? "  -" : String.format(Locale.ROOT, "  %.2f", v));
                 }
