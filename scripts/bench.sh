@@ -1,16 +1,25 @@
 #!/usr/bin/env bash
 # Ember benchmarks (run through the launcher: ./ember bench ...).
 #   ./ember bench [--rounds N] [--vcpus N] [--kernel K] [--initrd I] [--only ember|qemu] [--timeout S]
-#       boots the same guest under Ember and under qemu-system-riscv64 -M virt, alternating,
-#       and prints medians and Ember/QEMU ratios (dev.ember.bench.Compare; --help lists all options)
+#                 [--engines jit,interp] [--jit-threshold N]
+#       boots the same guest under Ember, once per execution engine (columns ember-jit and
+#       ember-interp), and under qemu-system-riscv64 -M virt, alternating, and prints medians and
+#       each engine's ratio to QEMU: boot times, CPU workloads typed at the shell, and Ember's engine
+#       statistics (--engine-stats) and JVM code cache at exit (dev.ember.bench.Compare; --help lists
+#       all options)
 #   ./ember bench --devices [--rounds N] [--rootfs FILE] ...
 #       the same, but device workloads instead: root on virtio-blk (guest/out/rootfs.ext4), a scratch
 #       disk and a user-mode network; sequential dd on the scratch disk and TCP to and from the host (MB/s)
+#   ./ember bench --warmup [--seconds N] [--rounds N] ...
+#       the warm-up curve: each column boots once per round and runs a chained sha256 job from the
+#       prompt on; guest speed (units/s) in each of the first N (30) seconds, with ratios to QEMU
 #   ./ember bench api [--rounds N] [--vms N]
 #       the control plane's figures: process start to API socket, InstanceStart to userspace (boot
 #       timer), resident memory of 1 and N idle 128 MiB microVMs (dev.ember.bench.ControlPlaneFigures)
 #   ./ember bench jmh [JMH options]
-#       JMH micro-benchmarks (dev.ember.bench.jmh), e.g. ./ember bench jmh -wi 2 -i 3 -f 1 Interpreter
+#       JMH micro-benchmarks (dev.ember.bench.jmh), e.g. ./ember bench jmh -wi 2 -i 3 -f 1 Interpreter;
+#       Region (one translated region, and a call/return loop, against the interpreter) and
+#       MemoryFastPath (the translator's TLB-hit loads and stores against the interpreter's)
 # Builds every module first when sources changed, and the default guest when no --kernel is given.
 set -euo pipefail
 source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"

@@ -12,10 +12,14 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * A guest's serial console seen from the host: a child process whose stdin is the guest's
- * keyboard and whose stdout (with stderr merged) is the guest's screen.
+ * keyboard and whose stdout is the guest's screen. The process's stderr (the VMM's own
+ * messages: Ember's engine statistics, JVM warnings, QEMU's complaints) is kept apart, so that
+ * it neither interleaves with the guest's output nor is mistaken for it.
  *
  * <p>Every chunk of output is stamped with {@link System#nanoTime()} by a reader thread the
  * moment it arrives, so {@link #await} returns the arrival time of the text it waited for,
@@ -25,8 +29,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>A cursor makes waits sequential: each {@link #await} searches from the end of the
  * previous match, so a marker printed twice is found twice, in order.
  *
- * <p>Threads: one caller thread drives the console; the reader thread only appends output.
- * {@link #close} kills the process and its descendants and may be called from any thread.
+ * <p>Threads: one caller thread drives the console; two reader threads only append output,
+ * one for stdout and one for stderr. {@link #close} kills the process and its descendants and
+ * may be called from any thread.
  */
 final class GuestConsole implements AutoCloseable {
 
@@ -47,11 +52,14 @@ final class GuestConsole implements AutoCloseable {
     private final long startNanos;
     private final OutputStream stdin;
     private final Thread reader;
+    private final Thread errorReader;
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
     private final StringBuilder output = new StringBuilder();
     private final List<Chunk> chunks = new ArrayList<>();
+    /** The process's stderr, unstamped. */
+    private final StringBuilder errors = new StringBuilder();
     private boolean eof;
     private int cursor;
 
@@ -61,6 +69,7 @@ final class GuestConsole implements AutoCloseable {
         this.startNanos = startNanos;
         this.stdin = process.getOutputStream();
         this.reader = Thread.ofPlatform().daemon().name(name + "-console").start(this::pump);
+        this.errorReader = Thread.ofPlatform().daemon().name(name + "-stderr").start(this::pumpErrors);
     }
 
     /**
@@ -69,7 +78,7 @@ final class GuestConsole implements AutoCloseable {
      * @return the console; its {@link #startNanos()} is taken just before the process starts
      */
     static GuestConsole start(String name, List<String> command) throws IOException {
-        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+        ProcessBuilder pb = new ProcessBuilder(command);
         long t0 = System.nanoTime();
         Process p = pb.start();
         return new GuestConsole(name, p, t0);
@@ -110,6 +119,23 @@ final class GuestConsole implements AutoCloseable {
             } finally {
                 lock.unlock();
             }
+        }
+    }
+
+    private void pumpErrors() {
+        byte[] buf = new byte[8192];
+        try (InputStream in = process.getErrorStream()) {
+            int n;
+            while ((n = in.read(buf)) > 0) {
+                lock.lock();
+                try {
+                    errors.append(new String(buf, 0, n, StandardCharsets.ISO_8859_1));
+                } finally {
+                    lock.unlock();
+                }
+            }
+        } catch (IOException e) {
+            // The process was killed or its pipe closed: treated as end of output.
         }
     }
 
@@ -179,6 +205,34 @@ final class GuestConsole implements AutoCloseable {
         }
     }
 
+    /**
+     * {@return every match of {@code pattern} in the console text between two offsets, each
+     * with the arrival time of its last character}
+     */
+    List<Match> findAll(Pattern pattern, int from, int to) {
+        lock.lock();
+        try {
+            List<Match> found = new ArrayList<>();
+            Matcher m = pattern.matcher(output).region(from, to);
+            while (m.find()) {
+                found.add(new Match(m.start(), m.end(), arrival(m.end())));
+            }
+            return found;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** {@return everything the process wrote to stderr so far} */
+    String errors() {
+        lock.lock();
+        try {
+            return errors.toString();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** {@return the last {@code n} characters of output, for error messages} */
     String tail(int n) {
         lock.lock();
@@ -213,6 +267,15 @@ final class GuestConsole implements AutoCloseable {
         return System.nanoTime();
     }
 
+    /**
+     * {@return everything the process wrote to stderr, once the stderr reader has seen its end}
+     * Only after {@link #awaitExit}; waits at most {@code timeout} for the pipe to drain.
+     */
+    String errorsAfterExit(Duration timeout) throws InterruptedException {
+        errorReader.join(timeout);
+        return errors();
+    }
+
     /** {@return the exit status; only after {@link #awaitExit}} */
     int exitValue() {
         return process.exitValue();
@@ -229,12 +292,13 @@ final class GuestConsole implements AutoCloseable {
         return "";
     }
 
-    /** Writes everything the console printed so far to {@code file}. */
-    void saveLog(Path file) throws IOException {
+    /** Writes everything the console printed so far to {@code file}, and stderr to {@code errorFile}. */
+    void saveLog(Path file, Path errorFile) throws IOException {
         Files.createDirectories(file.toAbsolutePath().getParent());
         lock.lock();
         try {
             Files.writeString(file, output, StandardCharsets.ISO_8859_1);
+            Files.writeString(errorFile, errors, StandardCharsets.ISO_8859_1);
         } finally {
             lock.unlock();
         }
@@ -248,6 +312,7 @@ final class GuestConsole implements AutoCloseable {
         try {
             process.waitFor(10, TimeUnit.SECONDS);
             reader.join(Duration.ofSeconds(2));
+            errorReader.join(Duration.ofSeconds(2));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -6,7 +6,9 @@
  *
  * <p>The comparison drives whole VMM processes through their serial consoles
  * ({@link dev.ember.bench.GuestConsole}) and imports nothing from Ember: Ember is measured as
- * a user runs it, through {@code dev.ember.server.EmberCommand} in a child JVM. The one
+ * a user runs it, through {@code dev.ember.server.EmberCommand} in a child JVM, once per
+ * execution engine, and what it says about its engine is parsed from its stderr
+ * ({@link dev.ember.bench.EngineReport}). The one
  * exception is the memory figure of idle microVMs, which embeds them through the Java API as
  * an application would.
  */

@@ -12,7 +12,9 @@ final class Asm {
 
     private Asm() {}
 
-    static final int T0 = 5, T1 = 6, T2 = 7, S0 = 8, S1 = 9, A0 = 10;
+    static final int RA = 1, T0 = 5, T1 = 6, T2 = 7, S0 = 8, S1 = 9, A0 = 10, A1 = 11;
+    /** {@code s2} to {@code s9}: x18 to x25. */
+    static final int S2 = 18, S3 = 19, S4 = 20, S5 = 21, S6 = 22, S7 = 23, S8 = 24, S9 = 25;
 
     static int iType(int opcode, int funct3, int rd, int rs1, int imm) {
         return (imm << 20) | (rs1 << 15) | (funct3 << 12) | (rd << 7) | opcode;
@@ -25,7 +27,19 @@ final class Asm {
     static int addi(int rd, int rs1, int imm) { return iType(0x13, 0, rd, rs1, imm); }
     static int add(int rd, int rs1, int rs2) { return rType(0x33, 0, 0, rd, rs1, rs2); }
     static int xor(int rd, int rs1, int rs2) { return rType(0x33, 4, 0, rd, rs1, rs2); }
+    static int andi(int rd, int rs1, int imm) { return iType(0x13, 7, rd, rs1, imm); }
     static int ld(int rd, int rs1, int imm) { return iType(0x03, 3, rd, rs1, imm); }
+    static int jalr(int rd, int rs1, int imm) { return iType(0x67, 0, rd, rs1, imm); }
+
+    /** {@code ret}: {@code jalr zero, 0(ra)}. */
+    static int ret() { return jalr(0, RA, 0); }
+
+    /** {@code jal rd, offset}; {@code offset} is relative to this instruction, even, within +-1 MiB. */
+    static int jal(int rd, int offset) {
+        int o = offset;
+        return (((o >> 20) & 1) << 31) | (((o >> 1) & 0x3FF) << 21) | (((o >> 11) & 1) << 20)
+                | (((o >> 12) & 0xFF) << 12) | (rd << 7) | 0x6F;
+    }
 
     static int sd(int rs2, int rs1, int imm) {
         return ((imm >> 5) << 25) | (rs2 << 20) | (rs1 << 15) | (3 << 12) | ((imm & 0x1F) << 7) | 0x23;

@@ -51,8 +51,38 @@ final class BareMachine implements AutoCloseable {
 
     /** Writes 32-bit instruction words at {@link #CODE}. */
     void load(int... words) {
+        loadAt(CODE, words);
+    }
+
+    /** Writes 32-bit instruction words at {@code gpa}. */
+    void loadAt(long gpa, int... words) {
         for (int i = 0; i < words.length; i++) {
-            ram.write32(CODE + 4L * i, words[i]);
+            ram.write32(gpa + 4L * i, words[i]);
+        }
+    }
+
+    /**
+     * Runs exactly {@code instructions} instructions in slices of at most {@code slice}, and
+     * checks that the code ran where it was meant to: with the translator, at least 90% of them
+     * in translated code.
+     *
+     * @throws IllegalStateException when a slice ran more or fewer than asked, or the translator
+     *                               left the code to the interpreter
+     */
+    void runChecked(String what, int instructions, int slice) {
+        long translatedBefore = engine.translatedInstructions();
+        for (int left = instructions; left > 0; ) {
+            int ask = Math.min(slice, left);
+            int done = engine.run(ask);
+            if (done != ask) {
+                throw new IllegalStateException(what + ": a slice of " + ask + " ran " + done + " instructions");
+            }
+            left -= done;
+        }
+        long translated = engine.translatedInstructions() - translatedBefore;
+        if (engine instanceof JitEngine && translated < 0.9 * instructions) {
+            throw new IllegalStateException(what + ": only " + translated + " of " + instructions
+                    + " instructions ran in translated code");
         }
     }
 

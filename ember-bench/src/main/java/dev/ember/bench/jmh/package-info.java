@@ -1,7 +1,10 @@
 /**
- * JMH micro-benchmarks of Ember's hot paths: the interpreter's dispatch loop
- * ({@link dev.ember.bench.jmh.InterpreterBenchmark}) and the MMU's TLB-hit accessors
- * ({@link dev.ember.bench.jmh.TlbHitBenchmark}), each on a bare one-hart machine with no devices.
+ * JMH micro-benchmarks of Ember's hot paths, each on a bare one-hart machine with no devices:
+ * tight guest loops on either engine ({@link dev.ember.bench.jmh.InterpreterBenchmark}), one
+ * translated region and a call/return loop between regions, beside the interpreter
+ * ({@link dev.ember.bench.jmh.RegionBenchmark}), the translator's memory fast path against the
+ * interpreter's ({@link dev.ember.bench.jmh.MemoryFastPathBenchmark}) and the MMU's TLB-hit
+ * accessors ({@link dev.ember.bench.jmh.TlbHitBenchmark}).
  *
  * <p>Run them with {@code ./ember bench jmh [JMH options]}, which is
  * {@code java -cp 'ember-bench/target/ember-bench-0.1.0-SNAPSHOT.jar:ember-bench/target/lib/*'
