@@ -29,7 +29,8 @@ class BareMetalProgramsTest {
     private record Program(String name, int vcpus) {}
 
     private static final List<Program> PROGRAMS = List.of(
-            new Program("smc", 1));
+            new Program("smc", 1),
+            new Program("smc_2hart", 2));
 
     private static final List<EngineConfig> ENGINES = List.of(
             EngineConfig.INTERPRETER, EngineConfig.jit(0), EngineConfig.jit(2));
