@@ -76,6 +76,16 @@
     j    fail
 .endm
 
+# Keeps `reg` in diag's word 6 or 7, for the message of a failure that follows.
+.macro DIAG6 reg
+    la   t6, diag
+    sd   \reg, 48(t6)
+.endm
+.macro DIAG7 reg
+    la   t6, diag
+    sd   \reg, 56(t6)
+.endm
+
 # Passes: reports status 0.
 .macro PASS
     j    pass

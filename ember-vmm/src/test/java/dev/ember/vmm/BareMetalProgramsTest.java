@@ -31,7 +31,8 @@ class BareMetalProgramsTest {
     private static final List<Program> PROGRAMS = List.of(
             new Program("smc", 1),
             new Program("smc_2hart", 2),
-            new Program("trap_loops", 1));
+            new Program("trap_loops", 1),
+            new Program("misaligned", 1));
 
     private static final List<EngineConfig> ENGINES = List.of(
             EngineConfig.INTERPRETER, EngineConfig.jit(0), EngineConfig.jit(2));
