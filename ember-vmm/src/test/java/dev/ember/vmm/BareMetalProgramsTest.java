@@ -32,7 +32,9 @@ class BareMetalProgramsTest {
             new Program("smc", 1),
             new Program("smc_2hart", 2),
             new Program("trap_loops", 1),
-            new Program("misaligned", 1));
+            new Program("misaligned", 1),
+            new Program("pagefault", 1),
+            new Program("pagefault_store_tval", 1));
 
     private static final List<EngineConfig> ENGINES = List.of(
             EngineConfig.INTERPRETER, EngineConfig.jit(0), EngineConfig.jit(2));
