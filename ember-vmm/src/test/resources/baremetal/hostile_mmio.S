@@ -59,6 +59,46 @@ round:
     bnez s1, 1b
     CHECKR s3, s4
 
+    TEST 6                        # a block that runs into that instruction
+    li   t0, RAM_END - 12
+    lw   t1, t_inc_a0
+    sw   t1, 0(t0)
+    sw   t1, 4(t0)
+    li   t1, 0x0001               # c.nop
+    sh   t1, 8(t0)
+    fence.i
+    li   s6, RAM_END - 2
+    li   s7, RAM_END
+    li   s1, ROUNDS
+    li   a0, 0
+1:  li   t0, RAM_END - 12
+    jalr ra, 0(t0)
+    addi s4, s4, 1
+    addi s1, s1, -1
+    bnez s1, 1b
+    CHECKR s3, s4
+    TEST 7
+    CHECK a0, 2 * ROUNDS          # the instructions before the fault took effect
+
+    TEST 8                        # a block that runs off the end of RAM
+    li   t0, RAM_END - 8
+    lw   t1, t_inc_a0
+    sw   t1, 0(t0)
+    sw   t1, 4(t0)
+    fence.i
+    li   s6, RAM_END
+    li   s7, RAM_END
+    li   s1, ROUNDS
+    li   a0, 0
+1:  li   t0, RAM_END - 8
+    jalr ra, 0(t0)
+    addi s4, s4, 1
+    addi s1, s1, -1
+    bnez s1, 1b
+    CHECKR s3, s4
+    TEST 9
+    CHECK a0, 2 * ROUNDS
+
     TEST 5                        # S-mode, Sv39: VA 0x4000_0000 -> the UART, RWX
     li   t0, PT_ROOT + 8
     li   t1, ((PT_L1 >> 12) << 10) | 1
@@ -137,3 +177,5 @@ targets:
     .dword RAM_END + 0x1000
     .dword 0x100000000
     .dword -1
+    .balign 4
+t_inc_a0: addi a0, a0, 1

@@ -45,6 +45,9 @@
 #   56-57 a non-canonical address: load, fetch faults
 #   58-59 M-mode with MPRV and MPP = S: a load from page 0 and a store to page 1 fault in M-mode
 #   60    page 17: a U store succeeds
+#   62    S code that runs off the end of page 7 into page 8: fetch fault at page 8, with the
+#         instructions before it done
+#   63    U code that runs off the end of page 6 into S page 7: the same
 #   61    the trap count: every fault expected was taken exactly once
 
     .include "common.S"
@@ -373,6 +376,25 @@ mprv_sd:
 
     STORE_OK 60, U, TP + 17 * PAGE + 8, DATA + 17 * PAGE + 8, 0x55535452
 
+    PTEST 62                      # S code on page 7 runs off its end into page 8
+    li   a1, TP + 7 * PAGE + 0xff0
+    RUN  S, snip_jalr
+    CHECK s8, CAUSE_FETCH_PAGE
+    li   t0, TP + 8 * PAGE
+    CHECKR s9, t0
+    CHECKR s10, t0
+    CHECK a0, 4
+    addi s4, s4, 1
+    PTEST 63                      # U code on page 6 runs off its end into S page 7
+    li   a1, TP + 6 * PAGE + 0xff0
+    RUN  U, snip_jalr
+    CHECK s8, CAUSE_FETCH_PAGE
+    li   t0, TP + 7 * PAGE
+    CHECKR s9, t0
+    CHECKR s10, t0
+    CHECK a0, 4
+    addi s4, s4, 1
+
     PTEST 61
     CHECKR s3, s4
     mv   ra, s1
@@ -404,6 +426,17 @@ setup_data:
     li   t0, DATA + 7 * PAGE
     li   a0, 55
     call put_code
+    lw   t1, t_inc_a0             # four `addi a0, a0, 1` at the ends of pages 6 and 7
+    li   t0, DATA + 6 * PAGE + 0xff0
+    sw   t1, 0(t0)
+    sw   t1, 4(t0)
+    sw   t1, 8(t0)
+    sw   t1, 12(t0)
+    li   t0, DATA + 7 * PAGE + 0xff0
+    sw   t1, 0(t0)
+    sw   t1, 4(t0)
+    sw   t1, 8(t0)
+    sw   t1, 12(t0)
     mv   ra, a3
     li   t0, DATA + 11 * PAGE + 0xff8
     li   t1, 0x0513334455667788   # ends with the first half of `addi a0, zero, imm`
@@ -490,3 +523,4 @@ snip_jalr_end:
     .balign 4
 t_li_a0_0:  addi a0, zero, 0
 t_ret:      ret
+t_inc_a0:   addi a0, a0, 1

@@ -15,12 +15,17 @@
 #  11  a 32-bit instruction rewritten as two compressed ones, and back
 #  12  a 32-bit instruction straddling two pages, its second half rewritten
 #  13  the instruction word case 3 left behind
+#  14  an instruction rewritten by an AMO (amoswap.w)
+#  15  an instruction rewritten by a store-conditional
+#  16  an instruction rewritten by an FP store
+#  17  a misaligned sd across a page boundary rewriting an instruction on each page
 
     .include "common.S"
 
     .equ CODEBUF, RAM_BASE + 0x100000     # fresh pages for generated code
     .equ COPYBUF, CODEBUF + 0x10000 + 0x7f0
     .equ STRADDLE, CODEBUF + 0x21000      # a page boundary
+    .equ CROSSPAGE, CODEBUF + 0x31000     # another page boundary
     .equ ROUNDS, 20
 
     .text
@@ -290,6 +295,92 @@ pass12:
     li   t0, ROUNDS
     blt  s1, t0, pass12
 
+# ---- 14 to 17: stores of other kinds to code ---------------------------------------------
+# Each pass writes `li a0, 300 + pass` over `target_p` another way, then runs it.
+    li   t0, MSTATUS_FS
+    csrs mstatus, t0
+    la   s2, target_p
+    lw   s3, t_li_a0_0
+    li   s4, 1 << 20
+    TEST 14                       # an AMO
+    li   s1, 0
+1:  addi t0, s1, 300
+    mul  t0, t0, s4
+    add  t1, s3, t0
+    amoswap.w t2, t1, (s2)
+    fence.i
+    call func_p
+    addi t0, s1, 300
+    CHECKR a0, t0
+    addi s1, s1, 1
+    li   t0, ROUNDS
+    blt  s1, t0, 1b
+    TEST 15                       # a store-conditional
+    li   s1, 0
+1:  addi t0, s1, 400
+    mul  t0, t0, s4
+    add  t1, s3, t0
+2:  lr.w t2, (s2)
+    sc.w t2, t1, (s2)
+    bnez t2, 2b
+    fence.i
+    call func_p
+    addi t0, s1, 400
+    CHECKR a0, t0
+    addi s1, s1, 1
+    li   t0, ROUNDS
+    blt  s1, t0, 1b
+    TEST 16                       # an FP store
+    li   s1, 0
+1:  addi t0, s1, 500
+    mul  t0, t0, s4
+    add  t1, s3, t0
+    fmv.w.x ft0, t1
+    fsw  ft0, 0(s2)
+    fence.i
+    call func_p
+    addi t0, s1, 500
+    CHECKR a0, t0
+    addi s1, s1, 1
+    li   t0, ROUNDS
+    blt  s1, t0, 1b
+
+    TEST 17                       # a misaligned store across a page boundary, into code on both pages
+    li   s2, CROSSPAGE
+    lw   t0, t_li_a0_0
+    addi t0, t0, 0                # li a0, 0 at CROSSPAGE - 8
+    sw   t0, -8(s2)
+    lw   t0, t_inc_a0
+    sw   t0, -4(s2)               # addi a0, a0, imm at CROSSPAGE - 4 and CROSSPAGE
+    sw   t0, 0(s2)
+    lw   t0, t_ret
+    sw   t0, 4(s2)
+    lw   s3, t_inc_a0             # immediate 1, to which 20 + pass and 200 + pass are added
+    li   s1, 0
+1:  addi t0, s1, 20
+    mul  t0, t0, s4
+    add  t1, s3, t0
+    addi t0, s1, 200
+    mul  t0, t0, s4
+    add  t0, s3, t0
+    slli t0, t0, 32
+    slli t1, t1, 32
+    srli t1, t1, 32
+    or   t1, t1, t0
+    sd   t1, -4(s2)
+    fence.i
+    li   s5, 2
+2:  addi t0, s2, -8
+    jalr ra, 0(t0)
+    slli t0, s1, 1
+    addi t0, t0, 222
+    CHECKR a0, t0
+    addi s5, s5, -1
+    bnez s5, 2b
+    addi s1, s1, 1
+    li   t0, ROUNDS
+    blt  s1, t0, 1b
+
     PASS
 
 # ---- helpers ------------------------------------------------------------------------------
@@ -337,12 +428,17 @@ copy_src2:                        # (5 + 7) * 4 + 1 = 49
     addi   a0, a0, 1
     c.jr   ra
 copy_src2_end:
+    .balign 4                     # while RVC is on: gas pads with c.nop
     .option norvc
-    .balign 4
 
 func10:
 target10:
     addi a5, zero, 0              # the immediate is rewritten
+    ret
+
+func_p:
+target_p:
+    addi a0, zero, 0              # rewritten by cases 14 to 16
     ret
 
 func11:

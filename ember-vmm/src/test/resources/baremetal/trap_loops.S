@@ -18,12 +18,20 @@
 #  20  a loop of 4 instructions with no traps, 10000 passes: minstret delta exact
 #  21  instret and minstret read one instruction apart differ by 1
 #  22  the trap counter of every loop (checked per loop as 22)
+#  23  registers written just before a trap in the same block are seen by the handler, and
+#      the handler's writes by the code after mret
+#  24  a faulting load leaves its destination register unchanged
+#  25  the same when the destination is also the base register
+#  26  a faulting AMO leaves its destination register unchanged
+#  27  minstret read just before an ecall, first thing in the handler and just after mret:
+#      the ecall does not count, the handler's instructions do
 
     .include "common.S"
 
     .equ N, 3000
     .equ NECALL, 5000
     .equ HANDLER_INSNS, 11        # check_handler's instructions on its success path
+    .equ INSTRET_HANDLER_INSNS, 8 # instret_handler's
     .equ UNMAPPED, 0x40000000
 
     .text
@@ -270,6 +278,93 @@ loop_plain:
     sub  s3, s3, s2
     CHECK s3, 1
 
+# ---- registers around a trap in the middle of a block --------------------------------------
+    TEST 23
+    la   t0, regs_handler
+    csrw mtvec, t0
+    li   s1, N
+    li   a5, 0
+    li   a6, 0
+    li   a7, 0
+    li   s2, 0
+loop_regs:
+    addi a5, a5, 1                # written just before the trap: the handler checks them
+    addi a6, a6, 3
+    ecall                         # the handler adds a5 to a7
+    add  s2, s2, a5
+    beq  s2, a7, 1f               # the handler's write is seen after mret
+    FAILR a7, s2
+1:  addi s1, s1, -1
+    bnez s1, loop_regs
+    la   t0, check_handler
+    csrw mtvec, t0
+
+    TEST 24
+    li   s7, CAUSE_LOAD_ACCESS
+    la   s8, rd_site
+    li   s6, 4
+    li   s10, 0
+    li   s1, N
+    li   s9, UNMAPPED + 64
+loop_rd:
+    li   t2, 0x1234
+rd_site:
+    ld   t2, 0(s9)                # faults: t2 keeps its value
+    CHECK t2, 0x1234
+    addi s1, s1, -1
+    bnez s1, loop_rd
+    TEST 22
+    CHECK s10, N
+
+    TEST 25
+    la   s8, rd_rs1_site
+    li   s10, 0
+    li   s1, N
+    li   s4, UNMAPPED + 128
+loop_rd_rs1:
+    mv   s9, s4
+rd_rs1_site:
+    ld   s9, 0(s9)                # faults: its base, also its destination, is unchanged
+    CHECKR s9, s4
+    addi s1, s1, -1
+    bnez s1, loop_rd_rs1
+    TEST 22
+    CHECK s10, N
+
+    TEST 26
+    li   s7, CAUSE_STORE_MISALIGNED
+    la   s8, amo_rd_site
+    la   s9, atomics
+    addi s9, s9, 2
+    li   s10, 0
+    li   s1, N
+loop_amo_rd:
+    li   t2, 0x5678
+amo_rd_site:
+    amoswap.w t2, s1, (s9)        # faults: t2 keeps its value
+    CHECK t2, 0x5678
+    addi s1, s1, -1
+    bnez s1, loop_amo_rd
+    TEST 22
+    CHECK s10, N
+
+    TEST 27
+    la   t0, instret_handler
+    csrw mtvec, t0
+    li   s1, N
+loop_instret:
+    csrr s2, minstret
+    ecall                         # the handler reads minstret first: s2 + 1
+    csrr s3, minstret
+    sub  s3, s3, t3
+    li   t0, INSTRET_HANDLER_INSNS
+    beq  s3, t0, 1f
+    FAILR s3, t0
+1:  addi s1, s1, -1
+    bnez s1, loop_instret
+    la   t0, check_handler
+    csrw mtvec, t0
+
     PASS
 
 # Checks a trap against s7 (cause), s8 (epc) and s9 (tval), counts it in s10 and returns
@@ -288,6 +383,34 @@ check_handler:
     mret
 bad_cause:
     FAILR t0, s7
+
+# Case 27's handler: reads minstret first (t3), which must be one more than the count read
+# just before the ecall (s2), since the ecall does not retire. INSTRET_HANDLER_INSNS long.
+instret_handler:
+    csrr t3, minstret
+    sub  t4, t3, s2
+    li   t1, 1
+    bne  t4, t1, 1f
+    csrr t0, mepc
+    addi t0, t0, 4
+    csrw mepc, t0
+    mret
+1:  FAILR t4, t1
+
+# Case 23's handler: an ecall whose block set a5 and a6 = 3 * a5 just before it; adds a5 to a7.
+regs_handler:
+    csrr t0, mcause
+    li   t1, CAUSE_ECALL_M
+    bne  t0, t1, unexpected_trap
+    slli t0, a5, 1
+    add  t0, t0, a5
+    beq  t0, a6, 1f
+    FAILR a6, t0
+1:  add  a7, a7, a5
+    csrr t0, mepc
+    addi t0, t0, 4
+    csrw mepc, t0
+    mret
 bad_epc:
     FAILR t0, s8
 bad_tval:
