@@ -48,6 +48,8 @@
 #   62    S code that runs off the end of page 7 into page 8: fetch fault at page 8, with the
 #         instructions before it done
 #   63    U code that runs off the end of page 6 into S page 7: the same
+#   64-65 page 18 remapped between runs (with SFENCE.VMA) from page 7's code to page 3's: the
+#         code at one virtual address is whatever its current mapping holds
 #   61    the trap count: every fault expected was taken exactly once
 
     .include "common.S"
@@ -385,6 +387,13 @@ mprv_sd:
     CHECKR s10, t0
     CHECK a0, 4
     addi s4, s4, 1
+    PTE  PT_L0, 18, DATA + 7 * PAGE, PTE_V | PTE_X | AD
+    sfence.vma
+    LOAD_OK 64, S, TP + 18 * PAGE, 55, snip_jalr
+    PTE  PT_L0, 18, DATA + 3 * PAGE, PTE_V | PTE_X | AD
+    sfence.vma
+    LOAD_OK 65, S, TP + 18 * PAGE, 77, snip_jalr
+
     PTEST 63                      # U code on page 6 runs off its end into S page 7
     li   a1, TP + 6 * PAGE + 0xff0
     RUN  U, snip_jalr
