@@ -1,0 +1,64 @@
+package dev.ember.vmm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.ember.config.EngineConfig;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The self-checking bare-metal programs of {@code src/test/resources/baremetal/}, each run on
+ * every engine: the interpreter, the translator translating every block the first time it runs
+ * (threshold 0), and the translator at threshold 2, where a block runs once in the interpreter
+ * first so that loops become regions of several blocks. Each program reports its first failing
+ * check's number through HTIF; 0 is a pass. The program files list their checks.
+ */
+class BareMetalProgramsTest {
+
+    private static final long MEMORY = 64L << 20;
+    private static final Duration TIMEOUT = Duration.ofSeconds(120);
+
+    /** A program and the machine it needs. */
+    private record Program(String name, int vcpus) {}
+
+    private static final List<Program> PROGRAMS = List.of(
+            new Program("smc", 1),
+            new Program("smc_2hart", 2),
+            new Program("trap_loops", 1),
+            new Program("misaligned", 1),
+            new Program("pagefault", 1),
+            new Program("pagefault_store_tval", 1));
+
+    private static final List<EngineConfig> ENGINES = List.of(
+            EngineConfig.INTERPRETER, EngineConfig.jit(0), EngineConfig.jit(2));
+
+    static Stream<Arguments> runs() {
+        List<Arguments> runs = new ArrayList<>();
+        for (Program p : PROGRAMS) {
+            for (EngineConfig e : ENGINES) {
+                String engine = e.kind() == EngineConfig.Kind.INTERP ? "interp" : "jit " + e.jitThreshold();
+                runs.add(Arguments.of(p.name() + " on " + engine, p, e));
+            }
+        }
+        return runs.stream();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("runs")
+    void programPassesEveryCheck(String title, Program program, EngineConfig engine, @TempDir Path tmp) throws Exception {
+        BareMetalProgram.Run run = BareMetalProgram.load(program.name()).run(tmp, engine, program.vcpus(), MEMORY, TIMEOUT);
+        System.out.println(run.describe());
+        assertEquals(0, run.status(), run::describe);
+        assertEquals("", run.errors(), run::describe);
+        if (run.stats().translation() != null) {
+            assertEquals(0, run.stats().translation().failedTranslations(), run::describe);
+        }
+    }
+}

@@ -1,0 +1,135 @@
+# Shared by the bare-metal test programs, which say `.include "common.S"` first (the test
+# harness pastes this file there): the HTIF words, the pass and fail exits, and check macros.
+#
+# Conventions:
+#   gp      the number of the check under way (TEST n); a failure reports it through tohost
+#           as (n << 1) | 1, so each check fails with its own exit status
+#   t5, t6  scratch of the CHECK macros: what was seen and what was expected, kept for `diag`
+#   diag    what a failure saw, for the harness's message: test number, seen, expected,
+#           mcause, mepc, mtval, and the program's own words 6 and 7 (DIAG6, DIAG7)
+#
+# The exits run in M-mode. A hart that has reported waits for the host to stop the machine.
+
+    .equ RAM_BASE,      0x80000000
+    .equ UART_BASE,     0x10000000
+    .equ MSTATUS_MIE,   0x8
+    .equ MSTATUS_MPP,   0x1800
+    .equ MSTATUS_MPP_S, 0x0800
+    .equ MSTATUS_MPRV,  0x20000
+    .equ MSTATUS_SUM,   0x40000
+    .equ MSTATUS_MXR,   0x80000
+    .equ MSTATUS_FS,    0x6000
+    .equ MSTATUS_SPP,   0x100
+
+    .equ CAUSE_FETCH_MISALIGNED,  0
+    .equ CAUSE_FETCH_ACCESS,      1
+    .equ CAUSE_ILLEGAL,           2
+    .equ CAUSE_BREAKPOINT,        3
+    .equ CAUSE_LOAD_MISALIGNED,   4
+    .equ CAUSE_LOAD_ACCESS,       5
+    .equ CAUSE_STORE_MISALIGNED,  6
+    .equ CAUSE_STORE_ACCESS,      7
+    .equ CAUSE_ECALL_U,           8
+    .equ CAUSE_ECALL_S,           9
+    .equ CAUSE_ECALL_M,           11
+    .equ CAUSE_FETCH_PAGE,        12
+    .equ CAUSE_LOAD_PAGE,         13
+    .equ CAUSE_STORE_PAGE,        15
+
+# Starts check n.
+.macro TEST n
+    li   gp, \n
+.endm
+
+# Fails the current check unless register `reg` holds the constant `expected`.
+.macro CHECK reg, expected
+    mv   t5, \reg
+    li   t6, \expected
+    beq  t5, t6, .Lcheck_ok\@
+    j    fail
+.Lcheck_ok\@:
+.endm
+
+# Fails the current check unless registers `reg` and `expected` are equal.
+.macro CHECKR reg, expected
+    mv   t5, \reg
+    mv   t6, \expected
+    beq  t5, t6, .Lcheck_ok\@
+    j    fail
+.Lcheck_ok\@:
+.endm
+
+# Fails the current check unless `reg` holds the address of `label` plus `offset`.
+.macro CHECKA reg, label, offset=0
+    mv   t5, \reg
+    la   t6, \label
+    addi t6, t6, \offset
+    beq  t5, t6, .Lcheck_ok\@
+    j    fail
+.Lcheck_ok\@:
+.endm
+
+# Fails the current check with `seen` and `expected` set from registers, unconditionally.
+.macro FAILR seen, expected
+    mv   t5, \seen
+    mv   t6, \expected
+    j    fail
+.endm
+
+# Keeps `reg` in diag's word 6 or 7, for the message of a failure that follows.
+.macro DIAG6 reg
+    la   t6, diag
+    sd   \reg, 48(t6)
+.endm
+.macro DIAG7 reg
+    la   t6, diag
+    sd   \reg, 56(t6)
+.endm
+
+# Passes: reports status 0.
+.macro PASS
+    j    pass
+.endm
+
+    .text
+pass:
+    li   t0, 1
+    j    report
+
+# Reports the check in gp as failed (999 if none is under way), after saving what it saw.
+fail:
+    bnez gp, 1f
+    li   gp, 999
+1:  la   t0, diag
+    sd   gp, 0(t0)
+    sd   t5, 8(t0)
+    sd   t6, 16(t0)
+    csrr t1, mcause
+    sd   t1, 24(t0)
+    csrr t1, mepc
+    sd   t1, 32(t0)
+    csrr t1, mtval
+    sd   t1, 40(t0)
+    slli t0, gp, 1
+    ori  t0, t0, 1
+report:
+    la   t1, tohost
+    sd   t0, 0(t1)
+1:  j    1b
+
+# A trap no check expected: fails the current check, with seen = mcause and expected = -1.
+unexpected_trap:
+    csrr t5, mcause
+    li   t6, -1
+    j    fail
+
+    .data
+    .balign 64
+    .globl tohost
+tohost:   .dword 0
+    .globl fromhost
+fromhost: .dword 0
+    .balign 64
+    .globl diag
+diag:     .dword 0, 0, 0, 0, 0, 0, 0, 0
+    .text
