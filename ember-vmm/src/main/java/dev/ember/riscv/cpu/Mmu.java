@@ -229,8 +229,10 @@ public final class Mmu implements CodePages.WriteCache {
     private void storeSlow(long gva, int width, long value) {
         if ((gva & 0xFFF) > 0x1000 - width) {
             // Translate both pages before writing, so a fault on the second leaves memory unchanged.
+            // A fault on the second reports its first byte, the start of the portion that faulted
+            // (privileged ISA §3.1.16), as the byte-wise load path does.
             translate(gva, ACCESS_WRITE);
-            translate(gva + width - 1, ACCESS_WRITE);
+            translate((gva + width - 1) & PAGE_MASK, ACCESS_WRITE);
             for (int b = 0; b < width; b++) {
                 store8(gva + b, (int) (value >>> (8 * b)));
             }
