@@ -31,16 +31,30 @@ final class Engines {
         this.cache = cache;
     }
 
-    static Engines create(EngineConfig config, Hart[] harts, GuestMemory ram) {
+    /**
+     * @param threadName the name of the translator's thread
+     */
+    static Engines create(EngineConfig config, Hart[] harts, GuestMemory ram, String threadName) {
         DecodedPages decoded = new DecodedPages(ram);
+        // Threshold 0 asks for all code to run translated from its first execution: the hart
+        // translates what it needs before it goes on. Otherwise a translator thread does, and
+        // the harts go on interpreting meanwhile.
         TranslationCache cache = config.kind() == EngineConfig.Kind.JIT
-                ? new TranslationCache(ram, decoded, config.jitThreshold()) : null;
+                ? new TranslationCache(ram, decoded, config.jitThreshold(), config.jitThreshold() > 0, threadName)
+                : null;
         ExecutionEngine[] engines = new ExecutionEngine[harts.length];
         for (Hart h : harts) {
             Interpreter interpreter = new Interpreter(h, decoded);
             engines[h.id] = cache == null ? interpreter : new JitEngine(h, interpreter, cache);
         }
         return new Engines(config, engines, decoded, cache);
+    }
+
+    /** Stops the translator thread, if there is one. */
+    void close() {
+        if (cache != null) {
+            cache.close();
+        }
     }
 
     ExecutionEngine engine(int hartId) {

@@ -126,7 +126,7 @@ public final class VirtualMachine implements AutoCloseable {
         for (int i = 0; i < harts.length; i++) {
             harts[i] = new Hart(i, bus, clock::ticks);
         }
-        this.engines = Engines.create(config.engine(), harts, ram);
+        this.engines = Engines.create(config.engine(), harts, ram, config.threadName("ember-jit"));
         HartInterruptInputs inputs = new HartInputs();
         this.console = new ConsoleOutput(consoleOut, config.threadName("ember-console-flush"));
         this.plic = new Plic(harts.length, inputs);
@@ -558,6 +558,7 @@ public final class VirtualMachine implements AutoCloseable {
         }
         devices.close();
         console.close();
+        engines.close();
         if (stopped) {
             ram.close();
         } else {

@@ -169,8 +169,10 @@ class HostileGuestTest {
         assertEquals(0, t.failedTranslations(), report);
         assertTrue(peaks.liveRegions <= TranslationCache.MAX_REGIONS, report);
         assertTrue(t.regionsLive() <= TranslationCache.MAX_REGIONS, report);
-        assertTrue(t.bytecodeBytes() <= TranslationCache.MAX_BYTECODE, report);
-        if (c.expectFlush()) {
+        assertTrue(t.classBytes() <= TranslationCache.MAX_CLASS_BYTES, report);
+        // Above threshold 0 a translator thread works beside the guest, which may end before
+        // the thread has translated enough to reach the bound; only the bounds are checked then.
+        if (c.expectFlush() && engine.jitThreshold() == 0) {
             assertTrue(t.flushes() > 0 && t.regionsInvalidated() > 0,
                     () -> "the guest did not push the cache past its bounds, or rewrote no translated code\n" + report);
         }

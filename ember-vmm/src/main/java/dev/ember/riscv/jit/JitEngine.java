@@ -128,9 +128,13 @@ public final class JitEngine implements ExecutionEngine, Interpreter.BlockWatch 
         }
         if (hostOffset == hotOffset || cache.hot(hostOffset)) {
             // The interpreter stopped here because the block is hot, or the dispatcher came here
-            // from a region exit and found it hot: translate it now.
+            // from a region exit and found it hot: translate it.
             hotOffset = -1;
-            return cache.translate(context, hostOffset, mode);
+            if (cache.background()) {
+                cache.request(hostOffset, mode);
+                return null;
+            }
+            return cache.translate(mmu, hostOffset, mode);
         }
         cache.clearStaleEntry(hostOffset);
         return null;

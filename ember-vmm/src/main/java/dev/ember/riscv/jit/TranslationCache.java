@@ -10,6 +10,8 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -36,9 +38,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * or (after the harts see the new {@link #epoch}) the jump caches, so HotSpot unloads their
  * hidden classes and compiled code.
  *
- * <p>Threads: lookups are lock-free; translation runs on the vCPU thread that needs the code and
- * installs under this object's monitor, together with invalidation, so a region translated from
- * bytes that changed meanwhile is never installed (the page's {@code generation}).
+ * <p>Threads: lookups are lock-free. Translation runs on the cache's translator thread (the
+ * harts go on interpreting until their region appears), or, when the cache is made without one,
+ * on the vCPU thread that needs the code. Either way a region is installed under this object's
+ * monitor, together with invalidation, so a region translated from bytes that changed meanwhile
+ * is never installed (the page's {@code generation}).
  */
 public final class TranslationCache implements CodePages.Listener {
 
@@ -89,6 +93,21 @@ public final class TranslationCache implements CodePages.Listener {
      * @param threshold starts before a block is translated; 0 for at once
      */
     public TranslationCache(GuestMemory ram, DecodedPages decoded, int threshold) {
+        this(ram, decoded, threshold, false, "ember-jit");
+    }
+
+    /**
+     * A cache for the machine whose RAM is {@code ram}.
+     *
+     * @param decoded    the interpreter's decoded pages, read to see which code has run
+     * @param threshold  starts before a block is translated; 0 for at once
+     * @param background translate on a thread of its own (named {@code threadName}), so the
+     *                   harts never wait for the translator; with false, the hart that finds a
+     *                   hot block translates it before it goes on, which makes runs repeatable
+     */
+    public TranslationCache(GuestMemory ram, DecodedPages decoded, int threshold, boolean background, String threadName) {
+        this.background = background;
+        this.threadName = threadName;
         this.ram = ram;
         this.seg = ram.segment();
         this.codePages = ram.codePages();
@@ -111,6 +130,72 @@ public final class TranslationCache implements CodePages.Listener {
     /** {@return a number that changes whenever the whole cache is dropped} */
     long epoch() {
         return epoch;
+    }
+
+    /** Whether hot code is translated on a thread of its own rather than by the hart that found it. */
+    private final boolean background;
+    private final String threadName;
+    private final ArrayBlockingQueue<Long> requests = new ArrayBlockingQueue<>(256);
+    private final Set<Long> pending = ConcurrentHashMap.newKeySet();
+    private Thread translator;
+    private volatile boolean closed;
+
+    /**
+     * Asks for the region entered at RAM offset {@code hostOffset} in {@code mode} to be
+     * translated on the cache's translator thread; the hart goes on interpreting meanwhile, and
+     * finds the region when it comes back. A request already pending, or one that does not fit
+     * in the queue, is dropped: the block will be hot again.
+     */
+    void request(long hostOffset, int mode) {
+        long key = hostOffset << 3 | mode;
+        if (closed || !pending.add(key)) {
+            return;
+        }
+        if (!requests.offer(key)) {
+            pending.remove(key);
+            return;
+        }
+        synchronized (this) {
+            if (translator == null) {
+                translator = Thread.ofPlatform().daemon().name(threadName).start(this::translateRequests);
+            }
+        }
+    }
+
+    /** {@return whether hot code is translated in the background} */
+    boolean background() {
+        return background;
+    }
+
+    private void translateRequests() {
+        try {
+            while (!closed) {
+                long key = requests.take();
+                try {
+                    if (lookup(key >>> 3, (int) key & 7) == null) {
+                        // Another hart may be storing to the page right now: every store-TLB entry
+                        // the marking drops counts as a possible race (CodePages).
+                        translate(null, key >>> 3, (int) key & 7);
+                    }
+                } finally {
+                    pending.remove(key);
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Stops the translator thread; the cache answers lookups but translates no more. */
+    public void close() {
+        closed = true;
+        Thread t;
+        synchronized (this) {
+            t = translator;
+        }
+        if (t != null) {
+            t.interrupt();
+        }
     }
 
     /** {@return the region entered at RAM offset {@code hostOffset} in {@code mode}, or null} */
@@ -163,7 +248,7 @@ public final class TranslationCache implements CodePages.Listener {
      *         end, translation failed, or the page was written while it was translated); the
      *         interpreter then runs the code
      */
-    Region translate(JitContext c, long hostOffset, int mode) {
+    Region translate(CodePages.WriteCache self, long hostOffset, int mode) {
         long untranslatableKey = hostOffset << 3 | mode;
         if (untranslatable.containsKey(untranslatableKey)) {
             return null;
@@ -173,7 +258,7 @@ public final class TranslationCache implements CodePages.Listener {
         int generation;
         synchronized (this) {
             // Ordering: marked before the page's bytes are read (see CodePages).
-            codePages.markCode(pageIndex, c.hart.mmu);
+            codePages.markCode(pageIndex, self);
             entry = makeEntry(pageIndex);
             generation = entry.generation;
         }
@@ -217,7 +302,7 @@ public final class TranslationCache implements CodePages.Listener {
             liveInstructions += region.guestInstructions;
             liveClassBytes += region.classBytes;
             // A write to the page may have found no code here a moment ago and left it unmarked.
-            codePages.markCode(pageIndex, c.hart.mmu);
+            codePages.markCode(pageIndex, self);
         }
         decoded.flagRegionEntry(hostOffset, true);
         return region;
