@@ -55,8 +55,9 @@ import java.util.Map;
  * FFM access path out of the region's own bytecode keeps regions small, which is what makes
  * C1 and C2 compile them in a fraction of the time. A fault on the MMU's slow path is the one
  * guest trap that comes back as an exception (the hart's preallocated {@code Trap}, no stack
- * trace), caught by a handler per access: a branch after every access would be pruned by C2 as
- * never taken and deoptimize the region at the first page fault there. Everything
+ * trace), caught by the region's one handler, which learns the access from two locals set
+ * before it: a branch after every access would be pruned by C2 as never taken and deoptimize
+ * the region at the first page fault there. Everything
  * that is not a plain ALU op, branch or memory access calls a run-time helper
  * ({@link Helpers}, {@code FloatOps}, {@code IntegerOps}); these are the only code generated
  * code calls.
@@ -114,7 +115,8 @@ final class RegionCompiler {
 
     // Fixed local slots of run().
     private static final int THIS = 0, C = 1, BUDGET = 2, DEPTH = 3, H = 4, PC0 = 5, N = 7, SYNCED = 8,
-            XARR = 9, FARR = 10, EXIT_PC = 11, SLOT = 13, RM = 14, LINK = 15, EXC = 16, FIRST_REG = 17;
+            XARR = 9, FARR = 10, EXIT_PC = 11, SLOT = 13, RM = 14, LINK = 15, EXC = 16, SITE_PC = 17, SITE_K = 18,
+            FIRST_REG = 19;
 
 
     static ClassDesc desc(Class<?> c) {
@@ -170,9 +172,7 @@ final class RegionCompiler {
         int linkCount;
         private final Map<Integer, Label> blockLabels = new HashMap<>();
         private final Map<Integer, Integer> blockIndex = new HashMap<>();
-        private Label exit, trapExit, interpExit, thrownExit;
-        /** The memory accesses' exception handlers, emitted after the blocks. */
-        private final List<Runnable> handlers = new ArrayList<>();
+        private Label exit, trapExit, interpExit, trapHandler;
 
         Emitter(Plan plan) {
             this.plan = plan;
@@ -230,7 +230,7 @@ final class RegionCompiler {
             exit = cob.newLabel();
             trapExit = cob.newLabel();
             interpExit = cob.newLabel();
-            thrownExit = cob.newLabel();
+            trapHandler = cob.newLabel();
             List<Block> blocks = plan.blocks();
             for (int i = 0; i < blocks.size(); i++) {
                 blockLabels.put(blocks.get(i).start(), cob.newLabel());
@@ -251,6 +251,8 @@ final class RegionCompiler {
             cob.aload(H).getfield(CD_HART, "pc", CD_long).lstore(PC0);
             cob.iconst_0().istore(N);
             cob.iconst_0().istore(SYNCED);
+            cob.iconst_0().istore(SITE_PC);
+            cob.iconst_0().istore(SITE_K);
             cob.aload(H).getfield(CD_HART, "x", CD_LONG_ARRAY).astore(XARR);
             for (int r = 1; r < 32; r++) {
                 if (xSlot[r] != 0) {
@@ -328,10 +330,12 @@ final class RegionCompiler {
             cob.labelBinding(ret);
             cob.iload(N).ireturn();
 
-            // The handlers of the memory accesses, then THROWN_EXIT: the trap in EXC was thrown
-            // by the access at EXIT_PC.
-            handlers.forEach(Runnable::run);
-            cob.labelBinding(thrownExit);
+            // The memory accesses' one handler: the trap was thrown by the access at page offset
+            // entry + SITE_PC, SITE_K instructions into its block.
+            cob.labelBinding(trapHandler);
+            cob.astore(EXC);
+            cob.lload(PC0).iload(SITE_PC).i2l().ladd().lstore(EXIT_PC);
+            cob.iload(N).iload(SITE_K).iadd().istore(N);
             writeBack(cob);
             cob.aload(C).aload(EXC).invokestatic(CD_HELPERS, "raise", MethodTypeDesc.of(CD_void, CD_CONTEXT, CD_TRAP));
             cob.iload(N).iconst_1().iadd().ireturn();
@@ -700,29 +704,20 @@ final class RegionCompiler {
 
         /**
          * Emits {@code call}, a memory helper whose MMU slow path throws the hart's preallocated
-         * {@code Trap} on a fault, covered by a handler that leaves through TRAP_EXIT for the
+         * {@code Trap} on a fault, covered by the region's trap handler, which leaves for the
          * instruction at {@code offset}, {@code k} into its block. A fault costs an exception
          * dispatch; in exchange the region has no branch after the access for C2 to prune and
          * later deoptimize on, since guest page faults strike at sites that never faulted before.
          */
         private void guarded(CodeBuilder cob, int offset, int k, Runnable call) {
+            // The site: constants C2 keeps only for the exception path, not stores on the fast path.
+            cob.loadConstant(offset - entry).istore(SITE_PC).loadConstant(k).istore(SITE_K);
             Label start = cob.newLabel();
             Label end = cob.newLabel();
-            Label handler = cob.newLabel();
             cob.labelBinding(start);
             call.run();
             cob.labelBinding(end);
-            cob.exceptionCatch(start, end, handler, CD_TRAP);
-            handlers.add(() -> {
-                cob.labelBinding(handler);
-                cob.astore(EXC);
-                pcAt(cob, offset);
-                cob.lstore(EXIT_PC);
-                if (k != 0) {
-                    cob.iinc(N, k);
-                }
-                cob.goto_(thrownExit);
-            });
+            cob.exceptionCatch(start, end, trapHandler, CD_TRAP);
         }
 
         /** Brings h.instret up to date to include the instruction {@code k} into the block, as the interpreter counts it. */
