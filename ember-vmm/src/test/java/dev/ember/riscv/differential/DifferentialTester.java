@@ -2,7 +2,6 @@ package dev.ember.riscv.differential;
 
 import dev.ember.riscv.isa.Decoder;
 import dev.ember.riscv.isa.Disassembler;
-import dev.ember.riscv.isa.Insn;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -48,9 +47,9 @@ final class DifferentialTester {
     /** {@return the first candidate's disagreement with the reference on {@code program}, if any} */
     Optional<Mismatch> check(Program program) {
         Program.Image image = program.link();
-        Snapshot expected = run(program, image, reference, true);
+        Snapshot[] plain = new Snapshot[1];
         for (Engine candidate : candidates) {
-            List<String> differences = compare(program, image, expected, candidate);
+            List<String> differences = compare(program, image, candidate, plain, true);
             if (!differences.isEmpty()) {
                 return Optional.of(new Mismatch(program, candidate, differences));
             }
@@ -60,34 +59,79 @@ final class DifferentialTester {
 
     /** {@return the differences between the reference and {@code candidate} on {@code program}; empty if none, or if the reference cannot finish it} */
     List<String> differences(Program program, Engine candidate) {
-        Program.Image image = program.link();
-        Snapshot expected = run(program, image, reference, false);
-        return expected == null ? List.of() : compare(program, image, expected, candidate);
+        return compare(program, program.link(), candidate, new Snapshot[1], false);
     }
 
-    private List<String> compare(Program program, Program.Image image, Snapshot expected, Engine candidate) {
+    /**
+     * Runs {@code candidate}, then the reference, which raises the program's interrupts (if any)
+     * exactly where the candidate did, and compares.
+     *
+     * @param plain  the reference's state without an interrupt, once computed
+     * @param strict whether a reference that does not finish is an error rather than no difference
+     */
+    private List<String> compare(Program program, Program.Image image, Engine candidate, Snapshot[] plain, boolean strict) {
+        List<String> differences = new ArrayList<>();
+        Snapshot actual;
+        List<Machine.Point> raised;
         try (Machine m = new Machine(program, image, candidate)) {
-            Machine.Outcome outcome = m.run(program.chunk(), LIMIT);
-            Snapshot actual = m.snapshot();
-            List<String> differences = new ArrayList<>();
+            Machine.Outcome outcome = m.run(program.chunk(), LIMIT, program.irqs(), null);
+            actual = m.snapshot();
+            raised = m.raised();
             if (outcome != Machine.Outcome.DONE) {
                 differences.add("%s did not reach the end in %d instructions; it is at pc 0x%x"
                         .formatted(candidate, LIMIT, actual.pc()));
             }
-            if (!expected.sameAs(actual)) {
-                differences.addAll(expected.diff(actual, reference.name(), candidate.name()));
+        }
+        Snapshot expected;
+        if (raised.isEmpty()) {
+            if (plain[0] == null) {
+                plain[0] = reference(program, image, null, strict);
             }
+            expected = plain[0];
+        } else {
+            expected = reference(program, image, raised, strict);
+        }
+        if (expected == null) {
+            return List.of();
+        }
+        if (expected == MISSED) {
+            differences.add(0, "the %s stopped to raise interrupts at %s; the %s does not pass all those points"
+                    .formatted(candidate, points(raised), reference));
             return differences;
         }
+        if (!expected.sameAs(actual)) {
+            if (!raised.isEmpty()) {
+                differences.add("(interrupts were raised at %s)".formatted(points(raised)));
+            }
+            differences.addAll(expected.diff(actual, reference.name(), candidate.name()));
+        }
+        return differences;
     }
 
-    /** {@return the reference's final state; null (or, with {@code strict}, an exception) if it does not finish} */
-    private Snapshot run(Program program, Program.Image image, Engine engine, boolean strict) {
-        try (Machine m = new Machine(program, image, engine)) {
-            if (m.run(program.chunk(), LIMIT) != Machine.Outcome.DONE) {
+    private static String points(List<Machine.Point> points) {
+        return points.stream().map(p -> "instret %d pc 0x%x".formatted(p.instret(), p.pc()))
+                .collect(java.util.stream.Collectors.joining(", "));
+    }
+
+    /** Stands for a reference run that could not stop where the candidate raised its interrupt. */
+    private static final Snapshot MISSED = new Snapshot(new long[32], new long[32], 0, 0, 0, 0, 0, new long[0], 0, 0, new byte[0]);
+
+    /**
+     * {@return the reference's final state, raising the program's interrupts at {@code at} if
+     * given; {@link #MISSED} if it cannot stop there; null (or, with {@code strict}, an exception)
+     * if it does not finish}
+     */
+    private Snapshot reference(Program program, Program.Image image, List<Machine.Point> at, boolean strict) {
+        try (Machine m = new Machine(program, image, reference)) {
+            Machine.Outcome outcome = at == null ? m.run(program.chunk(), LIMIT)
+                    : m.run(program.chunk(), LIMIT, program.irqs(), at);
+            if (outcome == Machine.Outcome.MISSED) {
+                return MISSED;
+            }
+            if (outcome != Machine.Outcome.DONE) {
                 if (strict) {
                     throw new IllegalStateException("generator bug: program %d does not finish on the %s; it is at pc 0x%x%n%s"
-                            .formatted(program.seed(), engine, m.snapshot().pc(), listing(program, image)));
+                            .formatted(program.seed(), reference, m.snapshot().pc(), listing(program, image)));
                 }
                 return null;
             }
@@ -107,8 +151,11 @@ final class DifferentialTester {
         StringBuilder out = new StringBuilder();
         out.append("%s disagrees with the %s on program %d (reproduce: -Dember.difftest.seed=%d -Dember.difftest.programs=1)%n"
                 .formatted(mismatch.engine(), reference, original.seed(), original.seed()));
-        out.append("run in slices of %d instructions; minimized from %d to %d items%n"
-                .formatted(original.chunk(), original.count(), small.count()));
+        out.append("run in slices of %d instructions%s; minimized from %d to %d items%n"
+                .formatted(original.chunk(), original.irqs().isEmpty() ? "" : ", interrupts raised from outside: "
+                        + original.irqs().stream().map(i -> "%d once instret reaches %d".formatted(i.bit(), i.instret()))
+                                .collect(java.util.stream.Collectors.joining(", ")),
+                        original.count(), small.count()));
         out.append(listing(small, small.link()));
         out.append(startingState(small));
         out.append("differences (%s vs %s):%n".formatted(reference, mismatch.engine()));
@@ -179,9 +226,6 @@ final class DifferentialTester {
             if (j >= 0) {
                 f[j] = true;
             }
-        }
-        if (Insn.op(insn) == null) {
-            throw new IllegalStateException();
         }
     }
 }

@@ -11,6 +11,7 @@ import dev.ember.riscv.interp.FloatOps;
 import dev.ember.riscv.isa.Decoder;
 import dev.ember.riscv.isa.Op;
 import dev.ember.riscv.isa.Rvc;
+import dev.ember.riscv.isa.TrapCause;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -93,11 +94,13 @@ final class Generator {
         Mstatus.SUM | Mstatus.MXR, Mstatus.FS | Mstatus.SUM, Mstatus.MPRV, Mstatus.MPRV | Mstatus.SUM};
     /** medeleg values: nothing, or groups of exceptions handed to S-mode (never ecall from S: it ends a stretch). */
     private static final long[] DELEGATIONS = {0, 0, 1 << 2 | 1 << 3, 1 << 12 | 1 << 13 | 1 << 15,
-        1 << 4 | 1 << 6, 1 << 1 | 1 << 5 | 1 << 7, 0xB1FF & ~(1 << 9)};
+        1 << 4 | 1 << 6, 1 << 1 | 1 << 5 | 1 << 7, 0xB0FF};
     private static final int[] CHUNKS = {1, 2, 3, 7, 19, 64, 1000, 100_000, 100_000, 100_000, 100_000, 100_000};
 
     private final SplittableRandom r;
     private final List<Item.Sub> subs = new ArrayList<>();
+    /** Interrupts raised from outside; with some, programs leave instret alone, which the runner counts by. */
+    private final List<Program.Interrupt> irqs = new ArrayList<>();
 
     private Generator(long seed) {
         this.r = new SplittableRandom(seed);
@@ -109,11 +112,22 @@ final class Generator {
     }
 
     private Program program(long seed) {
+        if (r.nextInt(5) < 2) {
+            // A few of the lines a device or another hart raises, at points in the first few hundred instructions.
+            int[] bits = {TrapCause.SSI, TrapCause.MSI, TrapCause.SEI, TrapCause.MEI};
+            int n = r.nextInt(1, 9);
+            long at = 0;
+            for (int k = 0; k < n; k++) {
+                at += r.nextInt(60);
+                irqs.add(new Program.Interrupt(at, bits[(k + r.nextInt(4)) % 4]));
+            }
+        }
         Program.InitialState init = initialState();
         long start = Layout.PROGRAM_MIN + 2L * r.nextInt(0, (int) (0x1000 - (Layout.PROGRAM_MIN & 0xFFF)) / 2);
-        int chunk = CHUNKS[r.nextInt(CHUNKS.length)];
+        // With an interrupt from outside, slices that end often, so that it comes at every kind of slice boundary.
+        int chunk = irqs.isEmpty() ? CHUNKS[r.nextInt(CHUNKS.length)] : pickInt(3, 5, 7, 11, 19, 31, 64, 200);
         List<Item> main = items(Context.MAIN, r.nextInt(10, 27));
-        return new Program(seed, init, start, main, List.copyOf(subs), chunk);
+        return new Program(seed, init, start, main, List.copyOf(subs), chunk, List.copyOf(irqs));
     }
 
     private List<Item> items(Context ctx, int n) {
@@ -146,9 +160,18 @@ final class Generator {
             case 1 -> Layout.SATP_A;
             default -> Layout.SATP_B;
         };
+        long mie = 0;
+        long mideleg = 0;
+        if (!irqs.isEmpty()) {
+            // Enabled, so that they are taken where they are raised, unless the program turns them off.
+            mstatus |= Mstatus.MIE | (r.nextBoolean() ? Mstatus.SIE : 0);
+            mie = 0xA0A | (r.nextBoolean() ? 0x222 : 0);
+            mideleg = r.nextInt(4) == 0 ? 0x222 : 0;
+        }
         long[] csrs = {
             MSTATUS, mstatus, SATP, satp, MEDELEG, DELEGATIONS[r.nextInt(DELEGATIONS.length)],
             MCOUNTEREN, r.nextInt(8), SCOUNTEREN, r.nextInt(8), MSCRATCH, Values.integer(r), SSCRATCH, Values.integer(r),
+            MIE, mie, MIDELEG, mideleg,
         };
         int frm = r.nextInt(8) < 7 ? r.nextInt(5) : r.nextInt(5, 8);
         long[] l0a = new long[Layout.ALIAS_PAGES];
@@ -376,6 +399,9 @@ final class Generator {
         int roll = r.nextInt(20);
         if (roll < 7) {
             int csr = ctx.supervisor() ? pickInt(FREE_S) : pickInt(FREE_M);
+            if (!irqs.isEmpty() && (csr == MCYCLE || csr == MINSTRET)) {
+                csr = MSCRATCH;
+            }
             return anyCsrOp(rd, csr);
         }
         if (roll < 10) {

@@ -1,9 +1,6 @@
 package dev.ember.riscv.differential;
 
 import static dev.ember.riscv.differential.Regs.RA;
-import static dev.ember.riscv.differential.Regs.T4;
-import static dev.ember.riscv.differential.Regs.T5;
-import static dev.ember.riscv.differential.Regs.TP;
 
 import dev.ember.riscv.isa.CsrNumbers;
 import dev.ember.riscv.isa.Op;
@@ -19,14 +16,15 @@ import dev.ember.riscv.isa.Op;
  * fault has no instruction to skip; the programs cause those only by {@code jalr ra, ...} to a
  * bad address, so the handlers return to {@code ra}. An {@code ecall} from S-mode is how a
  * program's S-mode stretch ends: the M-mode handler returns from it to M-mode. An interrupt
- * returns to the interrupted instruction with its enable bit in {@code mie} or {@code sie}
- * cleared.
+ * returns to the interrupted instruction with its pending bit cleared, or, where software
+ * cannot clear it (a device's line, the Sstc timer), its enable bit.
  *
  * <p>The common path is straight-line code, so that a translator makes few regions of each:
  * translating them is a large part of the cost of a short program.
  *
- * <p>They use only {@code tp}, {@code t4} and {@code t5}, which programs never write, and never
- * trap themselves.
+ * <p>Each uses its own three registers ({@link Regs#M_HANDLER}, {@link Regs#S_HANDLER}), which
+ * programs never write, so an interrupt to M-mode in the middle of the S-mode handler does no
+ * harm; neither traps itself.
  */
 final class Handlers {
 
@@ -41,74 +39,82 @@ final class Handlers {
     }
 
     private static void handler(Code c, boolean machine) {
+        int[] regs = machine ? Regs.M_HANDLER : Regs.S_HANDLER;
+        final int tp = regs[0];   // named for the M-mode handler's registers
+        final int t4 = regs[1];
+        final int t5 = regs[2];
         int cause = machine ? CsrNumbers.MCAUSE : CsrNumbers.SCAUSE;
         int epc = machine ? CsrNumbers.MEPC : CsrNumbers.SEPC;
         int tval = machine ? CsrNumbers.MTVAL : CsrNumbers.STVAL;
         String log = machine ? "mlog" : "slog";
         String interrupt = machine ? "mint" : "sint";
-        c.emit(Encoder.csr(Op.CSRRS, T5, cause, 0));
-        c.branch(Op.BLT, T5, 0, interrupt);
+        c.emit(Encoder.csr(Op.CSRRS, t5, cause, 0));
+        c.branch(Op.BLT, t5, 0, interrupt);
         // t4 = -1 for a fetch fault (cause 1 or 12), else 0.
-        c.emit(Encoder.i(Op.ADDI, T4, T5, -1));
-        c.emit(Encoder.i(Op.SLTIU, T4, T4, 1));
-        c.emit(Encoder.i(Op.ADDI, T5, T5, -12));
-        c.emit(Encoder.i(Op.SLTIU, T5, T5, 1));
-        c.emit(Encoder.r(Op.OR, T4, T4, T5));
-        c.emit(Encoder.r(Op.SUB, T4, 0, T4));
+        c.emit(Encoder.i(Op.ADDI, t4, t5, -1));
+        c.emit(Encoder.i(Op.SLTIU, t4, t4, 1));
+        c.emit(Encoder.i(Op.ADDI, t5, t5, -12));
+        c.emit(Encoder.i(Op.SLTIU, t5, t5, 1));
+        c.emit(Encoder.r(Op.OR, t4, t4, t5));
+        c.emit(Encoder.r(Op.SUB, t4, 0, t4));
         // t5 = the instruction's physical address: its offset in the first 2 MiB, plus RAM_BASE
         // (from the handler's own address); for a fetch fault, RAM_BASE itself, which is readable.
-        c.emit(Encoder.csr(Op.CSRRS, T5, epc, 0));
-        c.emit(Encoder.shift(Op.SLLI, T5, T5, 43));
-        c.emit(Encoder.shift(Op.SRLI, T5, T5, 43));
-        c.emit(Encoder.i(Op.XORI, TP, T4, -1));
-        c.emit(Encoder.r(Op.AND, T5, T5, TP));
-        c.emit(Encoder.u(Op.AUIPC, TP, 0));
-        c.emit(Encoder.shift(Op.SRLI, TP, TP, 21));
-        c.emit(Encoder.shift(Op.SLLI, TP, TP, 21));
-        c.emit(Encoder.r(Op.OR, T5, T5, TP));
+        c.emit(Encoder.csr(Op.CSRRS, t5, epc, 0));
+        c.emit(Encoder.shift(Op.SLLI, t5, t5, 43));
+        c.emit(Encoder.shift(Op.SRLI, t5, t5, 43));
+        c.emit(Encoder.i(Op.XORI, tp, t4, -1));
+        c.emit(Encoder.r(Op.AND, t5, t5, tp));
+        c.emit(Encoder.u(Op.AUIPC, tp, 0));
+        c.emit(Encoder.shift(Op.SRLI, tp, tp, 21));
+        c.emit(Encoder.shift(Op.SLLI, tp, tp, 21));
+        c.emit(Encoder.r(Op.OR, t5, t5, tp));
         // t5 = its length: 4 if the halfword's low bits are 11, else 2.
-        c.emit(Encoder.i(Op.LHU, T5, T5, 0));
-        c.emit(Encoder.i(Op.ANDI, T5, T5, 3));
-        c.emit(Encoder.i(Op.ADDI, T5, T5, -3));
-        c.emit(Encoder.i(Op.SLTIU, T5, T5, 1));
-        c.emit(Encoder.shift(Op.SLLI, T5, T5, 1));
-        c.emit(Encoder.i(Op.ADDI, T5, T5, 2));
+        c.emit(Encoder.i(Op.LHU, t5, t5, 0));
+        c.emit(Encoder.i(Op.ANDI, t5, t5, 3));
+        c.emit(Encoder.i(Op.ADDI, t5, t5, -3));
+        c.emit(Encoder.i(Op.SLTIU, t5, t5, 1));
+        c.emit(Encoder.shift(Op.SLLI, t5, t5, 1));
+        c.emit(Encoder.i(Op.ADDI, t5, t5, 2));
         // xepc = fetch fault ? ra : xepc + length.
-        c.emit(Encoder.csr(Op.CSRRS, TP, epc, 0));
-        c.emit(Encoder.r(Op.ADD, T5, T5, TP));
-        c.emit(Encoder.r(Op.XOR, TP, RA, T5));
-        c.emit(Encoder.r(Op.AND, TP, TP, T4));
-        c.emit(Encoder.r(Op.XOR, T5, T5, TP));
-        c.emit(Encoder.csr(Op.CSRRW, 0, epc, T5));
+        c.emit(Encoder.csr(Op.CSRRS, tp, epc, 0));
+        c.emit(Encoder.r(Op.ADD, t5, t5, tp));
+        c.emit(Encoder.r(Op.XOR, tp, RA, t5));
+        c.emit(Encoder.r(Op.AND, tp, tp, t4));
+        c.emit(Encoder.r(Op.XOR, t5, t5, tp));
+        c.emit(Encoder.csr(Op.CSRRW, 0, epc, t5));
         if (machine) {
             // An ecall from S-mode returns to M-mode.
-            c.emit(Encoder.csr(Op.CSRRS, T5, cause, 0));
-            c.emit(Encoder.i(Op.ADDI, T5, T5, -9));
-            c.branch(Op.BNE, T5, 0, log);
-            c.emit(Encoder.li32(TP, 0x1800));
-            c.emit(Encoder.csr(Op.CSRRS, 0, CsrNumbers.MSTATUS, TP));
+            c.emit(Encoder.csr(Op.CSRRS, t5, cause, 0));
+            c.emit(Encoder.i(Op.ADDI, t5, t5, -9));
+            c.branch(Op.BNE, t5, 0, log);
+            c.emit(Encoder.li32(tp, 0x1800));
+            c.emit(Encoder.csr(Op.CSRRS, 0, CsrNumbers.MSTATUS, tp));
         }
         c.jump(0, log);
-        // An interrupt: return to the interrupted instruction, its enable bit cleared, so that
-        // it is not taken again at once (the handler cannot know how to quiet every source).
+        // An interrupt: return to the interrupted instruction, its pending bit cleared where
+        // software can, its enable bit where it cannot, so that it is not taken again at once.
         c.label(interrupt);
-        c.emit(Encoder.i(Op.ADDI, TP, 0, 1));
-        c.emit(Encoder.r(Op.SLL, TP, TP, T5));
-        c.emit(Encoder.csr(Op.CSRRC, 0, machine ? CsrNumbers.MIE : CsrNumbers.SIE, TP));
+        int ip = machine ? CsrNumbers.MIP : CsrNumbers.SIP;
+        c.emit(Encoder.i(Op.ADDI, tp, 0, 1));
+        c.emit(Encoder.r(Op.SLL, tp, tp, t5));
+        c.emit(Encoder.csr(Op.CSRRC, 0, ip, tp));
+        c.emit(Encoder.csr(Op.CSRRS, t4, ip, 0));
+        c.emit(Encoder.r(Op.AND, t4, t4, tp));
+        c.emit(Encoder.csr(Op.CSRRC, 0, machine ? CsrNumbers.MIE : CsrNumbers.SIE, t4));
         c.label(log);
         long auipc = c.pc();
-        c.emit(Encoder.u(Op.AUIPC, TP, (int) ((Layout.LOG - Layout.RAM_BASE) >>> 12)));
-        c.emit(Encoder.i(Op.ADDI, TP, TP, (int) -(auipc - Layout.RAM_BASE)));   // tp = LOG
-        c.emit(Encoder.i(Op.LD, T4, TP, 0));
-        c.emit(Encoder.i(Op.ADDI, T5, T4, 1));
-        c.emit(Encoder.s(Op.SD, T5, TP, 0));
-        c.emit(Encoder.i(Op.ANDI, T4, T4, Layout.LOG_ENTRIES - 1));
-        c.emit(Encoder.shift(Op.SLLI, T4, T4, 4));
-        c.emit(Encoder.r(Op.ADD, T4, T4, TP));
-        c.emit(Encoder.csr(Op.CSRRS, T5, cause, 0));
-        c.emit(Encoder.s(Op.SD, T5, T4, 16));
-        c.emit(Encoder.csr(Op.CSRRS, T5, tval, 0));
-        c.emit(Encoder.s(Op.SD, T5, T4, 24));
+        c.emit(Encoder.u(Op.AUIPC, tp, (int) ((Layout.LOG - Layout.RAM_BASE) >>> 12)));
+        c.emit(Encoder.i(Op.ADDI, tp, tp, (int) -(auipc - Layout.RAM_BASE)));   // tp = LOG
+        c.emit(Encoder.i(Op.LD, t4, tp, 0));
+        c.emit(Encoder.i(Op.ADDI, t5, t4, 1));
+        c.emit(Encoder.s(Op.SD, t5, tp, 0));
+        c.emit(Encoder.i(Op.ANDI, t4, t4, Layout.LOG_ENTRIES - 1));
+        c.emit(Encoder.shift(Op.SLLI, t4, t4, 4));
+        c.emit(Encoder.r(Op.ADD, t4, t4, tp));
+        c.emit(Encoder.csr(Op.CSRRS, t5, cause, 0));
+        c.emit(Encoder.s(Op.SD, t5, t4, 16));
+        c.emit(Encoder.csr(Op.CSRRS, t5, tval, 0));
+        c.emit(Encoder.s(Op.SD, t5, t4, 24));
         c.emit(Encoder.sys(machine ? Op.MRET : Op.SRET, 0, 0));
     }
 }

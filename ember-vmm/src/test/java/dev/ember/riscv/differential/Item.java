@@ -114,7 +114,7 @@ sealed interface Item {
      * {@code temp2}.
      */
     record SMode(boolean rootB, boolean alias, int temp, int temp2, List<Item> body) implements Item {
-        static final int ENTRY = 48;
+        static final int ENTRY = 52;
         static final int ALIAS_ENTRY = 8;
         static final int ALIAS_EXIT = 28;
 
@@ -220,7 +220,9 @@ sealed interface Item {
     private static void emitSMode(Code c, SMode s, long[] subs) {
         int t = s.temp();
         int u = s.temp2();
-        // MPRV off first, so that the load of the satp value is not translated and cannot fault.
+        // Interrupts off first: one taken before the mret would leave MPP and mepc changed.
+        c.emit(Encoder.csr(Op.CSRRCI, 0, CsrNumbers.MSTATUS, (int) Mstatus.MIE));
+        // MPRV off, so that the load of the satp value is not translated and cannot fault.
         c.emit(Encoder.li32(t, (int) (Mstatus.MPP | Mstatus.MPRV)));
         c.emit(Encoder.csr(Op.CSRRC, 0, CsrNumbers.MSTATUS, t));
         c.emit(Encoder.i(Op.LD, t, SP, (int) ((s.rootB() ? Layout.SATP_B_SLOT : Layout.SATP_A_SLOT) - Layout.DATA)));

@@ -5,6 +5,8 @@ import dev.ember.memory.PhysicalBus;
 import dev.ember.riscv.cpu.ExecutionEngine;
 import dev.ember.riscv.cpu.Hart;
 import dev.ember.riscv.cpu.Privilege;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * A one-hart machine without devices that runs one linked program on one {@link Engine}, from
@@ -29,8 +31,13 @@ final class Machine implements AutoCloseable {
         /** The program reached its end. */
         DONE,
         /** The instruction budget ran out first. */
-        BUDGET
+        BUDGET,
+        /** The run went past the point where it was to raise an interrupt without stopping there. */
+        MISSED
     }
+
+    /** Where an interrupt was raised: after {@code instret} instructions, at {@code pc}. */
+    record Point(long instret, long pc) {}
 
     private final GuestMemory ram;
     private final Hart hart;
@@ -64,20 +71,79 @@ final class Machine implements AutoCloseable {
      * @param chunk the budget of each {@code run} call
      */
     Outcome run(int chunk, long limit) {
+        return run(chunk, limit, List.of(), null);
+    }
+
+    /**
+     * Runs as {@link #run(int, long)}, raising {@code irqs} on the way, in order: each at the
+     * first slice boundary where {@code instret} has reached its {@code instret}, or, when
+     * {@code at} is given, exactly at the points it lists: the run is then cut into slices that
+     * stop there (an engine that stops exactly where told, the interpreter, can so be brought to
+     * where another stopped).
+     */
+    Outcome run(int chunk, long limit, List<Program.Interrupt> irqs, List<Point> at) {
+        this.irqs = irqs;
         long attempted = 0;
+        int next = 0;
+        int last = at == null ? irqs.size() : at.size();
         while (attempted < limit) {
-            // Only the program makes interrupts pending or enabled, and every instruction that
-            // can ends the slice in every engine, so they are taken at the same instruction.
-            hart.checkInterrupts();
-            attempted += Math.max(1, engine.run(chunk));
+            int budget = chunk;
+            while (next < last) {
+                Program.Interrupt irq = irqs.get(next);
+                Point point = at == null ? null : at.get(next);
+                if (point == null ? hart.instret >= irq.instret() : hart.instret == point.instret() && hart.pc == point.pc()) {
+                    hart.setPending(irq.bit(), true);
+                    raised.add(new Point(hart.instret, hart.pc));
+                    next++;
+                    continue;
+                }
+                if (point != null) {
+                    long remaining = point.instret() - hart.instret;
+                    if (remaining < 0) {
+                        return Outcome.MISSED;
+                    }
+                    // At the right count but not yet the right pc: only a trap can come between.
+                    budget = remaining == 0 ? 1 : (int) Math.min(chunk, remaining);
+                }
+                break;
+            }
+            // Only the program makes interrupts pending or enabled (but for irqs), and every
+            // instruction that can ends the slice in every engine, so they are taken at the same
+            // instruction whichever engine runs.
+            if (hart.checkInterrupts()) {
+                acknowledge(next);
+            }
+            attempted += Math.max(1, engine.run(budget));
             if (hart.waitingForInterrupt) {
                 hart.waitingForInterrupt = false;
                 if (hart.pc == stop) {
-                    return Outcome.DONE;
+                    return next == last || at == null ? Outcome.DONE : Outcome.MISSED;
                 }
             }
         }
         return Outcome.BUDGET;
+    }
+
+    /**
+     * Lowers the line of a raised interrupt the hart has just taken, as a device does once its
+     * interrupt is serviced, so the handler need not (and the line can be raised again).
+     */
+    private void acknowledge(int raisedSoFar) {
+        long cause = hart.priv == Privilege.MACHINE ? hart.mcause : hart.scause;
+        for (int k = 0; k < raisedSoFar; k++) {
+            int bit = irqs.get(k).bit();
+            if ((cause & 63) == bit) {
+                hart.setPending(bit, false);
+            }
+        }
+    }
+
+    private final List<Point> raised = new ArrayList<>();
+    private List<Program.Interrupt> irqs = List.of();
+
+    /** {@return where the run raised its interrupts} */
+    List<Point> raised() {
+        return raised;
     }
 
     /** {@return the architectural state now} */

@@ -18,13 +18,23 @@ import java.util.SplittableRandom;
  * @param subs   subroutines, called by number
  * @param chunk  the budget of each {@code run} call the engines get: small chunks make
  *               translated code leave and re-enter often
+ * @param irqs   interrupts raised from outside while the program runs, as devices or other
+ *               harts would, in order; often none
  */
-record Program(long seed, InitialState init, long start, List<Item> main, List<Item.Sub> subs, int chunk) {
+record Program(long seed, InitialState init, long start, List<Item> main, List<Item.Sub> subs, int chunk,
+               List<Interrupt> irqs) {
 
     /** {@return the same program with other items} */
     Program with(List<Item> main, List<Item.Sub> subs) {
-        return new Program(seed, init, start, main, subs, chunk);
+        return new Program(seed, init, start, main, subs, chunk, irqs);
     }
+
+    /**
+     * An asynchronous interrupt: pending bit {@code bit} of {@code mip} is set between two slices,
+     * at the first slice boundary of the engine under test at which {@code instret} has reached
+     * {@code instret}; the reference engine is stopped at exactly the same point to get it too.
+     */
+    record Interrupt(long instret, int bit) {}
 
     /** {@return how many items the program has, nested ones and subroutines' included} */
     int count() {
