@@ -66,12 +66,13 @@ final class Code {
         labels.put(name, pc);
     }
 
-    /** A conditional branch (or, with {@code op} JAL, a jump linking {@code rd}) to a label bound later. */
+    /** A conditional branch to a label bound later. */
     void branch(Op op, int rs1, int rs2, String label) {
         fixups.add(new Fixup(lines.size(), op, rs1, rs2, 0, label));
         emit(Encoder.b(Op.BEQ, 0, 0, 0));
     }
 
+    /** A jump, linking {@code rd}, to a label bound later. */
     void jump(int rd, String label) {
         fixups.add(new Fixup(lines.size(), Op.JAL, 0, 0, rd, label));
         emit(Encoder.jal(0, 0));

@@ -3,8 +3,10 @@ package dev.ember.riscv.differential;
 import dev.ember.riscv.isa.Decoder;
 import dev.ember.riscv.isa.Disassembler;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -19,13 +21,15 @@ import java.util.Optional;
  *
  * <p>Not thread-safe; one per thread.
  */
-final class DifferentialTester {
+final class DifferentialTester implements AutoCloseable {
 
     /** Instructions a program may attempt: generated ones take a few hundred to a few thousand. */
     static final long LIMIT = 200_000;
 
     private final Engine reference;
     private final List<Engine> candidates;
+    /** Machines kept from program to program by {@link #check}, one per engine; empty after {@link #renew}. */
+    private final Map<Engine, Machine> machines = new HashMap<>();
 
     DifferentialTester(Engine reference, List<Engine> candidates) {
         this.reference = reference;
@@ -37,6 +41,17 @@ final class DifferentialTester {
         return new DifferentialTester(Engine.INTERPRETER, List.of(Engine.TRANSLATOR, Engine.HOT_TRANSLATOR));
     }
 
+    /** Drops the machines {@link #check} keeps, so that the next program runs on fresh ones. */
+    void renew() {
+        machines.values().forEach(Machine::close);
+        machines.clear();
+    }
+
+    @Override
+    public void close() {
+        renew();
+    }
+
     /**
      * A candidate engine disagreed with the reference on a program.
      *
@@ -44,12 +59,17 @@ final class DifferentialTester {
      */
     record Mismatch(Program program, Engine engine, List<String> differences) {}
 
-    /** {@return the first candidate's disagreement with the reference on {@code program}, if any} */
+    /**
+     * {@return the first candidate's disagreement with the reference on {@code program}, if any}
+     * Runs on the machines this tester keeps, which may have run other programs before: a
+     * mismatch that {@link #differences} does not reproduce on fresh machines comes from what
+     * an engine kept from those.
+     */
     Optional<Mismatch> check(Program program) {
         Program.Image image = program.link();
-        Snapshot[] plain = new Snapshot[1];
+        Run[] plain = new Run[1];
         for (Engine candidate : candidates) {
-            List<String> differences = compare(program, image, candidate, plain, true);
+            List<String> differences = compare(program, image, candidate, plain, true, true);
             if (!differences.isEmpty()) {
                 return Optional.of(new Mismatch(program, candidate, differences));
             }
@@ -57,104 +77,125 @@ final class DifferentialTester {
         return Optional.empty();
     }
 
-    /** {@return the differences between the reference and {@code candidate} on {@code program}; empty if none, or if the reference cannot finish it} */
+    /**
+     * {@return the differences between the reference and {@code candidate} on {@code program},
+     * run on fresh machines; empty if none, or if the reference cannot finish it}
+     */
     List<String> differences(Program program, Engine candidate) {
-        return compare(program, program.link(), candidate, new Snapshot[1], false);
+        return compare(program, program.link(), candidate, new Run[1], false, false);
     }
 
     /**
-     * Runs {@code candidate}, then the reference, which raises the program's interrupts (if any)
-     * exactly where the candidate did, and compares.
+     * Runs {@code candidate}, then the reference, stopped exactly where the candidate stopped
+     * for the program's {@link Program.Stop stops}, and compares the states at every stop and at
+     * the end.
      *
-     * @param plain  the reference's state without an interrupt, once computed
+     * @param plain  the reference's run without stops, once computed
      * @param strict whether a reference that does not finish is an error rather than no difference
+     * @param reuse  whether to run on this tester's machines rather than fresh ones
      */
-    private List<String> compare(Program program, Program.Image image, Engine candidate, Snapshot[] plain, boolean strict) {
-        List<String> differences = new ArrayList<>();
-        Snapshot actual;
-        List<Machine.Point> raised;
-        try (Machine m = new Machine(program, image, candidate)) {
-            Machine.Outcome outcome = m.run(program.chunk(), LIMIT, program.irqs(), null);
-            actual = m.snapshot();
-            raised = m.raised();
-            if (outcome != Machine.Outcome.DONE) {
-                differences.add("%s did not reach the end in %d instructions; it is at pc 0x%x"
-                        .formatted(candidate, LIMIT, actual.pc()));
-            }
-        }
-        Snapshot expected;
-        if (raised.isEmpty()) {
+    private List<String> compare(Program program, Program.Image image, Engine candidate, Run[] plain, boolean strict,
+                                 boolean reuse) {
+        Run actual = run(program, image, candidate, program.stops(), null, reuse);
+        Run expected;
+        if (actual.stops().isEmpty()) {
             if (plain[0] == null) {
-                plain[0] = reference(program, image, null, strict);
+                plain[0] = run(program, image, reference, List.of(), null, reuse);
             }
             expected = plain[0];
         } else {
-            expected = reference(program, image, raised, strict);
+            expected = run(program, image, reference, program.stops(), actual.stops(), reuse);
         }
-        if (expected == null) {
+        if (expected.outcome() == Machine.Outcome.BUDGET) {
+            if (strict) {
+                throw new IllegalStateException("generator bug: program %d does not finish on the %s; it is at pc 0x%x%n%s"
+                        .formatted(program.seed(), reference, expected.end().pc(), listing(program, image)));
+            }
             return List.of();
         }
-        if (expected == MISSED) {
-            differences.add(0, "the %s stopped to raise interrupts at %s; the %s does not pass all those points"
-                    .formatted(candidate, points(raised), reference));
+        List<String> differences = new ArrayList<>();
+        if (actual.outcome() != Machine.Outcome.DONE) {
+            differences.add("the %s did not reach the end in %d instructions; it is at pc 0x%x"
+                    .formatted(candidate, LIMIT, actual.end().pc()));
+        }
+        for (int k = 0; k < expected.states().size(); k++) {
+            Snapshot e = expected.states().get(k);
+            if (!e.sameAs(actual.states().get(k))) {
+                Machine.Point at = actual.stops().get(k);
+                differences.add("at a stop after %d instructions, at pc 0x%x:".formatted(at.instret(), at.pc()));
+                differences.addAll(e.diff(actual.states().get(k), reference.name(), candidate.name()));
+                return differences;
+            }
+        }
+        if (expected.outcome() == Machine.Outcome.MISSED) {
+            Machine.Point missed = actual.stops().get(expected.stops().size());
+            differences.add("the %s stopped after %d instructions at pc 0x%x; the %s does not pass there"
+                    .formatted(candidate, missed.instret(), missed.pc(), reference));
             return differences;
         }
-        if (!expected.sameAs(actual)) {
-            if (!raised.isEmpty()) {
-                differences.add("(interrupts were raised at %s)".formatted(points(raised)));
-            }
-            differences.addAll(expected.diff(actual, reference.name(), candidate.name()));
+        if (!expected.end().sameAs(actual.end())) {
+            differences.add("at the end:");
+            differences.addAll(expected.end().diff(actual.end(), reference.name(), candidate.name()));
         }
         return differences;
     }
 
-    private static String points(List<Machine.Point> points) {
-        return points.stream().map(p -> "instret %d pc 0x%x".formatted(p.instret(), p.pc()))
-                .collect(java.util.stream.Collectors.joining(", "));
+    /** What one engine did: how the run ended, its final state, where it stopped on the way and its states there. */
+    private record Run(Machine.Outcome outcome, Snapshot end, List<Machine.Point> stops, List<Snapshot> states) {}
+
+    /** {@return {@code engine}'s run of {@code program}, making {@code stops} where {@code at} says, or where it may} */
+    private Run run(Program program, Program.Image image, Engine engine, List<Program.Stop> stops, List<Machine.Point> at,
+                    boolean reuse) {
+        if (reuse) {
+            Machine m = machines.computeIfAbsent(engine, Machine::new);
+            m.load(program, image);
+            return run(m, program, stops, at);
+        }
+        try (Machine m = new Machine(program, image, engine)) {
+            return run(m, program, stops, at);
+        }
     }
 
-    /** Stands for a reference run that could not stop where the candidate raised its interrupt. */
-    private static final Snapshot MISSED = new Snapshot(new long[32], new long[32], 0, 0, 0, 0, 0, new long[0], 0, 0, new byte[0]);
+    private static Run run(Machine m, Program program, List<Program.Stop> stops, List<Machine.Point> at) {
+        Machine.Outcome outcome = m.run(program.chunk(), LIMIT, stops, at);
+        return new Run(outcome, m.snapshot(), List.copyOf(m.reached()), List.copyOf(m.states()));
+    }
+
+    private static String describe(Program.Stop stop) {
+        return stop.interrupt() < 0 ? "%d".formatted(stop.instret())
+                : "%d (raising interrupt %d)".formatted(stop.instret(), stop.interrupt());
+    }
+
+    /** {@return {@code mismatch} described by {@link #report(Mismatch, String)}, as one found on fresh machines} */
+    String report(Mismatch mismatch) {
+        return report(mismatch, null);
+    }
 
     /**
-     * {@return the reference's final state, raising the program's interrupts at {@code at} if
-     * given; {@link #MISSED} if it cannot stop there; null (or, with {@code strict}, an exception)
-     * if it does not finish}
+     * {@return {@code mismatch} shrunk by the minimizer, and described for a human: how to
+     * reproduce it, the program, the differences}
+     *
+     * @param sequence the system properties that rerun the programs the machines ran before this
+     *                 one and then this one, for a mismatch fresh machines do not reproduce
      */
-    private Snapshot reference(Program program, Program.Image image, List<Machine.Point> at, boolean strict) {
-        try (Machine m = new Machine(program, image, reference)) {
-            Machine.Outcome outcome = at == null ? m.run(program.chunk(), LIMIT)
-                    : m.run(program.chunk(), LIMIT, program.irqs(), at);
-            if (outcome == Machine.Outcome.MISSED) {
-                return MISSED;
-            }
-            if (outcome != Machine.Outcome.DONE) {
-                if (strict) {
-                    throw new IllegalStateException("generator bug: program %d does not finish on the %s; it is at pc 0x%x%n%s"
-                            .formatted(program.seed(), reference, m.snapshot().pc(), listing(program, image)));
-                }
-                return null;
-            }
-            return m.snapshot();
-        }
-    }
-
-    /** {@return {@code mismatch} shrunk by the minimizer, and described for a human: seed, program, differences} */
-    String report(Mismatch mismatch) {
+    String report(Mismatch mismatch, String sequence) {
         Program original = mismatch.program();
-        Program small = Minimizer.minimize(original, p -> !differences(p, mismatch.engine()).isEmpty());
-        List<String> differences = differences(small, mismatch.engine());
-        if (differences.isEmpty()) {
-            small = original;   // cannot happen unless the engines are not deterministic
-            differences = mismatch.differences();
-        }
+        Program small = original;
+        List<String> differences = mismatch.differences();
+        boolean alone = !differences(original, mismatch.engine()).isEmpty();
         StringBuilder out = new StringBuilder();
-        out.append("%s disagrees with the %s on program %d (reproduce: -Dember.difftest.seed=%d -Dember.difftest.programs=1)%n"
-                .formatted(mismatch.engine(), reference, original.seed(), original.seed()));
+        if (alone) {
+            small = Minimizer.minimize(original, p -> !differences(p, mismatch.engine()).isEmpty());
+            differences = differences(small, mismatch.engine());
+            out.append("%s disagrees with the %s on program %d (reproduce: -Dember.difftest.seed=%d -Dember.difftest.programs=1)%n"
+                    .formatted(mismatch.engine(), reference, original.seed(), original.seed()));
+        } else {
+            out.append("%s disagrees with the %s on program %d, but only on machines that ran the programs before it (reproduce: %s)%n"
+                    .formatted(mismatch.engine(), reference, original.seed(), sequence));
+        }
         out.append("run in slices of %d instructions%s; minimized from %d to %d items%n"
-                .formatted(original.chunk(), original.irqs().isEmpty() ? "" : ", interrupts raised from outside: "
-                        + original.irqs().stream().map(i -> "%d once instret reaches %d".formatted(i.bit(), i.instret()))
-                                .collect(java.util.stream.Collectors.joining(", ")),
+                .formatted(original.chunk(), original.stops().isEmpty() ? "" : ", stopping to compare states once instret reaches "
+                        + original.stops().stream().map(DifferentialTester::describe).collect(java.util.stream.Collectors.joining(", ")),
                         original.count(), small.count()));
         out.append(listing(small, small.link()));
         out.append(startingState(small));

@@ -99,8 +99,8 @@ final class Generator {
 
     private final SplittableRandom r;
     private final List<Item.Sub> subs = new ArrayList<>();
-    /** Interrupts raised from outside; with some, programs leave instret alone, which the runner counts by. */
-    private final List<Program.Interrupt> irqs = new ArrayList<>();
+    /** Where the run stops to compare, and maybe raise an interrupt; with stops, programs leave instret alone, which the runner counts by. */
+    private final List<Program.Stop> stops = new ArrayList<>();
 
     private Generator(long seed) {
         this.r = new SplittableRandom(seed);
@@ -112,22 +112,24 @@ final class Generator {
     }
 
     private Program program(long seed) {
-        if (r.nextInt(5) < 2) {
-            // A few of the lines a device or another hart raises, at points in the first few hundred instructions.
+        boolean interrupts = r.nextInt(5) < 2;
+        if (interrupts || r.nextInt(4) == 0) {
+            // Stops in the first few hundred instructions, raising some of the lines a device or
+            // another hart raises.
             int[] bits = {TrapCause.SSI, TrapCause.MSI, TrapCause.SEI, TrapCause.MEI};
             int n = r.nextInt(1, 9);
             long at = 0;
             for (int k = 0; k < n; k++) {
                 at += r.nextInt(60);
-                irqs.add(new Program.Interrupt(at, bits[(k + r.nextInt(4)) % 4]));
+                stops.add(new Program.Stop(at, interrupts ? bits[(k + r.nextInt(4)) % 4] : -1));
             }
         }
         Program.InitialState init = initialState();
         long start = Layout.PROGRAM_MIN + 2L * r.nextInt(0, (int) (0x1000 - (Layout.PROGRAM_MIN & 0xFFF)) / 2);
-        // With an interrupt from outside, slices that end often, so that it comes at every kind of slice boundary.
-        int chunk = irqs.isEmpty() ? CHUNKS[r.nextInt(CHUNKS.length)] : pickInt(3, 5, 7, 11, 19, 31, 64, 200);
+        // With stops, slices that end often, so that stops come at every kind of slice boundary.
+        int chunk = stops.isEmpty() ? CHUNKS[r.nextInt(CHUNKS.length)] : pickInt(3, 5, 7, 11, 19, 31, 64, 200);
         List<Item> main = items(Context.MAIN, r.nextInt(10, 27));
-        return new Program(seed, init, start, main, List.copyOf(subs), chunk, List.copyOf(irqs));
+        return new Program(seed, init, start, main, List.copyOf(subs), chunk, List.copyOf(stops));
     }
 
     private List<Item> items(Context ctx, int n) {
@@ -162,7 +164,7 @@ final class Generator {
         };
         long mie = 0;
         long mideleg = 0;
-        if (!irqs.isEmpty()) {
+        if (!stops.isEmpty() && stops.getFirst().interrupt() >= 0) {
             // Enabled, so that they are taken where they are raised, unless the program turns them off.
             mstatus |= Mstatus.MIE | (r.nextBoolean() ? Mstatus.SIE : 0);
             mie = 0xA0A | (r.nextBoolean() ? 0x222 : 0);
@@ -399,7 +401,7 @@ final class Generator {
         int roll = r.nextInt(20);
         if (roll < 7) {
             int csr = ctx.supervisor() ? pickInt(FREE_S) : pickInt(FREE_M);
-            if (!irqs.isEmpty() && (csr == MCYCLE || csr == MINSTRET)) {
+            if (!stops.isEmpty() && (csr == MCYCLE || csr == MINSTRET)) {
                 csr = MSCRATCH;
             }
             return anyCsrOp(rd, csr);

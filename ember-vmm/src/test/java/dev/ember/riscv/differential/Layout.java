@@ -9,11 +9,12 @@ package dev.ember.riscv.differential;
  *   0x8000_0100  S-mode trap handler (stvec)
  *   0x8000_0400+ the program, then "end: wfi; j end", then its subroutines; the program starts
  *                at a random offset in its first page so that code crosses page boundaries
- *   0x8000_8000  trap log: a count, then (cause, tval) pairs in a ring of 64
- *   0x8000_FFF0  satp values of page tables A and B, at sp - 16 and sp - 8
- *   0x8001_0000  data: {@link #DATA_PAGES} pages of random bytes; sp points here
- *   0x8001_8000  page tables: roots A and B, their level-1 and level-0 tables
- *   0x8002_0000  end of RAM: anything above is unmapped (an access fault)
+ *   0x8000_3000  trap log: a count, then (cause, tval) pairs in a ring of 64
+ *   0x8000_4FF0  satp values of page tables A and B, at sp - 16 and sp - 8
+ *   0x8000_5000  data: {@link #DATA_PAGES} pages of random bytes; sp points here
+ *   0x8000_9000  nothing: accesses across the end of the data land here
+ *   0x8000_A000  page tables: roots A and B, their level-1 and level-0 tables
+ *   0x8001_0000  end of RAM: anything above is unmapped (an access fault)
  * </pre>
  *
  * <p>Virtual memory (both roots): RAM is identity-mapped by a 1 GiB gigapage (RWX); virtual
@@ -27,29 +28,29 @@ final class Layout {
     private Layout() {}
 
     static final long RAM_BASE = 0x8000_0000L;
-    static final int RAM_SIZE = 0x2_0000;
+    static final int RAM_SIZE = 0x1_0000;
     static final long RAM_END = RAM_BASE + RAM_SIZE;
 
     static final long M_HANDLER = RAM_BASE;
     static final long S_HANDLER = RAM_BASE + 0x100;
     static final long PROGRAM_MIN = RAM_BASE + 0x400;
     /** Code must end below the trap log. */
-    static final long CODE_LIMIT = RAM_BASE + 0x8000;
+    static final long CODE_LIMIT = RAM_BASE + 0x3000;
 
-    static final long LOG = RAM_BASE + 0x8000;
+    static final long LOG = RAM_BASE + 0x3000;
     static final int LOG_ENTRIES = 64;
 
-    static final long DATA = RAM_BASE + 0x1_0000;
+    static final long DATA = RAM_BASE + 0x5000;
     static final int DATA_PAGES = 4;
     static final long SATP_A_SLOT = DATA - 16;
     static final long SATP_B_SLOT = DATA - 8;
 
-    static final long ROOT_A = RAM_BASE + 0x1_8000;
-    static final long ROOT_B = RAM_BASE + 0x1_9000;
-    static final long L1_A = RAM_BASE + 0x1_A000;
-    static final long L1_B = RAM_BASE + 0x1_B000;
-    static final long L0_A = RAM_BASE + 0x1_C000;
-    static final long L0_B = RAM_BASE + 0x1_D000;
+    static final long ROOT_A = RAM_BASE + 0xA000;
+    static final long ROOT_B = RAM_BASE + 0xB000;
+    static final long L1_A = RAM_BASE + 0xC000;
+    static final long L1_B = RAM_BASE + 0xD000;
+    static final long L0_A = RAM_BASE + 0xE000;
+    static final long L0_B = RAM_BASE + 0xF000;
 
     static final long SATP_SV39 = 8L << 60;
     static final long SATP_A = SATP_SV39 | ROOT_A >>> 12;

@@ -5,12 +5,13 @@ import dev.ember.memory.PhysicalBus;
 import dev.ember.riscv.cpu.ExecutionEngine;
 import dev.ember.riscv.cpu.Hart;
 import dev.ember.riscv.cpu.Privilege;
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A one-hart machine without devices that runs one linked program on one {@link Engine}, from
- * the program's initial state, to the program's end.
+ * A one-hart machine without devices that runs linked programs on one {@link Engine}, each from
+ * its initial state to its end.
  *
  * <p>The run mimics the vCPU loop: interrupts are checked, then {@code run(chunk)}, again and
  * again. A program is over when the hart executes the {@code wfi} at its end; a {@code wfi}
@@ -42,13 +43,33 @@ final class Machine implements AutoCloseable {
     private final GuestMemory ram;
     private final Hart hart;
     private final ExecutionEngine engine;
-    private final long stop;
+    private final Engine kind;
+    private long endPc;
 
-    Machine(Program program, Program.Image image, Engine kind) {
+    /** A machine for {@code kind}; {@link #load} a program before running it. */
+    Machine(Engine kind) {
+        this.kind = kind;
         ram = GuestMemory.allocate(Layout.RAM_BASE, Layout.RAM_SIZE);
-        ram.write(Layout.RAM_BASE, image.ram());
         hart = new Hart(0, new PhysicalBus(ram), () -> TIME);
-        stop = image.end() + 4;
+        engine = kind.build().apply(hart, ram);
+    }
+
+    /** A machine for {@code kind} with {@code program} loaded. */
+    Machine(Program program, Program.Image image, Engine kind) {
+        this(kind);
+        load(program, image);
+    }
+
+    /**
+     * Makes RAM hold {@code image} and resets the hart to the program's starting state. Only the
+     * bytes that differ from what RAM holds are written, as a device would write them, so code
+     * the engines decoded or translated earlier is dropped where it changed and kept where it
+     * did not: a machine that runs program after program also tests how engines keep their
+     * caches in step with memory.
+     */
+    void load(Program program, Program.Image image) {
+        restore(image.ram());
+        endPc = image.end() + 4;
         Program.InitialState init = program.init();
         hart.reset(program.start(), Privilege.MACHINE);
         hart.mtvec = Layout.M_HANDLER;
@@ -62,7 +83,32 @@ final class Machine implements AutoCloseable {
         hart.frm = init.frm();
         hart.fpu.flags = init.fflags();
         kind.tweak().accept(hart);
-        engine = kind.build().apply(hart, ram);
+        stops = List.of();
+        reached.clear();
+        states.clear();
+    }
+
+    /** Writes the runs of 64-byte blocks of {@code image} that differ from RAM. */
+    private void restore(byte[] image) {
+        MemorySegment seg = ram.segment();
+        MemorySegment want = MemorySegment.ofArray(image);
+        long offset = 0;
+        while (true) {
+            long first = seg.asSlice(offset).mismatch(want.asSlice(offset));
+            if (first < 0) {
+                return;
+            }
+            long from = offset + (first & ~63);
+            long to = from + 64;
+            while (to < image.length && seg.asSlice(to, 64).mismatch(want.asSlice(to, 64)) >= 0) {
+                to += 64;
+            }
+            ram.write(Layout.RAM_BASE + from, java.util.Arrays.copyOfRange(image, (int) from, (int) to));
+            offset = to;
+            if (offset >= image.length) {
+                return;
+            }
+        }
     }
 
     /**
@@ -74,26 +120,30 @@ final class Machine implements AutoCloseable {
         return run(chunk, limit, List.of(), null);
     }
 
+
     /**
-     * Runs as {@link #run(int, long)}, raising {@code irqs} on the way, in order: each at the
+     * Runs as {@link #run(int, long)}, making {@code stops} on the way, in order: each at the
      * first slice boundary where {@code instret} has reached its {@code instret}, or, when
      * {@code at} is given, exactly at the points it lists: the run is then cut into slices that
      * stop there (an engine that stops exactly where told, the interpreter, can so be brought to
-     * where another stopped).
+     * where another stopped). At each stop the state is recorded, then the stop's interrupt raised.
      */
-    Outcome run(int chunk, long limit, List<Program.Interrupt> irqs, List<Point> at) {
-        this.irqs = irqs;
+    Outcome run(int chunk, long limit, List<Program.Stop> stops, List<Point> at) {
+        this.stops = stops;
         long attempted = 0;
         int next = 0;
-        int last = at == null ? irqs.size() : at.size();
+        int last = at == null ? stops.size() : at.size();
         while (attempted < limit) {
             int budget = chunk;
             while (next < last) {
-                Program.Interrupt irq = irqs.get(next);
+                Program.Stop stop = stops.get(next);
                 Point point = at == null ? null : at.get(next);
-                if (point == null ? hart.instret >= irq.instret() : hart.instret == point.instret() && hart.pc == point.pc()) {
-                    hart.setPending(irq.bit(), true);
-                    raised.add(new Point(hart.instret, hart.pc));
+                if (point == null ? hart.instret >= stop.instret() : hart.instret == point.instret() && hart.pc == point.pc()) {
+                    reached.add(new Point(hart.instret, hart.pc));
+                    states.add(snapshot());
+                    if (stop.interrupt() >= 0) {
+                        hart.setPending(stop.interrupt(), true);
+                    }
                     next++;
                     continue;
                 }
@@ -107,16 +157,16 @@ final class Machine implements AutoCloseable {
                 }
                 break;
             }
-            // Only the program makes interrupts pending or enabled (but for irqs), and every
-            // instruction that can ends the slice in every engine, so they are taken at the same
-            // instruction whichever engine runs.
+            // Only the program makes interrupts pending or enabled (but for the stops'), and
+            // every instruction that can ends the slice in every engine, so they are taken at
+            // the same instruction whichever engine runs.
             if (hart.checkInterrupts()) {
                 acknowledge(next);
             }
             attempted += Math.max(1, engine.run(budget));
             if (hart.waitingForInterrupt) {
                 hart.waitingForInterrupt = false;
-                if (hart.pc == stop) {
+                if (hart.pc == endPc) {
                     return next == last || at == null ? Outcome.DONE : Outcome.MISSED;
                 }
             }
@@ -128,22 +178,28 @@ final class Machine implements AutoCloseable {
      * Lowers the line of a raised interrupt the hart has just taken, as a device does once its
      * interrupt is serviced, so the handler need not (and the line can be raised again).
      */
-    private void acknowledge(int raisedSoFar) {
+    private void acknowledge(int stopsMade) {
         long cause = hart.priv == Privilege.MACHINE ? hart.mcause : hart.scause;
-        for (int k = 0; k < raisedSoFar; k++) {
-            int bit = irqs.get(k).bit();
-            if ((cause & 63) == bit) {
+        for (int k = 0; k < stopsMade; k++) {
+            int bit = stops.get(k).interrupt();
+            if (bit >= 0 && (cause & 63) == bit) {
                 hart.setPending(bit, false);
             }
         }
     }
 
-    private final List<Point> raised = new ArrayList<>();
-    private List<Program.Interrupt> irqs = List.of();
+    private List<Program.Stop> stops = List.of();
+    private final List<Point> reached = new ArrayList<>();
+    private final List<Snapshot> states = new ArrayList<>();
 
-    /** {@return where the run raised its interrupts} */
-    List<Point> raised() {
-        return raised;
+    /** {@return where the run made its stops} */
+    List<Point> reached() {
+        return reached;
+    }
+
+    /** {@return the state at each stop, before its interrupt was raised} */
+    List<Snapshot> states() {
+        return states;
     }
 
     /** {@return the architectural state now} */

@@ -18,23 +18,26 @@ import java.util.SplittableRandom;
  * @param subs   subroutines, called by number
  * @param chunk  the budget of each {@code run} call the engines get: small chunks make
  *               translated code leave and re-enter often
- * @param irqs   interrupts raised from outside while the program runs, as devices or other
- *               harts would, in order; often none
+ * @param stops  where the run stops to compare states and maybe raise an interrupt, in order;
+ *               often none
  */
 record Program(long seed, InitialState init, long start, List<Item> main, List<Item.Sub> subs, int chunk,
-               List<Interrupt> irqs) {
+               List<Stop> stops) {
 
     /** {@return the same program with other items} */
     Program with(List<Item> main, List<Item.Sub> subs) {
-        return new Program(seed, init, start, main, subs, chunk, irqs);
+        return new Program(seed, init, start, main, subs, chunk, stops);
     }
 
     /**
-     * An asynchronous interrupt: pending bit {@code bit} of {@code mip} is set between two slices,
-     * at the first slice boundary of the engine under test at which {@code instret} has reached
-     * {@code instret}; the reference engine is stopped at exactly the same point to get it too.
+     * A point between two slices where the states of the engines are compared, and where an
+     * interrupt may be raised from outside, as a device or another hart raises one: at the first
+     * slice boundary of the engine under test at which {@code instret} has reached
+     * {@code instret}. The reference engine is stopped at exactly the same point.
+     *
+     * @param interrupt the {@code mip} bit set there, or -1 for none
      */
-    record Interrupt(long instret, int bit) {}
+    record Stop(long instret, int interrupt) {}
 
     /** {@return how many items the program has, nested ones and subroutines' included} */
     int count() {

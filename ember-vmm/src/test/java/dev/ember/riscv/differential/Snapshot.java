@@ -22,7 +22,8 @@ import java.util.List;
  * current state (the FP CSRs while {@code mstatus.FS} is Off) is recorded as illegal.
  *
  * @param csrs        values in the order of {@link #CSR_NUMBERS}; {@link #ILLEGAL} where the read trapped
- * @param reservation the LR reservation: RAM offset (-1 for none) and the value loaded
+ * @param reservationOffset the LR reservation's RAM offset, -1 for none
+ * @param reservationValue  the value LR loaded, 0 when no reservation is held
  */
 record Snapshot(long[] x, long[] f, long pc, int priv, long instret, int frm, int fflags, long[] csrs,
                 long reservationOffset, long reservationValue, byte[] ram) {
@@ -67,11 +68,13 @@ record Snapshot(long[] x, long[] f, long pc, int priv, long instret, int frm, in
         } finally {
             h.priv = priv;
         }
+        // The value loaded by LR means something only while the reservation is held.
+        long reservationValue = h.reservationOffset == -1 ? 0 : h.reservationValue;
         return new Snapshot(h.x.clone(), h.f.clone(), h.pc, priv, h.instret, h.frm, h.fpu.flags, csrs,
-                h.reservationOffset, h.reservationValue, ram.read(Layout.RAM_BASE, Layout.RAM_SIZE));
+                h.reservationOffset, reservationValue, ram.read(Layout.RAM_BASE, Layout.RAM_SIZE));
     }
 
-    /** {@return one line per difference: "field: this vs that", at most {@code max} lines of memory} */
+    /** {@return one line per difference, "field: this value vs that value"; memory as its first eight differing doublewords} */
     List<String> diff(Snapshot that, String thisName, String thatName) {
         List<String> out = new ArrayList<>();
         String vs = " vs " + thatName + " ";
