@@ -90,7 +90,7 @@ class DifferentialTesterTest {
         }
         long[] expected = {TrapCause.INSTRUCTION_ACCESS_FAULT, TrapCause.ILLEGAL_INSTRUCTION, TrapCause.BREAKPOINT,
             TrapCause.LOAD_MISALIGNED, TrapCause.LOAD_ACCESS_FAULT, TrapCause.STORE_MISALIGNED,
-            TrapCause.STORE_ACCESS_FAULT, TrapCause.ECALL_FROM_S, TrapCause.ECALL_FROM_M,
+            TrapCause.STORE_ACCESS_FAULT, TrapCause.ECALL_FROM_U, TrapCause.ECALL_FROM_S, TrapCause.ECALL_FROM_M,
             TrapCause.INSTRUCTION_PAGE_FAULT, TrapCause.LOAD_PAGE_FAULT, TrapCause.STORE_PAGE_FAULT,
             TrapCause.INTERRUPT | TrapCause.SSI, TrapCause.INTERRUPT | TrapCause.STI, TrapCause.INTERRUPT | TrapCause.SEI};
         for (long cause : expected) {

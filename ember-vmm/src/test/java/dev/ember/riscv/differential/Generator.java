@@ -7,6 +7,7 @@ import static dev.ember.riscv.differential.Regs.T6;
 import static dev.ember.riscv.isa.CsrNumbers.*;
 
 import dev.ember.riscv.cpu.Mstatus;
+import dev.ember.riscv.cpu.Privilege;
 import dev.ember.riscv.interp.FloatOps;
 import dev.ember.riscv.isa.Decoder;
 import dev.ember.riscv.isa.Op;
@@ -26,13 +27,13 @@ import java.util.SplittableRandom;
  * {@code mstatus} FS/SUM/MXR/MPRV, {@code satp} and the counters; traps of every kind the
  * handlers can step over (illegal encodings, ecall, ebreak, misaligned atomics, access faults,
  * page faults, fetch faults); AMOs and LR/SC; F and D ops with every rounding mode, static and
- * dynamic, reserved ones included; S-mode stretches under Sv39, at the code's identity and
- * alias addresses, storing to page tables with and without {@code sfence.vma}; and code that
+ * dynamic, reserved ones included; S-mode and U-mode stretches under Sv39, at the code's
+ * identity and alias addresses, storing to page tables with and without {@code sfence.vma}; and code that
  * rewrites itself.
  *
  * <p>What keeps programs well-formed is in {@link Regs} (reserved registers) and {@link Item}
  * (structure). Beyond that a context says what an item may do where it is placed: an S-mode
- * stretch must not {@code ecall} (that is how it ends), a subroutine must neither call nor
+ * or U-mode stretch must not {@code ecall} (that is how it ends), a subroutine must neither call nor
  * fault on a fetch (both write {@code ra}, which it returns through), loops do not nest.
  *
  * <p>Not thread-safe; one per program.
@@ -41,29 +42,36 @@ final class Generator {
 
     /**
      * Where an item is placed, and so what it may do: in which privilege modes it may run,
-     * and whether it may be or contain a loop, a call, an S-mode stretch or a fetch fault.
+     * and whether it may be or contain a loop, a call, a stretch in a lower mode or a fetch fault.
      */
-    private record Context(boolean machine, boolean supervisor, boolean top, boolean loops, boolean calls,
+    private record Context(boolean machine, boolean supervisor, boolean user, boolean top, boolean loops, boolean calls,
                            boolean fetchFaults) {
-        static final Context MAIN = new Context(true, false, true, true, true, true);
-        static final Context LOOP = new Context(true, false, false, false, true, true);
-        static final Context S_MODE = new Context(false, true, false, true, true, true);
-        static final Context S_LOOP = new Context(false, true, false, false, true, true);
-        /** Subroutines are called from M and S-mode, so they do only what is safe in both. */
-        static final Context SUB = new Context(true, true, false, false, false, false);
+        static final Context MAIN = new Context(true, false, false, true, true, true, true);
+        static final Context LOOP = new Context(true, false, false, false, false, true, true);
+        static final Context S_MODE = new Context(false, true, false, false, true, true, true);
+        static final Context S_LOOP = new Context(false, true, false, false, false, true, true);
+        static final Context U_MODE = new Context(false, false, true, false, true, true, true);
+        static final Context U_LOOP = new Context(false, false, true, false, false, true, true);
+        /** Subroutines are called from every mode, so they do only what is safe in all. */
+        static final Context SUB = new Context(true, true, true, false, false, false, false);
 
         Context inLoop() {
-            return machine ? LOOP : S_LOOP;
+            return machine ? LOOP : supervisor ? S_LOOP : U_LOOP;
         }
 
-        /** {@return whether the item may ecall: only where it surely runs in M-mode, as an S-mode ecall ends a stretch} */
+        /** {@return whether the item may ecall: only where it surely runs in M-mode, as a lower mode's ecall ends its stretch} */
         boolean ecall() {
-            return !supervisor;
+            return machine && !supervisor && !user;
         }
 
-        /** {@return whether the item may run mret: only where it surely runs in S-mode, where mret is illegal} */
+        /** {@return whether the item may run mret: only where it surely does not run in M-mode, where it is illegal} */
         boolean mret() {
             return !machine;
+        }
+
+        /** {@return whether the item may run sret: only where it surely runs in U-mode, where it is illegal} */
+        boolean sret() {
+            return user && !machine && !supervisor;
         }
     }
 
@@ -87,6 +95,8 @@ final class Generator {
     /** The same for code that may run in S-mode; M-mode CSRs trap there. */
     private static final int[] FREE_S = {SSCRATCH, SEPC, SCAUSE, STVAL, FFLAGS, FRM, FCSR, SIE, SIP, SCOUNTEREN,
         SENVCFG, STIMECMP};
+    /** The same for U-mode: the FP CSRs; every other CSR traps there. */
+    private static final int[] FREE_U = {FFLAGS, FRM, FCSR, SSCRATCH, MSCRATCH};
     private static final int[] COUNTERS = {CYCLE, TIME, INSTRET, HPMCOUNTER3, MCYCLE, MINSTRET, MHPMCOUNTER3};
     private static final int[] READ_ONLY = {CYCLE, TIME, INSTRET, MVENDORID, MARCHID, MIMPID, MHARTID, MCONFIGPTR};
     /** Bits programs set and clear in mstatus or sstatus. */
@@ -221,7 +231,7 @@ final class Generator {
         if (roll < 85) return pageTable();
         if (roll < 88 && ctx.calls()) return call();
         if (roll < 91 && ctx.loops()) return loop(ctx);
-        if (roll < 95 && ctx.top()) return sMode();
+        if (roll < 95 && ctx.top()) return lowerMode();
         if (roll < 97) return selfModifying();
         if (roll < 98 && ctx.fetchFaults()) return fetchFault();
         return misc();
@@ -258,7 +268,7 @@ final class Generator {
         boolean load = r.nextInt(5) < 3;
         Op op = load ? pick(LOADS) : pick(STORES);
         int width = width(op);
-        boolean alias = r.nextInt(10) < (ctx.machine() ? 1 : 4);
+        boolean alias = r.nextInt(10) < (ctx.machine() ? 1 : ctx.user() ? 7 : 4);
         int pages = alias ? Layout.ALIAS_PAGES : Layout.DATA_PAGES;
         int offset = placement(width, pages);
         int base = alias ? GP : SP;
@@ -400,7 +410,7 @@ final class Generator {
         int rd = r.nextInt(4) == 0 ? 0 : writable();
         int roll = r.nextInt(20);
         if (roll < 7) {
-            int csr = ctx.supervisor() ? pickInt(FREE_S) : pickInt(FREE_M);
+            int csr = ctx.machine() && !ctx.supervisor() ? pickInt(FREE_M) : ctx.supervisor() ? pickInt(FREE_S) : pickInt(FREE_U);
             if (!stops.isEmpty() && (csr == MCYCLE || csr == MINSTRET)) {
                 csr = MSCRATCH;
             }
@@ -529,7 +539,8 @@ final class Generator {
                 yield fixed(Encoder.u(Op.LUI, a, (int) ((Layout.RAM_END - Layout.DATA) >>> 12)), Encoder.r(Op.ADD, a, a, SP),
                         access(op, value, a, r.nextInt(64)));
             }
-            case 11 -> ctx.mret() ? fixed(Encoder.sys(Op.MRET, 0, 0)) : fixed(Encoder.sys(Op.EBREAK, 0, 0));
+            case 11 -> ctx.sret() && r.nextBoolean() ? fixed(Encoder.sys(Op.SRET, 0, 0))
+                    : ctx.mret() ? fixed(Encoder.sys(Op.MRET, 0, 0)) : fixed(Encoder.sys(Op.EBREAK, 0, 0));
             case 12 -> fixed(access(pick(STORES), 8 + r.nextInt(8), 0, 0x100 + 8 * r.nextInt(16)));
             default -> {                                                                   // a reserved rounding mode
                 Op op = pick(ROUNDING_OPS);
@@ -627,13 +638,15 @@ final class Generator {
         return new Item.Loop(r.nextInt(1, 7), items(ctx.inLoop(), r.nextInt(1, 6)));
     }
 
-    private Item sMode() {
+    private Item lowerMode() {
         int t = writable();
         int u = writable();
         while (u == t) {
             u = writable();
         }
-        return new Item.SMode(r.nextBoolean(), r.nextBoolean(), t, u, items(Context.S_MODE, r.nextInt(3, 14)));
+        boolean user = r.nextInt(10) < 3;
+        return new Item.Lower(user ? Privilege.USER : Privilege.SUPERVISOR, r.nextBoolean(), r.nextBoolean(), t, u,
+                items(user ? Context.U_MODE : Context.S_MODE, r.nextInt(3, 14)));
     }
 
     /**

@@ -14,8 +14,9 @@ import dev.ember.riscv.isa.Op;
  * at its physical address, which is the same offset in RAM's first 2 MiB whether the code ran at
  * its identity or its alias address (and which S-mode sees through the identity map). A fetch
  * fault has no instruction to skip; the programs cause those only by {@code jalr ra, ...} to a
- * bad address, so the handlers return to {@code ra}. An {@code ecall} from S-mode is how a
- * program's S-mode stretch ends: the M-mode handler returns from it to M-mode. An interrupt
+ * bad address, so the handlers return to {@code ra}. An {@code ecall} from S- or U-mode is how
+ * a program's stretch in that mode ends: the M-mode handler returns from it to M-mode, at the
+ * physical address after it. An interrupt
  * returns to the interrupted instruction with its pending bit cleared, or, where software
  * cannot clear it (a device's line, the Sstc timer), its enable bit.
  *
@@ -83,12 +84,22 @@ final class Handlers {
         c.emit(Encoder.r(Op.XOR, t5, t5, tp));
         c.emit(Encoder.csr(Op.CSRRW, 0, epc, t5));
         if (machine) {
-            // An ecall from S-mode returns to M-mode.
+            // An ecall from U- or S-mode (cause 8 or 9) returns to M-mode, after the ecall at its
+            // physical address: the stretch may have run at an alias that M-mode does not have.
             c.emit(Encoder.csr(Op.CSRRS, t5, cause, 0));
-            c.emit(Encoder.i(Op.ADDI, t5, t5, -9));
+            c.emit(Encoder.i(Op.ADDI, t5, t5, -8));
+            c.emit(Encoder.shift(Op.SRLI, t5, t5, 1));
             c.branch(Op.BNE, t5, 0, log);
             c.emit(Encoder.li32(tp, 0x1800));
             c.emit(Encoder.csr(Op.CSRRS, 0, CsrNumbers.MSTATUS, tp));
+            c.emit(Encoder.csr(Op.CSRRS, t5, epc, 0));
+            c.emit(Encoder.shift(Op.SLLI, t5, t5, 43));
+            c.emit(Encoder.shift(Op.SRLI, t5, t5, 43));
+            c.emit(Encoder.u(Op.AUIPC, tp, 0));
+            c.emit(Encoder.shift(Op.SRLI, tp, tp, 21));
+            c.emit(Encoder.shift(Op.SLLI, tp, tp, 21));
+            c.emit(Encoder.r(Op.OR, t5, t5, tp));   // mepc is past the ecall already
+            c.emit(Encoder.csr(Op.CSRRW, 0, epc, t5));
         }
         c.jump(0, log);
         // An interrupt: return to the interrupted instruction, its pending bit cleared where

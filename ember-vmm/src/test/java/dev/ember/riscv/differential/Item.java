@@ -5,6 +5,7 @@ import static dev.ember.riscv.differential.Regs.SP;
 import static dev.ember.riscv.differential.Regs.T6;
 
 import dev.ember.riscv.cpu.Mstatus;
+import dev.ember.riscv.cpu.Privilege;
 import dev.ember.riscv.isa.CsrNumbers;
 import dev.ember.riscv.isa.Op;
 import java.util.List;
@@ -12,14 +13,15 @@ import java.util.List;
 /**
  * One position-independent piece of a generated program. Control flow is structural, never an
  * address: a {@link Skip} jumps over the next items of its list, a {@link Loop} repeats its
- * body, a {@link Call} names a subroutine by number. Branch offsets are computed when the
+ * body, a {@link Call} names a subroutine by number, a {@link Lower} runs its body in S or
+ * U-mode. Branch offsets are computed when the
  * program is laid out ({@link #emitList}), so the minimizer can drop any item and the rest
  * still encodes.
  *
  * <p>Every item terminates: the only backward branch is a loop's, counted down in {@code t6},
  * which nothing else writes; loops do not nest.
  */
-sealed interface Item {
+sealed interface Item permits Item.Straight, Item.Skip, Item.Loop, Item.Call, Item.Lower {
 
     /** {@return the size in bytes, which does not depend on where the item is placed} */
     int size();
@@ -108,19 +110,33 @@ sealed interface Item {
     }
 
     /**
-     * A stretch of S-mode: switches {@code satp} to page table A or B, enters S-mode through
-     * {@code mret} (at the code's alias address if {@code alias}), runs the body, and returns
-     * to M-mode with an {@code ecall} from the code's identity address. Uses {@code temp} and
-     * {@code temp2}.
+     * A stretch in S-mode or U-mode: switches {@code satp} to page table A or B, enters the mode
+     * through {@code mret}, runs the body and returns to M-mode with an {@code ecall}. S-mode code
+     * runs at the code's identity address or, with {@code alias}, at its alias, and jumps back to
+     * the identity address before its ecall; U-mode code always runs at its user alias, the only
+     * mapping of code it may execute. Uses {@code temp} and {@code temp2}.
      */
-    record SMode(boolean rootB, boolean alias, int temp, int temp2, List<Item> body) implements Item {
-        static final int ENTRY = 52;
-        static final int ALIAS_ENTRY = 8;
-        static final int ALIAS_EXIT = 28;
+    record Lower(int privilege, boolean rootB, boolean alias, int temp, int temp2, List<Item> body) implements Item {
+        private static final int ALIAS_EXIT = 28;
+
+        public Lower {
+            alias |= privilege == Privilege.USER;
+        }
+
+        /** {@return the same stretch with another body} */
+        Lower withBody(List<Item> newBody) {
+            return new Lower(privilege, rootB, alias, temp, temp2, newBody);
+        }
+
+        boolean user() {
+            return privilege == Privilege.USER;
+        }
 
         @Override
         public int size() {
-            return ENTRY + (alias ? ALIAS_ENTRY + ALIAS_EXIT : 0) + sizeOf(body) + 4;
+            int entry = 40 + (user() ? 0 : 12) + (alias ? 8 : 0);
+            int exit = 4 + (alias && !user() ? ALIAS_EXIT : 0);
+            return entry + sizeOf(body) + exit;
         }
 
         @Override
@@ -213,11 +229,11 @@ sealed interface Item {
                             compressed(Encoder.i(Op.JALR, RA, call.temp(), 0)));
                 }
             }
-            case SMode s -> emitSMode(c, s, subs);
+            case Lower s -> emitLower(c, s, subs);
         }
     }
 
-    private static void emitSMode(Code c, SMode s, long[] subs) {
+    private static void emitLower(Code c, Lower s, long[] subs) {
         int t = s.temp();
         int u = s.temp2();
         // Interrupts off first: one taken before the mret would leave MPP and mepc changed.
@@ -227,12 +243,15 @@ sealed interface Item {
         c.emit(Encoder.csr(Op.CSRRC, 0, CsrNumbers.MSTATUS, t));
         c.emit(Encoder.i(Op.LD, t, SP, (int) ((s.rootB() ? Layout.SATP_B_SLOT : Layout.SATP_A_SLOT) - Layout.DATA)));
         c.emit(Encoder.csr(Op.CSRRW, 0, CsrNumbers.SATP, t));
-        c.emit(Encoder.li32(t, 0x800));                               // MPP = S
-        c.emit(Encoder.csr(Op.CSRRS, 0, CsrNumbers.MSTATUS, t));
+        if (!s.user()) {
+            c.emit(Encoder.li32(t, (int) ((long) Privilege.SUPERVISOR << Mstatus.MPP_SHIFT)));
+            c.emit(Encoder.csr(Op.CSRRS, 0, CsrNumbers.MSTATUS, t));
+        }
         long auipc = c.pc();
         c.emit(Encoder.u(Op.AUIPC, t, 0));
         if (s.alias()) {
-            c.emit(Encoder.u(Op.LUI, u, (int) ((Layout.RAM_BASE - Layout.CODE_ALIAS) >>> 12)));
+            long alias = s.user() ? Layout.USER_CODE_ALIAS : Layout.CODE_ALIAS;
+            c.emit(Encoder.u(Op.LUI, u, (int) ((Layout.RAM_BASE - alias) >>> 12)));
             c.emit(Encoder.r(Op.SUB, t, t, u));
         }
         int toBody = (int) (c.pc() - auipc) + 12;   // addi, csrw and mret come first
@@ -240,7 +259,7 @@ sealed interface Item {
         c.emit(Encoder.csr(Op.CSRRW, 0, CsrNumbers.MEPC, t));
         c.emit(Encoder.sys(Op.MRET, 0, 0));
         emitList(c, s.body(), subs);
-        if (s.alias()) {
+        if (s.alias() && !s.user()) {
             // Back to the identity address: keep the offset in the 2 MiB window, add RAM_BASE.
             c.emit(Encoder.u(Op.AUIPC, t, 0));
             c.emit(Encoder.shift(Op.SLLI, t, t, 43));

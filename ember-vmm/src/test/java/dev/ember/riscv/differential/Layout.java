@@ -6,7 +6,7 @@ package dev.ember.riscv.differential;
  *
  * <pre>
  *   0x8000_0000  M-mode trap handler (mtvec)
- *   0x8000_0100  S-mode trap handler (stvec)
+ *   0x8000_0200  S-mode trap handler (stvec)
  *   0x8000_0400+ the program, then "end: wfi; j end", then its subroutines; the program starts
  *                at a random offset in its first page so that code crosses page boundaries
  *   0x8000_3000  trap log: a count, then (cause, tval) pairs in a ring of 64
@@ -21,7 +21,8 @@ package dev.ember.riscv.differential;
  * {@link #ALIAS_BASE} has {@link #ALIAS_PAGES} level-0 entries whose kinds are drawn per
  * program (aliases of the data pages with limited permissions, invalid or reserved entries;
  * gp points here); {@link #CODE_ALIAS} maps the first 2 MiB of RAM again as a megapage, so the
- * same code runs at two virtual addresses; every other address faults.
+ * same code runs at two virtual addresses, and {@link #USER_CODE_ALIAS} a third time for
+ * U-mode; every other address faults.
  */
 final class Layout {
 
@@ -32,7 +33,7 @@ final class Layout {
     static final long RAM_END = RAM_BASE + RAM_SIZE;
 
     static final long M_HANDLER = RAM_BASE;
-    static final long S_HANDLER = RAM_BASE + 0x100;
+    static final long S_HANDLER = RAM_BASE + 0x200;
     static final long PROGRAM_MIN = RAM_BASE + 0x400;
     /** Code must end below the trap log. */
     static final long CODE_LIMIT = RAM_BASE + 0x3000;
@@ -61,6 +62,8 @@ final class Layout {
     static final int ALIAS_PAGES = 16;
     /** Virtual alias of the code: root entry 1, level-1 entry 1, a 2 MiB megapage onto RAM_BASE. */
     static final long CODE_ALIAS = 0x4020_0000L;
+    /** The same for U-mode, which may only run code on user pages: level-1 entry 2. */
+    static final long USER_CODE_ALIAS = 0x4040_0000L;
 
     // Sv39 PTE bits (privileged ISA §4.3.1, §4.4.1).
     static final long V = 1, R = 2, W = 4, X = 8, U = 16, G = 32, A = 64, D = 128;

@@ -7,8 +7,8 @@ import java.util.function.Predicate;
 
 /**
  * Shrinks a failing program to a small one that still fails: delta debugging (Zeller's
- * {@code ddmin}) over the main item list, then inside every loop, S-mode stretch and
- * subroutine, unwrapping loops and stretches into their bodies and running loops once, until
+ * {@code ddmin}) over the main item list, then inside every loop, S- or U-mode stretch and
+ * subroutine, unwrapping loops and S- or U-mode stretches into their bodies and running loops once, until
  * nothing more can go. Items are position-independent ({@link Item}), so every candidate links.
  *
  * <p>Bounded: at most {@link #MAX_TRIALS} runs of the predicate.
@@ -56,7 +56,7 @@ final class Minimizer {
         }
     }
 
-    /** Shrinks each loop and S-mode stretch of the main list: its body, its iterations, or the wrapper itself. */
+    /** Shrinks each loop and S- or U-mode stretch of the main list: its body, its iterations, or the wrapper itself. */
     private Program nested(Program p) {
         List<Item> main = new ArrayList<>(p.main());
         for (int k = 0; k < main.size(); k++) {
@@ -86,7 +86,7 @@ final class Minimizer {
                     List<Item> body = ddmin(loop.body(), b -> placed.apply(new Item.Loop(iterations, b)));
                     main.set(k, new Item.Loop(iterations, body));
                 }
-                case Item.SMode s -> {
+                case Item.Lower s -> {
                     // In M-mode, the body may still fail the same way, or not end (then it does not count).
                     List<Item> unwrapped = new ArrayList<>(main.subList(0, k));
                     unwrapped.addAll(s.body());
@@ -96,22 +96,22 @@ final class Minimizer {
                         k--;
                         continue;
                     }
-                    List<Item> body = ddmin(s.body(), b -> placed.apply(new Item.SMode(s.rootB(), s.alias(), s.temp(), s.temp2(), b)));
-                    Item.SMode smaller = new Item.SMode(s.rootB(), s.alias(), s.temp(), s.temp2(), body);
+                    List<Item> body = ddmin(s.body(), b -> placed.apply(s.withBody(b)));
+                    Item.Lower smaller = s.withBody(body);
                     main.set(k, smaller);
                     // Loops inside the stretch: shrink their bodies too.
                     for (int j = 0; j < body.size(); j++) {
                         if (body.get(j) instanceof Item.Loop loop) {
                             final int in = j;
-                            final Item.SMode outer = smaller;
+                            final Item.Lower outer = smaller;
                             List<Item> inner = ddmin(loop.body(), b -> {
                                 List<Item> sb = new ArrayList<>(outer.body());
                                 sb.set(in, new Item.Loop(loop.iterations(), b));
-                                return placed.apply(new Item.SMode(outer.rootB(), outer.alias(), outer.temp(), outer.temp2(), sb));
+                                return placed.apply(outer.withBody(sb));
                             });
                             List<Item> sb = new ArrayList<>(smaller.body());
                             sb.set(j, new Item.Loop(loop.iterations(), inner));
-                            smaller = new Item.SMode(s.rootB(), s.alias(), s.temp(), s.temp2(), sb);
+                            smaller = s.withBody(sb);
                             main.set(k, smaller);
                         }
                     }
@@ -154,7 +154,7 @@ final class Minimizer {
             switch (i) {
                 case Item.Call c -> used[c.sub()] = true;
                 case Item.Loop l -> markCalls(l.body(), used);
-                case Item.SMode s -> markCalls(s.body(), used);
+                case Item.Lower s -> markCalls(s.body(), used);
                 default -> { }
             }
         }

@@ -130,6 +130,7 @@ record Program(long seed, InitialState init, long start, List<Item> main, List<I
         ram.putLong(offset(root) + 16, Layout.pte(Layout.RAM_BASE, rwx));     // gigapage: identity
         ram.putLong(offset(l1), Layout.pte(l0, Layout.V));
         ram.putLong(offset(l1) + 8, Layout.pte(Layout.RAM_BASE, rwx));        // megapage: code alias
+        ram.putLong(offset(l1) + 16, Layout.pte(Layout.RAM_BASE, rwx | Layout.U));   // and for U-mode
         for (int k = 0; k < leaves.length; k++) {
             ram.putLong(offset(l0) + 8 * k, leaves[k]);
         }

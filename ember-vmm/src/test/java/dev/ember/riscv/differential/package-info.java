@@ -6,7 +6,7 @@
  * <p>A tour. {@link dev.ember.riscv.differential.Generator} turns a seed into a
  * {@link dev.ember.riscv.differential.Program}: a list of position-independent
  * {@link dev.ember.riscv.differential.Item}s (straight code, forward skips, bounded loops,
- * calls, S-mode stretches) and a starting state (registers full of edge cases, CSRs, random
+ * calls, S- and U-mode stretches) and a starting state (registers full of edge cases, CSRs, random
  * data, page tables). Instructions are encoded by {@link dev.ember.riscv.differential.Encoder},
  * the decoder's inverse, so no assembler runs. {@link dev.ember.riscv.differential.Program#link}
  * lays the program out in the memory map of {@link dev.ember.riscv.differential.Layout}, beside
