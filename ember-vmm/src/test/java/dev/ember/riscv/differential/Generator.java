@@ -102,14 +102,15 @@ final class Generator {
     /** Bits programs set and clear in mstatus or sstatus. */
     private static final long[] STATUS_MASKS = {Mstatus.FS, 1L << 13, 2L << 13, Mstatus.SUM, Mstatus.MXR,
         Mstatus.SUM | Mstatus.MXR, Mstatus.FS | Mstatus.SUM, Mstatus.MPRV, Mstatus.MPRV | Mstatus.SUM};
-    /** medeleg values: nothing, or groups of exceptions handed to S-mode (never ecall from S: it ends a stretch). */
+    /** medeleg values: nothing, or groups of exceptions handed to S-mode; never ecall from U or S, which ends a stretch. */
     private static final long[] DELEGATIONS = {0, 0, 1 << 2 | 1 << 3, 1 << 12 | 1 << 13 | 1 << 15,
         1 << 4 | 1 << 6, 1 << 1 | 1 << 5 | 1 << 7, 0xB0FF};
+    /** Slice sizes: mostly one slice for the whole program, which is fastest, sometimes many small ones. */
     private static final int[] CHUNKS = {1, 2, 3, 7, 19, 64, 1000, 100_000, 100_000, 100_000, 100_000, 100_000};
 
     private final SplittableRandom r;
     private final List<Item.Sub> subs = new ArrayList<>();
-    /** Where the run stops to compare, and maybe raise an interrupt; with stops, programs leave instret alone, which the runner counts by. */
+    /** Where the run stops to compare states and maybe raise an interrupt; with stops, programs leave instret alone, as the runner counts by it. */
     private final List<Program.Stop> stops = new ArrayList<>();
 
     private Generator(long seed) {
@@ -585,12 +586,14 @@ final class Generator {
         int[] address = {Encoder.u(Op.LUI, a, (offset - lo) >>> 12), Encoder.r(Op.ADD, a, a, alias ? GP : SP),
             Encoder.i(Op.ADDI, a, a, lo)};
         if (r.nextInt(3) == 0) {
+            // Nothing writes the address register before the AMO in between: at an address loaded
+            // from the data, it could write anywhere, the handlers included. An SC elsewhere fails.
             Op lr = dbl ? Op.LR_D : Op.LR_W;
             Op sc = dbl ? Op.SC_D : Op.SC_W;
-            int between = r.nextInt(3) == 0 ? Encoder.amo(pick(AMOS), writable(), a, source(), false, false)
+            int between = r.nextInt(3) == 0 ? Encoder.amo(pick(AMOS), writableBut(a), a, source(), false, false)
                     : Encoder.r(pick(R_OPS), writable(), source(), source());
             int scBase = r.nextInt(5) == 0 ? writable() : a;
-            return straight(concat(address, Encoder.amo(lr, writable(), a, 0, r.nextBoolean(), false), between,
+            return straight(concat(address, Encoder.amo(lr, writableBut(a), a, 0, r.nextBoolean(), false), between,
                     Encoder.amo(sc, writable(), scBase, source(), false, r.nextBoolean())));
         }
         Op op = pick(AMOS);
@@ -640,10 +643,7 @@ final class Generator {
 
     private Item lowerMode() {
         int t = writable();
-        int u = writable();
-        while (u == t) {
-            u = writable();
-        }
+        int u = writableBut(t);
         boolean user = r.nextInt(10) < 3;
         return new Item.Lower(user ? Privilege.USER : Privilege.SUPERVISOR, r.nextBoolean(), r.nextBoolean(), t, u,
                 items(user ? Context.U_MODE : Context.S_MODE, r.nextInt(3, 14)));
@@ -655,10 +655,7 @@ final class Generator {
      */
     private Item selfModifying() {
         int a = writable();
-        int v = writable();
-        while (v == a) {
-            v = writable();
-        }
+        int v = writableBut(a);
         int next = Encoder.r(pick(R_OPS), writable(), source(), source());
         int old = Encoder.i(Op.ADDI, writable(), source(), r.nextInt(-2048, 2048));
         int lo = next << 20 >> 20;
@@ -731,6 +728,11 @@ final class Generator {
 
     private int writable() {
         return Regs.WRITABLE[r.nextInt(Regs.WRITABLE.length)];
+    }
+
+    private int writableBut(int not) {
+        int w = writable();
+        return w == not ? writableBut(not) : w;
     }
 
     /** {@return a register to read: mostly a writable one, sometimes x0 or a reserved one} */
