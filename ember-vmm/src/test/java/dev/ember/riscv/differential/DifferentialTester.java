@@ -16,7 +16,10 @@ import java.util.Optional;
  *
  * <p>A run ends at the program's {@code wfi}, which every engine reaches at the same
  * instruction, so final states are comparable however far translated code runs past a slice's
- * budget. A program the reference cannot finish within {@link #LIMIT} instructions is the
+ * budget. On the way, a candidate stops at its first slice boundaries past the program's
+ * {@link Program.Stop stops}; the reference, which stops exactly where told, is brought to the
+ * same instruction count and pc, and the states there are compared too (a lockstep comparison,
+ * sampled). A program the reference cannot finish within {@link #LIMIT} instructions is the
  * generator's bug, not the engines', and is reported as such.
  *
  * <p>Not thread-safe; one per thread.

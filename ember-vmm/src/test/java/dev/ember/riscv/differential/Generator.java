@@ -650,8 +650,10 @@ final class Generator {
     }
 
     /**
-     * Code that rewrites one of its own instructions, then (usually) runs FENCE.I, then the
-     * instruction: an ALU op that becomes another.
+     * Code that rewrites one of its own instructions with a store or an AMO (two ways for the
+     * engines to see a write to code), then (usually) runs FENCE.I, then the instruction: an ALU
+     * op that becomes another. The AMO needs the instruction 4-byte aligned, else it traps and the
+     * old instruction runs.
      */
     private Item selfModifying() {
         int a = writable();
@@ -660,8 +662,11 @@ final class Generator {
         int old = Encoder.i(Op.ADDI, writable(), source(), r.nextInt(-2048, 2048));
         int lo = next << 20 >> 20;
         int fence = r.nextInt(4) == 0 ? Encoder.i(Op.ADDI, 0, 0, 0) : Encoder.sys(Op.FENCE_I, 0, 0);
-        return fixed(Encoder.u(Op.AUIPC, a, 0), Encoder.u(Op.LUI, v, (next - lo) >>> 12), Encoder.i(Op.ADDIW, v, v, lo),
-                Encoder.s(Op.SW, v, a, 20), fence, old);
+        int[] value = {Encoder.u(Op.AUIPC, a, 0), Encoder.u(Op.LUI, v, (next - lo) >>> 12), Encoder.i(Op.ADDIW, v, v, lo)};
+        if (r.nextInt(3) == 0) {
+            return fixed(concat(value, Encoder.i(Op.ADDI, a, a, 24), Encoder.amo(Op.AMOSWAP_W, 0, a, v, false, false), fence, old));
+        }
+        return fixed(concat(value, Encoder.s(Op.SW, v, a, 20), fence, old));
     }
 
     /** A jump, linking ra, to where no instruction can be fetched; the handler returns to ra. */

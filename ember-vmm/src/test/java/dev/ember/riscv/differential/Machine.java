@@ -16,9 +16,10 @@ import java.util.List;
  * <p>The run mimics the vCPU loop: interrupts are checked, then {@code run(chunk)}, again and
  * again. A program is over when the hart executes the {@code wfi} at its end; a {@code wfi}
  * elsewhere just continues. The clock is frozen, so {@code time} and timer comparisons are the
- * same on every engine and no interrupt becomes pending by itself: only the program's own CSR
+ * same on every engine and no interrupt becomes pending by itself: the program's own CSR
  * writes make one pending or enabled, and those end the slice in every engine, so interrupts
- * are taken at the same instruction whichever engine runs.
+ * are taken at the same instruction whichever engine runs; or the runner raises one at a
+ * {@link Program.Stop stop}, where the engines are brought to the same instruction first.
  *
  * <p>Not thread-safe. Owns native memory: close it.
  */
@@ -33,11 +34,11 @@ final class Machine implements AutoCloseable {
         DONE,
         /** The instruction budget ran out first. */
         BUDGET,
-        /** The run went past the point where it was to raise an interrupt without stopping there. */
+        /** The run went past a point where it was told to stop, without stopping there. */
         MISSED
     }
 
-    /** Where an interrupt was raised: after {@code instret} instructions, at {@code pc}. */
+    /** Where a run stopped: after {@code instret} instructions, at {@code pc}. */
     record Point(long instret, long pc) {}
 
     private final GuestMemory ram;
