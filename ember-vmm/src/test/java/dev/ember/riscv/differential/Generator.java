@@ -139,8 +139,24 @@ final class Generator {
         long start = Layout.PROGRAM_MIN + 2L * r.nextInt(0, (int) (0x1000 - (Layout.PROGRAM_MIN & 0xFFF)) / 2);
         // With stops, slices that end often, so that stops come at every kind of slice boundary.
         int chunk = stops.isEmpty() ? CHUNKS[r.nextInt(CHUNKS.length)] : pickInt(3, 5, 7, 11, 19, 31, 64, 200);
-        List<Item> main = items(Context.MAIN, r.nextInt(10, 27));
+        List<Item> main = r.nextInt(16) == 0 ? straightLine(r.nextInt(60, 160)) : items(Context.MAIN, r.nextInt(10, 27));
         return new Program(seed, init, start, main, List.copyOf(subs), chunk, List.copyOf(stops));
+    }
+
+    /**
+     * {@return a long run of ALU, FP and compressed instructions: blocks longer than the
+     * translator's bounds on a block, a region and a method's bytecode}
+     */
+    private List<Item> straightLine(int n) {
+        List<Item> items = new ArrayList<>();
+        for (int k = 0; k < n; k++) {
+            items.add(switch (r.nextInt(3)) {
+                case 0 -> alu();
+                case 1 -> compressed();
+                default -> fp();
+            });
+        }
+        return items;
     }
 
     private List<Item> items(Context ctx, int n) {

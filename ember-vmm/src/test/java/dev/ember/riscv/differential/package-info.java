@@ -14,9 +14,13 @@
  * {@link dev.ember.riscv.differential.Machine} runs it on one
  * {@link dev.ember.riscv.differential.Engine} to its final {@code wfi}, and
  * {@link dev.ember.riscv.differential.Snapshot} records and compares the final states.
- * {@link dev.ember.riscv.differential.DifferentialTester} puts these together; on a mismatch,
- * {@link dev.ember.riscv.differential.Minimizer} shrinks the program by delta debugging and the
- * tester prints the seed, the small program and the differing fields.
+ * {@link dev.ember.riscv.differential.DifferentialTester} puts these together, comparing states
+ * at the end and at sampled slice boundaries of the translator, where interrupts from outside
+ * are raised too; on a mismatch, {@link dev.ember.riscv.differential.Minimizer} shrinks the
+ * program by delta debugging and the tester prints the seed, the small program and the
+ * differing fields. Machines run blocks of programs one after another, restoring only the RAM
+ * that differs, so the engines' caches of decoded and translated code live across programs as
+ * on a real machine; a failure is rechecked on fresh machines.
  *
  * <p>Why programs always end, and end the same on every engine: the only backward branch is a
  * loop's, counted in a register nothing else writes; registers that hold addresses are never
