@@ -70,10 +70,10 @@ sealed interface Item permits Item.Straight, Item.Skip, Item.Loop, Item.Call, It
     }
 
     /**
-     * A forward branch (or jump) over the next {@code count} items of its list, fewer if they
+     * A forward branch (or jump) over the next {@code over} items of its list, fewer if they
      * are out of the form's reach. Compressed branches compare {@code rs1} (x8-x15) with zero.
      */
-    record Skip(SkipForm form, int rs1, int rs2, int count) implements Item {
+    record Skip(SkipForm form, int rs1, int rs2, int over) implements Item {
         @Override
         public int size() {
             return form.compressed() ? 2 : 4;
@@ -192,7 +192,7 @@ sealed interface Item permits Item.Straight, Item.Skip, Item.Loop, Item.Call, It
         switch (item) {
             case Straight s -> c.emit(s.code());
             case Skip s -> {
-                int t = Math.min(k + 1 + s.count(), bounds.length - 1);
+                int t = Math.min(k + 1 + s.over(), bounds.length - 1);
                 while (bounds[t] - bounds[k] > s.form().reach()) {
                     t--;
                 }
