@@ -59,6 +59,9 @@ public final class JitEngine implements ExecutionEngine, Interpreter.BlockWatch 
     public int run(int budget) {
         final Hart h = this.h;
         h.sliceEnd = false;
+        // Between slices the vCPU loop may have moved the pc (an interrupt, a reset, HSM): the
+        // exit the last slice ended on does not lead where the hart is now.
+        context.linkFrom = null;
         if (mmu.flushCount != seenFlushes || cache.epoch() != seenEpoch) {
             java.util.Arrays.fill(jumpRegion, null);
             seenFlushes = mmu.flushCount;
