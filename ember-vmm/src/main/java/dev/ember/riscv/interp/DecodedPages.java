@@ -13,8 +13,8 @@ import dev.ember.memory.GuestMemory;
  * Pages are found through a two-level directory indexed by RAM page number, so a lookup is two
  * array loads and the directory costs nothing for RAM that never holds code. A page's array
  * is made when the page is first executed, after the page is marked in {@link CodePages}; a
- * write to the page clears the slots it overlaps ({@link #codeWritten}), and the next execution
- * decodes them again. A 32-bit instruction that straddles two pages is never stored: it is
+ * write to the page drops the array ({@link #codeWritten}), and the next execution starts a
+ * new one. A 32-bit instruction that straddles two pages is never stored: it is
  * decoded on every execution.
  *
  * <p>Bounded: at most {@link #MAX_PAGES} arrays (16 KiB each) live at a time; making one more
@@ -112,25 +112,33 @@ public final class DecodedPages implements CodePages.Listener {
     }
 
     /**
-     * Forgets the decoded instructions that overlap bytes {@code [from, to)} of the page: a slot
-     * holds an instruction of up to 4 bytes, so the slot before the range goes too. The
-     * interpreter decodes them again when it next runs them, which makes self-modifying code
-     * exact even inside a slice.
+     * Forgets the page's decoded instructions, since bytes {@code [from, to)} of it were written:
+     * the whole page, because re-decoding is cheap, while a page that keeps an array keeps every
+     * store to it on the MMU's slow path (a page of code that has become data, say). A hart
+     * still running from the old array sees instructions whose bytes are unchanged, and stops at
+     * once when the write changed one it holds, since then this returns true and the store ends
+     * its slice: self-modifying code is exact even inside a slice.
+     *
+     * @return whether an instruction decoded from the written bytes was forgotten
      */
     @Override
     public boolean codeWritten(long pageIndex, int from, int to) {
-        long[] page = peek(pageIndex);
-        if (page == null) {
-            return false;
+        long[] page;
+        synchronized (this) {
+            page = peek(pageIndex);
+            if (page == null) {
+                return false;
+            }
+            directory[(int) (pageIndex >>> CHUNK_BITS)][(int) pageIndex & ((1 << CHUNK_BITS) - 1)] = null;
+            live--;
         }
-        boolean dropped = false;
+        // A slot holds an instruction of up to 4 bytes, so the slot before the range counts too.
         for (int slot = Math.max(0, (from - 2) >> 1); slot < SLOTS && slot << 1 < to; slot++) {
             if (page[slot] != 0) {
-                page[slot] = 0;
-                dropped = true;
+                return true;
             }
         }
-        return dropped;
+        return false;
     }
 
     @Override

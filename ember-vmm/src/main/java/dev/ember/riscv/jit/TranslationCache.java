@@ -62,7 +62,17 @@ public final class TranslationCache implements CodePages.Listener {
     private static final class PageEntry {
         final ConcurrentHashMap<Integer, Region> regions = new ConcurrentHashMap<>();
         int generation;
+        /** Writes to the page that missed its regions, since they were last dropped. */
+        int dataWrites;
     }
+
+    /**
+     * Writes that miss a page's code before the page's regions are dropped anyway, as QEMU drops
+     * a page's blocks on its first writes: a page of code that has become data would otherwise
+     * keep every store to it on the slow path for good, while a page that really holds hot code
+     * next to busy data is translated again at most once per this many stores.
+     */
+    static final int DATA_WRITES_BEFORE_DROP = 1024;
 
     private final GuestMemory ram;
     private final MemorySegment seg;
@@ -373,10 +383,21 @@ public final class TranslationCache implements CodePages.Listener {
             return false;
         }
         e.generation++;
+        boolean dropAll = false;
+        boolean hit = false;
+        for (Region r : e.regions.values()) {
+            hit |= r.overlaps(from, to);
+        }
+        if (!hit && !e.regions.isEmpty() && ++e.dataWrites >= DATA_WRITES_BEFORE_DROP) {
+            dropAll = true;
+        }
+        if (hit || dropAll) {
+            e.dataWrites = 0;
+        }
         boolean dropped = false;
         for (var it = e.regions.values().iterator(); it.hasNext(); ) {
             Region r = it.next();
-            if (r.overlaps(from, to)) {
+            if (dropAll || r.overlaps(from, to)) {
                 it.remove();
                 r.valid = false;
                 forget(r);
