@@ -68,13 +68,6 @@ final class Engines {
             interpreted += e.interpretedInstructions();
             translated += e.translatedInstructions();
         }
-        if (System.getProperty("ember.jit.debug") != null) {
-            for (ExecutionEngine e : engines) {
-                if (e instanceof JitEngine j) {
-                    System.err.println(j.dispatchCounters());
-                }
-            }
-        }
         return new EngineStats(config, interpreted, translated, decoded.livePages(),
                 cache == null ? null : cache.stats());
     }

@@ -166,6 +166,16 @@ public final class Mmu implements CodePages.WriteCache {
         return loadSlow(gva, 8);
     }
 
+    /**
+     * The load path after a TLB miss, for callers that did the TLB check themselves (translated
+     * code): {@return the {@code width}-byte value at {@code gva}, zero-extended}
+     *
+     * @throws Trap a page fault or access fault
+     */
+    public long loadMiss(long gva, int width) {
+        return loadSlow(gva, width);
+    }
+
     private long loadSlow(long gva, int width) {
         if ((gva & 0xFFF) > 0x1000 - width) {
             // Misaligned across a page boundary: byte by byte, each byte translated.
@@ -224,6 +234,16 @@ public final class Mmu implements CodePages.WriteCache {
             return;
         }
         storeSlow(gva, 8, value);
+    }
+
+    /**
+     * The store path after a TLB miss, for callers that did the TLB check themselves (translated
+     * code): stores the low {@code width} bytes of {@code value} at {@code gva}.
+     *
+     * @throws Trap a page fault or access fault
+     */
+    public void storeMiss(long gva, int width, long value) {
+        storeSlow(gva, width, value);
     }
 
     private void storeSlow(long gva, int width, long value) {

@@ -85,7 +85,7 @@ public final class Helpers {
         if (c.readTag[i] == tag(c, va, 1)) {
             return seg.get(GuestMemory.U8, va + c.readAddend[i]);
         }
-        return (byte) c.mmu.loadU8(va);
+        return (byte) c.mmu.loadMiss(va, 1);
     }
 
     public static long lbu(MemorySegment seg, JitContext c, long va) {
@@ -93,7 +93,7 @@ public final class Helpers {
         if (c.readTag[i] == tag(c, va, 1)) {
             return seg.get(GuestMemory.U8, va + c.readAddend[i]) & 0xFF;
         }
-        return c.mmu.loadU8(va);
+        return c.mmu.loadMiss(va, 1);
     }
 
     public static long lh(MemorySegment seg, JitContext c, long va) {
@@ -101,7 +101,7 @@ public final class Helpers {
         if (c.readTag[i] == tag(c, va, 2)) {
             return seg.get(GuestMemory.U16, va + c.readAddend[i]);
         }
-        return (short) c.mmu.loadU16(va);
+        return (short) c.mmu.loadMiss(va, 2);
     }
 
     public static long lhu(MemorySegment seg, JitContext c, long va) {
@@ -109,7 +109,7 @@ public final class Helpers {
         if (c.readTag[i] == tag(c, va, 2)) {
             return seg.get(GuestMemory.U16, va + c.readAddend[i]) & 0xFFFF;
         }
-        return c.mmu.loadU16(va);
+        return c.mmu.loadMiss(va, 2);
     }
 
     public static long lw(MemorySegment seg, JitContext c, long va) {
@@ -117,7 +117,7 @@ public final class Helpers {
         if (c.readTag[i] == tag(c, va, 4)) {
             return seg.get(GuestMemory.U32, va + c.readAddend[i]);
         }
-        return c.mmu.load32(va);
+        return (int) c.mmu.loadMiss(va, 4);
     }
 
     public static long lwu(MemorySegment seg, JitContext c, long va) {
@@ -129,7 +129,7 @@ public final class Helpers {
         if (c.readTag[i] == tag(c, va, 8)) {
             return seg.get(GuestMemory.U64, va + c.readAddend[i]);
         }
-        return c.mmu.load64(va);
+        return c.mmu.loadMiss(va, 8);
     }
 
     public static long flw(MemorySegment seg, JitContext c, long va) {
@@ -146,7 +146,7 @@ public final class Helpers {
             seg.set(GuestMemory.U8, va + c.writeAddend[i], (byte) value);
             return true;
         }
-        c.mmu.store8(va, (int) value);
+        c.mmu.storeMiss(va, 1, value);
         return !c.hart.sliceEnd;
     }
 
@@ -156,7 +156,7 @@ public final class Helpers {
             seg.set(GuestMemory.U16, va + c.writeAddend[i], (short) value);
             return true;
         }
-        c.mmu.store16(va, (int) value);
+        c.mmu.storeMiss(va, 2, value);
         return !c.hart.sliceEnd;
     }
 
@@ -166,7 +166,7 @@ public final class Helpers {
             seg.set(GuestMemory.U32, va + c.writeAddend[i], (int) value);
             return true;
         }
-        c.mmu.store32(va, (int) value);
+        c.mmu.storeMiss(va, 4, value);
         return !c.hart.sliceEnd;
     }
 
@@ -176,7 +176,7 @@ public final class Helpers {
             seg.set(GuestMemory.U64, va + c.writeAddend[i], value);
             return true;
         }
-        c.mmu.store64(va, value);
+        c.mmu.storeMiss(va, 8, value);
         return !c.hart.sliceEnd;
     }
 

@@ -38,12 +38,6 @@ public final class JitEngine implements ExecutionEngine, Interpreter.BlockWatch 
     private long seenFlushes = -1;
     private long seenEpoch = -1;
     private long regionInstructions;
-    long dispatches;
-    long jumpCacheMisses;
-    long interpretedBlocks;
-    long linkedExits;
-    private static final boolean DEBUG = System.getProperty("ember.jit.debug") != null;
-    private final java.util.HashMap<Long, Long> debugPcs = new java.util.HashMap<>();
 
     public JitEngine(Hart hart, Interpreter interpreter, TranslationCache cache) {
         this.h = hart;
@@ -74,10 +68,8 @@ public final class JitEngine implements ExecutionEngine, Interpreter.BlockWatch 
             int j = JitContext.jumpIndex(pc);
             Region r = jumpRegion[j];
             if (r == null || jumpPc[j] != pc || r.mode != mode || !r.valid) {
-                jumpCacheMisses++;
                 r = find(pc, mode);
                 if (r == null) {
-                    interpretedBlocks++;
                     context.linkFrom = null;
                     done += interpreter.runUntilHot(budget - done, this);
                     continue;
@@ -87,12 +79,7 @@ public final class JitEngine implements ExecutionEngine, Interpreter.BlockWatch 
             }
             Region from = context.linkFrom;
             if (from != null) {
-                linkedExits++;
                 link(from, r);
-            }
-            dispatches++;
-            if (DEBUG && (dispatches & 255) == 0) {
-                debugPcs.merge(pc, 1L, Long::sum);
             }
             int n = r.run(context, budget - done, 0);
             regionInstructions += n;
@@ -154,13 +141,6 @@ public final class JitEngine implements ExecutionEngine, Interpreter.BlockWatch 
             return true;
         }
         return false;
-    }
-
-    /** {@return a line of this hart's dispatch counters, for diagnostics} */
-    public String dispatchCounters() {
-        debugPcs.entrySet().stream().sorted(java.util.Map.Entry.<Long, Long>comparingByValue().reversed()).limit(15)
-                .forEach(e -> System.err.printf("  pc 0x%x: %d%n", e.getKey(), e.getValue() * 256));
-        return "dispatches %,d, jump-cache misses %,d, interpreted blocks %,d, exits linked %,d".formatted(dispatches, jumpCacheMisses, interpretedBlocks, linkedExits);
     }
 
     @Override
