@@ -73,17 +73,17 @@ public final class MicroVmBuilder {
         return this;
     }
 
-    /** Adds a virtio-blk drive, as {@code PUT /drives/{id}}; the guest sees drives in the order added. */
     /**
-     * Sets the execution engine: {@link dev.ember.config.EngineConfig#TRANSLATOR} translates hot
-     * guest code to JVM bytecode, {@link dev.ember.config.EngineConfig#INTERPRETER} interprets
-     * everything. Overrides the engine of an earlier {@link #machineConfig}.
+     * Sets the execution engine: {@link dev.ember.config.EngineConfig#TRANSLATOR} (the default)
+     * translates hot guest code to JVM bytecode, {@link dev.ember.config.EngineConfig#INTERPRETER}
+     * interprets everything. Overrides the engine of an earlier {@link #machineConfig}.
      */
     public MicroVmBuilder engine(dev.ember.config.EngineConfig engine) {
         this.machineConfig = machineConfig.withEngine(engine);
         return this;
     }
 
+    /** Adds a virtio-blk drive, as {@code PUT /drives/{id}}; the guest sees drives in the order added. */
     public MicroVmBuilder drive(DriveConfig drive) {
         drives.add(Objects.requireNonNull(drive, "drive"));
         return this;

@@ -77,7 +77,8 @@ class ApiPreBootTest {
     @Test
     void machineConfigPutThenGetAndPatch() throws IOException {
         assertEquals(204, put("/machine-config", "{\"vcpu_count\": 2, \"mem_size_mib\": 256}").status());
-        assertEquals("{\"vcpu_count\":2,\"mem_size_mib\":256,\"smt\":false,\"track_dirty_pages\":false,\"huge_pages\":\"None\"}",
+        assertEquals("{\"vcpu_count\":2,\"mem_size_mib\":256,\"smt\":false,\"track_dirty_pages\":false,\"huge_pages\":\"None\","
+                        + "\"engine\":\"jit\",\"jit_threshold\":5000}",
                 get("/machine-config").body());
         assertEquals(204, patch("/machine-config", "{\"mem_size_mib\": 192}").status());
         assertTrue(get("/machine-config").body().contains("\"vcpu_count\":2,\"mem_size_mib\":192"));
@@ -87,7 +88,7 @@ class ApiPreBootTest {
     void machineConfigRefusalsChangeNothing() throws IOException {
         assertRefusedUnchanged("PUT", "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"foo\": 1}",
                 DESER + "unknown field `foo`, expected one of `vcpu_count`, `mem_size_mib`, `smt`, `cpu_template`, "
-                        + "`track_dirty_pages`, `huge_pages` at line 1 column 49.");
+                        + "`track_dirty_pages`, `huge_pages`, `engine`, `jit_threshold` at line 1 column 49.");
         assertRefusedUnchanged("PUT", "/machine-config", "{\"vcpu_count\": \"2\", \"mem_size_mib\": 128}",
                 DESER + "invalid type: string \"2\", expected u32 at line 1 column 16.");
         assertRefusedUnchanged("PUT", "/machine-config", "{\"mem_size_mib\": 128}",
@@ -99,6 +100,23 @@ class ApiPreBootTest {
                 DESER + "invalid value: integer `-1`, expected u8 at line 1 column 39.");
         assertRefusedUnchanged("PATCH", "/machine-config", "{}", "Empty PATCH request.");
         assertRefusedUnchanged("PUT", "/machine-config", "not json", DESER + "expected value at line 1 column 1.");
+    }
+
+    @Test
+    void machineConfigChoosesTheExecutionEngine() throws IOException {
+        assertEquals(204, put("/machine-config",
+                "{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"engine\": \"interp\", \"jit_threshold\": 0}").status());
+        assertTrue(get("/machine-config").body().endsWith("\"engine\":\"interp\",\"jit_threshold\":0}"),
+                get("/machine-config").body());
+        assertEquals(204, patch("/machine-config", "{\"engine\": \"jit\"}").status());
+        assertTrue(get("/vm/config").body().contains("\"engine\":\"jit\",\"jit_threshold\":0}"),
+                get("/vm/config").body());
+        assertRefusedUnchanged("PATCH", "/machine-config", "{\"engine\": \"fast\"}",
+                "Machine config error: engine must be interp or jit, not 'fast'");
+        assertRefusedUnchanged("PATCH", "/machine-config", "{\"jit_threshold\": 2000000}",
+                "Machine config error: jit_threshold must be between 0 and 1048576, not 2000000");
+        assertRefusedUnchanged("PATCH", "/machine-config", "{\"jit_threshold\": -1}",
+                "Machine config error: jit_threshold must be between 0 and 1048576, not -1");
     }
 
     @Test
