@@ -50,11 +50,13 @@ final class Engines {
         return new Engines(config, engines, decoded, cache);
     }
 
-    /** Stops the translator thread, if there is one. */
-    void close() {
-        if (cache != null) {
-            cache.close();
-        }
+    /**
+     * Stops the translator thread, if there is one, and waits for it.
+     *
+     * @return whether nothing of the engines reads guest RAM any more, so that it may be unmapped
+     */
+    boolean close() {
+        return cache == null || cache.close(5000);
     }
 
     ExecutionEngine engine(int hartId) {

@@ -558,11 +558,13 @@ public final class VirtualMachine implements AutoCloseable {
         }
         devices.close();
         console.close();
-        engines.close();
-        if (stopped) {
+        // The translator thread reads guest RAM too: unmapping it under that thread's feet
+        // would crash the JVM (SIGSEGV), not just this VM.
+        boolean translatorStopped = engines.close();
+        if (stopped && translatorStopped) {
             ram.close();
         } else {
-            errors.println("ember: a vCPU thread did not stop; its guest memory stays mapped");
+            errors.println("ember: a " + (stopped ? "translator" : "vCPU") + " thread did not stop; its guest memory stays mapped");
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.ember.vmm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.ember.config.EngineConfig;
 import java.nio.file.Path;
@@ -8,6 +9,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -59,6 +61,22 @@ class BareMetalProgramsTest {
         assertEquals("", run.errors(), run::describe);
         if (run.stats().translation() != null) {
             assertEquals(0, run.stats().translation().failedTranslations(), run::describe);
+        }
+    }
+
+    /**
+     * A VM ended while its translator thread is still translating: closing it must wait for that
+     * thread before unmapping guest RAM, which the thread reads (it once crashed the whole JVM
+     * with SIGSEGV). hostile_pages keeps the translator busy with thousands of pages; each run is
+     * cut short at a different moment.
+     */
+    @Test
+    void endingAVmMidTranslationLeavesTheJvmRunning(@TempDir Path tmp) throws Exception {
+        BareMetalProgram program = BareMetalProgram.load("hostile_pages");
+        for (int i = 0; i < 16; i++) {
+            BareMetalProgram.Run run = program.run(tmp, EngineConfig.jit(1), 1, MEMORY, Duration.ofMillis(40 + 25 * i));
+            assertTrue(run.status() == 0 || run.status() == BareMetalProgram.TIMED_OUT, run::describe);
+            assertEquals("", run.errors(), run::describe);
         }
     }
 }

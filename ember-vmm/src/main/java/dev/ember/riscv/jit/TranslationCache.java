@@ -166,7 +166,7 @@ public final class TranslationCache implements CodePages.Listener {
             return;
         }
         synchronized (this) {
-            if (translator == null) {
+            if (translator == null && !closed) {
                 translator = Thread.ofPlatform().daemon().name(threadName).start(this::translateRequests);
             }
         }
@@ -196,16 +196,40 @@ public final class TranslationCache implements CodePages.Listener {
         }
     }
 
-    /** Stops the translator thread; the cache answers lookups but translates no more. */
-    public void close() {
+    /**
+     * Stops the translator thread and waits for it, since it reads guest RAM: the caller may
+     * unmap RAM only once this returns true. The cache answers lookups but translates no more.
+     *
+     * @return whether no translator thread is running any more (false only if it did not stop
+     *         within {@code timeoutMillis})
+     */
+    public boolean close(long timeoutMillis) {
         closed = true;
         Thread t;
         synchronized (this) {
             t = translator;
         }
-        if (t != null) {
-            t.interrupt();
+        if (t == null) {
+            return true;
         }
+        t.interrupt();
+        boolean interrupted = false;
+        long deadline = System.nanoTime() + timeoutMillis * 1_000_000;
+        while (t.isAlive()) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                break;
+            }
+            try {
+                t.join(Math.max(1, left / 1_000_000));
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        return !t.isAlive();
     }
 
     /** {@return the region entered at RAM offset {@code hostOffset} in {@code mode}, or null} */
