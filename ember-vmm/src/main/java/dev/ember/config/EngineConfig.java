@@ -46,11 +46,12 @@ public record EngineConfig(Kind kind, int jitThreshold) {
     public static final int MAX_THRESHOLD = 1 << 20;
     /**
      * The default threshold: a block that has started this many times is translated. Measured on
-     * the default guest (2 cores): at 32 the translator's and C2's work during boot makes boot
-     * twice as slow as the interpreter's; from about 5000 on, boot takes the interpreter's time
-     * while CPU-bound work still reaches translated code within its first second.
+     * the default guest (2 cores, ./ember bench): at 32, translation and C2 during boot made boot
+     * 2.5 times as slow as the interpreter's; at 5000 still 1.6 times (3.4 s against 2.2 s,
+     * 0.9 s of translation); at 20000 and 50000 boot took the interpreter's time (2.2 to 2.8 s,
+     * 0.2 to 0.3 s of translation) and CPU-bound work ran as fast as at 5000.
      */
-    public static final int DEFAULT_THRESHOLD = 5000;
+    public static final int DEFAULT_THRESHOLD = 20_000;
 
     public static final EngineConfig INTERPRETER = new EngineConfig(Kind.INTERP, DEFAULT_THRESHOLD);
     public static final EngineConfig TRANSLATOR = new EngineConfig(Kind.JIT, DEFAULT_THRESHOLD);

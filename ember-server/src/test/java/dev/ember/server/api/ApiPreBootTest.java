@@ -78,7 +78,7 @@ class ApiPreBootTest {
     void machineConfigPutThenGetAndPatch() throws IOException {
         assertEquals(204, put("/machine-config", "{\"vcpu_count\": 2, \"mem_size_mib\": 256}").status());
         assertEquals("{\"vcpu_count\":2,\"mem_size_mib\":256,\"smt\":false,\"track_dirty_pages\":false,\"huge_pages\":\"None\","
-                        + "\"engine\":\"jit\",\"jit_threshold\":5000}",
+                        + "\"engine\":\"jit\",\"jit_threshold\":20000}",
                 get("/machine-config").body());
         assertEquals(204, patch("/machine-config", "{\"mem_size_mib\": 192}").status());
         assertTrue(get("/machine-config").body().contains("\"vcpu_count\":2,\"mem_size_mib\":192"));
