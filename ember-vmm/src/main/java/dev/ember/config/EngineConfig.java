@@ -48,8 +48,9 @@ public record EngineConfig(Kind kind, int jitThreshold) {
      * The default threshold: a block that has started this many times is translated. Measured on
      * the default guest (2 cores, ./ember bench): at 32, translation and C2 during boot made boot
      * 2.5 times as slow as the interpreter's; at 5000 still 1.6 times (3.4 s against 2.2 s,
-     * 0.9 s of translation); at 20000 and 50000 boot took the interpreter's time (2.2 to 2.8 s,
-     * 0.2 to 0.3 s of translation) and CPU-bound work ran as fast as at 5000.
+     * 0.9 s of translation); at 20000 and 50000, 2.2 to 3.1 s against the interpreter's 1.8 to
+     * 3.2 s in the same runs (0.2 to 0.3 s of translation), and CPU-bound work ran as fast as at
+     * 5000. Translation and C2 during boot still cost a few tenths of a second.
      */
     public static final int DEFAULT_THRESHOLD = 20_000;
 
