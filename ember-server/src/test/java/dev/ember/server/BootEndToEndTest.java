@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.Parameter;
 import org.junit.jupiter.params.ParameterizedClass;
@@ -15,7 +17,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * Boots the default guest (Linux 6.1 + busybox, built by {@code guest/build.sh}) through the
  * real command line and checks what the guest prints, as a person at the console would. Every
- * case runs on the translator and on the interpreter ({@code --engine}).
+ * case runs on the translator (at {@link EmberProcess#TEST_JIT_THRESHOLD}, so most of the boot is
+ * translated) and on the interpreter ({@code --engine}); the default engine is tested by the API tests.
  */
 @ParameterizedClass(name = "--engine {0}")
 @ValueSource(strings = {"jit", "interp"})
@@ -29,13 +32,16 @@ class BootEndToEndTest {
     static final Path OPENSBI_FW_JUMP = Path.of("/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin");
 
     private String[] defaultGuest(String... extra) {
+        return defaultGuestOn(EmberProcess.engineArgs(engine), extra);
+    }
+
+    private static String[] defaultGuestOn(String[] engineArgs, String... extra) {
         Path dir = EmberProcess.guestDir();
-        String[] base = {"run", "--engine", engine, "--kernel", dir.resolve("Image").toString(),
-                "--initrd", dir.resolve("initramfs.cpio").toString()};
-        String[] all = new String[base.length + extra.length];
-        System.arraycopy(base, 0, all, 0, base.length);
-        System.arraycopy(extra, 0, all, base.length, extra.length);
-        return all;
+        List<String> all = new ArrayList<>(List.of("run"));
+        all.addAll(List.of(engineArgs));
+        all.addAll(List.of("--kernel", dir.resolve("Image").toString(), "--initrd", dir.resolve("initramfs.cpio").toString()));
+        all.addAll(List.of(extra));
+        return all.toArray(String[]::new);
     }
 
     /** Waits, from output index {@code from}, for the guest's first userspace line and prompt. */
@@ -125,7 +131,8 @@ class BootEndToEndTest {
         // interpreter only runs the instructions regions leave to it), so a translation bug in
         // anything Linux does on its way to a shell shows here.
         assumeTrue(engine.equals("jit"), "a translator setting");
-        try (EmberProcess vm = EmberProcess.start(defaultGuest("--jit-threshold", "0", "--engine-stats"))) {
+        try (EmberProcess vm = EmberProcess.start(
+                defaultGuestOn(new String[] {"--engine", "jit", "--jit-threshold", "0"}, "--engine-stats"))) {
             bootRunAndPowerOff(vm, "echo sum=$((40 + 2))", "sum=42");
             assertTrue(vm.output().contains("% translated)"), "the engine statistics are printed");
         }

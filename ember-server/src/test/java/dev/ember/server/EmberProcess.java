@@ -66,6 +66,20 @@ final class EmberProcess implements AutoCloseable {
         return new EmberProcess(pb.start());
     }
 
+    /**
+     * The translator's threshold in the end-to-end tests: far below the default (20000, which
+     * leaves most of a boot to the interpreter), so that most of each boot, reboot and device
+     * test runs in translated code.
+     */
+    static final String TEST_JIT_THRESHOLD = "64";
+
+    /** {@return the command-line arguments that select {@code engine} ("jit" or "interp") for an end-to-end test} */
+    static String[] engineArgs(String engine) {
+        return engine.equals("jit")
+                ? new String[] {"--engine", "jit", "--jit-threshold", TEST_JIT_THRESHOLD}
+                : new String[] {"--engine", engine};
+    }
+
     /** {@return the default guest's directory, failing the test with a hint when it is not built} */
     static Path guestDir() {
         Path dir = Path.of(System.getProperty("ember.guest.dir", "guest/out"));

@@ -24,6 +24,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -40,7 +42,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 @ValueSource(strings = {"jit", "interp"})
 class VirtioEndToEndTest {
 
-    /** Every case runs on the translator and on the interpreter. */
+    /** Every case runs on the translator (at {@link EmberProcess#TEST_JIT_THRESHOLD}) and on the interpreter. */
     @Parameter
     String engine;
 
@@ -59,12 +61,11 @@ class VirtioEndToEndTest {
     }
 
     private String[] run(Path root, String... extra) {
-        String[] base = {"run", "--engine", engine, "--kernel", EmberProcess.guestDir().resolve("Image").toString(),
-                "--drive", "path=" + root + ",root"};
-        String[] all = new String[base.length + extra.length];
-        System.arraycopy(base, 0, all, 0, base.length);
-        System.arraycopy(extra, 0, all, base.length, extra.length);
-        return all;
+        List<String> all = new ArrayList<>(List.of("run"));
+        all.addAll(List.of(EmberProcess.engineArgs(engine)));
+        all.addAll(List.of("--kernel", EmberProcess.guestDir().resolve("Image").toString(), "--drive", "path=" + root + ",root"));
+        all.addAll(List.of(extra));
+        return all.toArray(String[]::new);
     }
 
     private static int awaitPrompt(EmberProcess vm) throws Exception {
