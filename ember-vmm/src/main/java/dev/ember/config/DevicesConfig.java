@@ -75,4 +75,38 @@ public record DevicesConfig(List<DriveConfig> drives, List<NetworkInterfaceConfi
         }
         return -1;
     }
+
+    /**
+     * {@return these devices with interface {@code ifaceId} attached to TAP device
+     * {@code hostDevName}}: Firecracker's {@code network_overrides} on snapshot load. Port
+     * forwards, which only the user-mode network has, are dropped.
+     *
+     * @throws IllegalArgumentException if there is no such interface
+     */
+    public DevicesConfig withNetworkHostDevice(String ifaceId, String hostDevName) {
+        List<NetworkInterfaceConfig> nets = new java.util.ArrayList<>(networks);
+        for (int i = 0; i < nets.size(); i++) {
+            NetworkInterfaceConfig n = nets.get(i);
+            if (n.ifaceId().equals(ifaceId)) {
+                nets.set(i, new NetworkInterfaceConfig(ifaceId, n.guestMac(), hostDevName, List.of(), n.rxRateLimiter(),
+                        n.txRateLimiter()));
+                return new DevicesConfig(drives, nets, vsock, entropy, balloon, virtioConsole, mmds, keyboard);
+            }
+        }
+        throw new IllegalArgumentException("no network interface with id '" + ifaceId + "'");
+    }
+
+    /**
+     * {@return these devices with the vsock device listening on {@code udsPath}}: Firecracker's
+     * {@code vsock_override}.
+     *
+     * @throws IllegalArgumentException if there is no vsock device
+     */
+    public DevicesConfig withVsockPath(java.nio.file.Path udsPath) {
+        if (vsock == null) {
+            throw new IllegalArgumentException("there is no vsock device to override");
+        }
+        return new DevicesConfig(drives, networks, new VsockConfig(vsock.guestCid(), udsPath), entropy, balloon,
+                virtioConsole, mmds, keyboard);
+    }
 }

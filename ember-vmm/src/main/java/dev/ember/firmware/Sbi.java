@@ -73,6 +73,11 @@ public final class Sbi {
         h.sbi = this::call;
     }
 
+    /** Serves {@code h}'s ecalls from S-mode, as for a restored hart that had entered S-mode before its snapshot. */
+    public void attach(Hart h) {
+        h.sbi = this::call;
+    }
+
     /** Dispatches one SBI call from {@code h}. */
     public void call(Hart h) {
         long[] x = h.x;

@@ -1,5 +1,6 @@
 package dev.ember.memory;
 
+import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -8,6 +9,8 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 /**
  * Guest RAM: one contiguous block of guest-physical memory, backed by a native
@@ -46,14 +49,16 @@ public final class GuestMemory implements AutoCloseable {
     private final MemorySegment ram;
     private final Arena arena;
     private final boolean mapped;
+    private final boolean fileBacked;
     private final CodePages codePages;
 
-    private GuestMemory(long base, long size, MemorySegment ram, Arena arena, boolean mapped) {
+    private GuestMemory(long base, long size, MemorySegment ram, Arena arena, boolean mapped, boolean fileBacked) {
         this.base = base;
         this.size = size;
         this.ram = ram;
         this.arena = arena;
         this.mapped = mapped;
+        this.fileBacked = fileBacked;
         this.codePages = new CodePages(size);
     }
 
@@ -68,10 +73,30 @@ public final class GuestMemory implements AutoCloseable {
         }
         MemorySegment mappedSegment = Mmap.anonymous(size);
         if (mappedSegment != null) {
-            return new GuestMemory(base, size, mappedSegment, null, true);
+            return new GuestMemory(base, size, mappedSegment, null, true, false);
         }
         Arena arena = Arena.ofShared();
-        return new GuestMemory(base, size, arena.allocate(size, 4096), arena, false);
+        return new GuestMemory(base, size, arena.allocate(size, 4096), arena, false, false);
+    }
+
+    /**
+     * Maps {@code file} copy-on-write ({@code mmap(MAP_PRIVATE)}) as {@code size} bytes of guest
+     * RAM at {@code base}: nothing is read up front, a page is read from the file when the guest
+     * first touches it, and a page the guest writes becomes this VM's own, so the file is never
+     * changed and any number of VMs can map it at once. This is how a snapshot is restored.
+     *
+     * @throws IOException if the file cannot be opened or mapped, or does not hold exactly
+     *                     {@code size} bytes
+     */
+    public static GuestMemory mapPrivate(long base, long size, Path file) throws IOException {
+        if (size <= 0 || (size & 0xFFF) != 0) {
+            throw new IllegalArgumentException("memory size must be a positive multiple of 4 KiB: " + size);
+        }
+        long fileSize = Files.size(file);
+        if (fileSize != size) {
+            throw new IOException("memory file " + file + " holds " + fileSize + " bytes; the guest has " + size);
+        }
+        return new GuestMemory(base, size, Mmap.file(file, size), null, true, true);
     }
 
     /** {@return the guest-physical address of the first byte} */
@@ -142,8 +167,12 @@ public final class GuestMemory implements AutoCloseable {
      * but zero the range.
      */
     public void discard(long gpa, long length) {
-        if (!mapped || !Mmap.discard(ram.asSlice(gpa - base, length))) {
-            ram.asSlice(gpa - base, length).fill((byte) 0);
+        MemorySegment range = ram.asSlice(gpa - base, length);
+        // MADV_DONTNEED on a private file mapping would bring back the file's bytes, not zeros:
+        // there the range is replaced by fresh anonymous memory instead.
+        boolean dropped = fileBacked ? Mmap.replaceWithAnonymous(range) : mapped && Mmap.discard(range);
+        if (!dropped) {
+            range.fill((byte) 0);
         }
         written(gpa, length);
     }
@@ -160,12 +189,13 @@ public final class GuestMemory implements AutoCloseable {
     /** The three libc calls guest RAM needs, bound once through the linker. */
     private static final class Mmap {
         private static final int PROT_READ = 1, PROT_WRITE = 2;
-        private static final int MAP_PRIVATE = 0x02, MAP_ANONYMOUS = 0x20, MAP_NORESERVE = 0x4000;
+        private static final int MAP_PRIVATE = 0x02, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20, MAP_NORESERVE = 0x4000;
         private static final int MADV_DONTNEED = 4;
-        private static final MethodHandle MMAP, MUNMAP, MADVISE;
+        private static final int O_RDONLY = 0, O_CLOEXEC = 0x80000;
+        private static final MethodHandle MMAP, MUNMAP, MADVISE, OPEN, CLOSE;
 
         static {
-            MethodHandle mmap = null, munmap = null, madvise = null;
+            MethodHandle mmap = null, munmap = null, madvise = null, open = null, close = null;
             try {
                 Linker linker = Linker.nativeLinker();
                 var libc = linker.defaultLookup();
@@ -177,13 +207,57 @@ public final class GuestMemory implements AutoCloseable {
                 madvise = linker.downcallHandle(libc.find("madvise").orElseThrow(),
                         FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
                                 ValueLayout.JAVA_INT));
+                open = linker.downcallHandle(libc.find("open").orElseThrow(),
+                        FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+                close = linker.downcallHandle(libc.find("close").orElseThrow(),
+                        FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
             } catch (Throwable unavailable) {
                 // No native access (e.g. a restricted JVM): GuestMemory falls back to an Arena.
-                mmap = munmap = madvise = null;
+                mmap = munmap = madvise = open = close = null;
             }
             MMAP = mmap;
             MUNMAP = munmap;
             MADVISE = madvise;
+            OPEN = open;
+            CLOSE = close;
+        }
+
+        /** Maps {@code size} bytes of {@code file} privately (copy-on-write), read and write. */
+        static MemorySegment file(Path file, long size) throws IOException {
+            if (MMAP == null || OPEN == null) {
+                throw new IOException("this JVM cannot call mmap (native access is disabled), so snapshots cannot be restored");
+            }
+            try (Arena a = Arena.ofConfined()) {
+                int fd = (int) OPEN.invokeExact(a.allocateFrom(file.toAbsolutePath().toString()), O_RDONLY | O_CLOEXEC);
+                if (fd < 0) {
+                    throw new IOException("cannot open memory file " + file);
+                }
+                try {
+                    MemorySegment p = (MemorySegment) MMAP.invokeExact(MemorySegment.NULL, size,
+                            PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd, 0L);
+                    if (p.address() == -1L || p.address() == 0L) {
+                        throw new IOException("cannot map memory file " + file);
+                    }
+                    return p.reinterpret(size);
+                } finally {
+                    int unused = (int) CLOSE.invokeExact(fd);   // the mapping keeps the file
+                }
+            } catch (IOException e) {
+                throw e;
+            } catch (Throwable t) {
+                throw new IOException("cannot map memory file " + file + ": " + t, t);
+            }
+        }
+
+        /** Replaces {@code range} of a mapping with zeroed anonymous pages ({@code MAP_FIXED}). */
+        static boolean replaceWithAnonymous(MemorySegment range) {
+            try {
+                MemorySegment p = (MemorySegment) MMAP.invokeExact(range, range.byteSize(), PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0L);
+                return p.address() == range.address();
+            } catch (Throwable t) {
+                return false;
+            }
         }
 
         static MemorySegment anonymous(long size) {

@@ -67,6 +67,7 @@ final class DeviceManager implements AutoCloseable {
 
     private final List<VirtioMmio> transports = new ArrayList<>();
     private final List<VirtioSlot> slots = new ArrayList<>();
+    private final List<String> labels = new ArrayList<>();
     private final String rootDevice;
     private final RefillTimer refillTimer;
     private final Map<String, VirtioBlock> drives = new LinkedHashMap<>();
@@ -174,6 +175,81 @@ final class DeviceManager implements AutoCloseable {
         bus.map(slot.base(), transport);
         transports.add(transport);
         slots.add(slot);
+        labels.add(name);
+    }
+
+    // ---- snapshots ------------------------------------------------------------------------
+
+    /** Work done while every device is quiesced. */
+    interface QuiescedWork<T, E extends Exception> {
+        T run() throws E;
+    }
+
+    /**
+     * Runs {@code work} while holding every device's monitor, so no device thread (a network
+     * backend, vsock, the balloon's timer, a rate limiter's wake-up, console input) touches a
+     * queue or guest RAM meanwhile: the quiesce point of a snapshot. With the vCPUs paused too,
+     * guest RAM and every device's state hold still. Device threads that need a device wait.
+     */
+    <T, E extends Exception> T whileQuiesced(QuiescedWork<T, E> work) throws E {
+        return lockFrom(0, work);
+    }
+
+    private <T, E extends Exception> T lockFrom(int i, QuiescedWork<T, E> work) throws E {
+        if (i == transports.size()) {
+            return work.run();
+        }
+        synchronized (transports.get(i).device()) {
+            return lockFrom(i + 1, work);
+        }
+    }
+
+    /** {@return each device's state, in slot order}; call it {@link #whileQuiesced} */
+    List<VmState.DeviceState> saveStates() {
+        List<VmState.DeviceState> out = new ArrayList<>();
+        for (int i = 0; i < transports.size(); i++) {
+            VirtioMmio t = transports.get(i);
+            Record own = t.device().saveState();
+            out.add(new VmState.DeviceState(labels.get(i), t.saveState(),
+                    own == null ? null : VmState.JSON.valueToTree(own)));
+        }
+        return out;
+    }
+
+    /**
+     * Restores {@code states} onto the devices just built from the snapshot's configuration,
+     * reactivates them, and lets each tell its driver what it could not restore.
+     *
+     * @throws IllegalArgumentException if the states do not match the devices
+     */
+    void restoreStates(List<VmState.DeviceState> states) {
+        if (states.size() != transports.size()) {
+            throw new IllegalArgumentException("the snapshot has " + states.size() + " virtio devices, the configuration "
+                    + transports.size());
+        }
+        for (int i = 0; i < transports.size(); i++) {
+            VmState.DeviceState s = states.get(i);
+            VirtioMmio t = transports.get(i);
+            if (!labels.get(i).equals(s.device())) {
+                throw new IllegalArgumentException("virtio slot " + i + " holds " + labels.get(i) + ", the snapshot "
+                        + s.device());
+            }
+            if (s.transport() == null) {
+                throw new IllegalArgumentException(s.device() + ": no transport state");
+            }
+            Class<? extends Record> type = t.device().stateType();
+            if (type != null && s.state() != null && !s.state().isNull()) {
+                try {
+                    t.device().restoreState(VmState.JSON.treeToValue(s.state(), type));
+                } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                    throw new IllegalArgumentException(s.device() + ": state does not decode: " + e.getOriginalMessage());
+                }
+            }
+            t.restoreState(s.transport());
+        }
+        for (VirtioMmio t : transports) {
+            t.device().restored();
+        }
     }
 
     /** {@return the slots in use, for the device tree} */

@@ -12,9 +12,24 @@ public final class MachineClock {
     public static final long FREQUENCY_HZ = 10_000_000L;
     private static final long NANOS_PER_TICK = 1_000_000_000L / FREQUENCY_HZ;
 
-    private final long origin = System.nanoTime();
+    private final long origin;
 
-    /** {@return ticks since the machine was built} */
+    /** A clock at tick 0 now: a machine that boots. */
+    public MachineClock() {
+        this(0);
+    }
+
+    /**
+     * A clock at {@code startTicks} now: a machine restored from a snapshot taken at that tick.
+     * The guest's time continues from where it was saved, so it never runs backwards and the
+     * time the snapshot spent on disk is invisible to it, as on Firecracker (the guest's wall
+     * clock is behind by that much until it is set again, e.g. by NTP).
+     */
+    public MachineClock(long startTicks) {
+        this.origin = System.nanoTime() - startTicks * NANOS_PER_TICK;
+    }
+
+    /** {@return ticks since the machine was built (plus the start ticks of a restored machine)} */
     public long ticks() {
         return (System.nanoTime() - origin) / NANOS_PER_TICK;
     }

@@ -21,14 +21,20 @@ import dev.ember.memory.PhysicalBus;
 import dev.ember.riscv.cpu.Hart;
 import dev.ember.riscv.cpu.HartState;
 import dev.ember.riscv.cpu.Privilege;
+import dev.ember.snapshot.MemoryFile;
+import dev.ember.snapshot.SnapshotException;
+import dev.ember.snapshot.SnapshotFile;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.UnaryOperator;
 
 /**
  * One microVM: QEMU {@code virt}'s memory map populated with RAM, an ACLINT, a PLIC, a 16550
@@ -64,7 +70,7 @@ public final class VirtualMachine implements AutoCloseable {
     private final VmConfig config;
     private final GuestMemory ram;
     private final PhysicalBus bus;
-    private final MachineClock clock = new MachineClock();
+    private final MachineClock clock;
     private final Hart[] harts;
     private final Engines engines;
     private final Plic plic;
@@ -74,10 +80,14 @@ public final class VirtualMachine implements AutoCloseable {
     private final PrintStream errors;
     private final Sbi sbi;
     private final SbiConsoleInput sbiInput;
-    private final byte[] kernelBytes;
-    private final byte[] initrdBytes;
-    private final byte[] firmwareBytes;
-    private final ElfFile program;
+    private byte[] kernelBytes;
+    private byte[] initrdBytes;
+    private byte[] firmwareBytes;
+    private ElfFile program;
+    /** Whether the boot images have been read: at build time for a boot, at the first reboot for a restore. */
+    private boolean imagesRead;
+    /** Whether this machine was restored from a snapshot rather than booted. */
+    private final boolean restored;
     private final DeviceManager devices;
     private final Mmds mmds;
     private final BootTimer bootTimer;
@@ -108,16 +118,53 @@ public final class VirtualMachine implements AutoCloseable {
      * @throws BootException if an image is missing, malformed or does not fit
      */
     public VirtualMachine(VmConfig config, OutputStream consoleOut, PrintStream errors, Mmds mmds) throws BootException {
+        this(config, consoleOut, errors, mmds, null, null);
+    }
+
+    /**
+     * Restores a machine from a snapshot: its state file and its memory file, which is mapped
+     * copy-on-write, so nothing of guest RAM is read until the guest touches it. Nothing runs
+     * yet; {@link #run} continues the guest where it was paused. The host resources named in
+     * the snapshot's configuration (disk images, TAP devices, the vsock socket path) must exist
+     * again, after {@code overrides} has had its say (Firecracker's {@code network_overrides} and
+     * {@code vsock_override}, or a clone's identity).
+     *
+     * @param overrides changes to the saved configuration; it must keep the machine's shape
+     *                  (vCPUs, memory size, the devices in their slots)
+     * @throws SnapshotException if a file is missing, malformed, corrupted, of another version,
+     *                           or does not fit the machine it describes
+     * @throws BootException     if a host resource of the configuration cannot be opened
+     */
+    public static VirtualMachine restore(Path stateFile, Path memoryFile, UnaryOperator<VmConfig> overrides,
+                                         OutputStream consoleOut, PrintStream errors, Mmds mmds)
+            throws SnapshotException, BootException {
+        VmState state = VmState.decode(SnapshotFile.read(stateFile));
+        VmConfig config = overrides == null ? state.config() : overrides.apply(state.config());
+        if (config.vcpus() != state.config().vcpus() || config.memoryBytes() != state.config().memoryBytes()) {
+            throw new SnapshotException("a restored VM keeps the snapshot's vCPUs and memory size");
+        }
+        try {
+            return new VirtualMachine(config, consoleOut, errors, mmds, state, memoryFile);
+        } catch (IllegalArgumentException e) {
+            throw new SnapshotException("the snapshot does not fit its machine: " + e.getMessage(), e);
+        }
+    }
+
+    private VirtualMachine(VmConfig config, OutputStream consoleOut, PrintStream errors, Mmds mmds,
+                           VmState restoreFrom, Path memoryFile) throws BootException, IllegalArgumentException {
         this.config = config.validate();
         this.mmds = mmds != null ? mmds : config.devices().mmds() != null ? new Mmds() : null;
         this.errors = errors;
-        this.kernelBytes = config.kernel() == null ? null : BootImages.read(config.kernel(), "kernel");
-        this.initrdBytes = config.initrd() == null ? null : BootImages.read(config.initrd(), "initrd");
-        this.firmwareBytes = config.firmware() == null ? null : BootImages.read(config.firmware(), "firmware");
-        this.program = config.elf() == null ? null
-                : ElfFile.parse(BootImages.read(config.elf(), "program"), config.elf().toString());
+        this.restored = restoreFrom != null;
+        if (!restored) {
+            readImages();
+        }
+        this.clock = restored ? new MachineClock(restoreFrom.clockTicks()) : new MachineClock();
         try {
-            this.ram = GuestMemory.allocate(VmConfig.RAM_BASE, config.memoryBytes());
+            this.ram = restored ? GuestMemory.mapPrivate(VmConfig.RAM_BASE, config.memoryBytes(), memoryFile)
+                    : GuestMemory.allocate(VmConfig.RAM_BASE, config.memoryBytes());
+        } catch (IOException e) {
+            throw new BootException(e.getMessage());
         } catch (OutOfMemoryError | IllegalStateException e) {
             throw new BootException("cannot allocate " + (config.memoryBytes() >> 20) + " MiB of guest memory: " + e.getMessage());
         }
@@ -149,13 +196,94 @@ public final class VirtualMachine implements AutoCloseable {
             throw e;
         }
         try {
-            loadImages();
+            if (restored) {
+                restoreState(restoreFrom);
+            } else {
+                loadImages();
+            }
         } catch (BootException | RuntimeException e) {
             devices.close();
             console.close();
+            engines.close();
             ram.close();
             throw e;
         }
+    }
+
+    private void readImages() throws BootException {
+        kernelBytes = config.kernel() == null ? null : BootImages.read(config.kernel(), "kernel");
+        initrdBytes = config.initrd() == null ? null : BootImages.read(config.initrd(), "initrd");
+        firmwareBytes = config.firmware() == null ? null : BootImages.read(config.firmware(), "firmware");
+        program = config.elf() == null ? null
+                : ElfFile.parse(BootImages.read(config.elf(), "program"), config.elf().toString());
+        imagesRead = true;
+    }
+
+    // ---- snapshots ------------------------------------------------------------------------
+
+    /** What {@link #snapshot} wrote. */
+    public record SnapshotInfo(long stateBytes, long memoryBytes, long memoryPagesWritten, long nanos) { }
+
+    /**
+     * Writes a snapshot of the paused machine: the state file (see {@link VmState}) and the
+     * memory file (see {@link MemoryFile}), each atomically, so a failure or a kill midway
+     * leaves any earlier files at those paths intact. Devices are quiesced meanwhile.
+     *
+     * @throws IllegalStateException if the VM is not paused
+     * @throws IOException           if a file cannot be written
+     */
+    public SnapshotInfo snapshot(Path stateFile, Path memoryFile) throws IOException {
+        long start = System.nanoTime();
+        synchronized (pauseLock) {
+            if (!pauseRequested || vcpusPaused < liveVcpus()) {
+                throw new IllegalStateException("the VM is not paused");
+            }
+            return devices.whileQuiesced(() -> {
+                VmState state = saveState();
+                MemoryFile.Written mem = MemoryFile.write(memoryFile, ram.segment());
+                byte[] payload = state.encode();
+                SnapshotFile.write(stateFile, payload);
+                return new SnapshotInfo(payload.length, mem.bytes(), mem.pagesWritten(), System.nanoTime() - start);
+            });
+        }
+    }
+
+    /** {@return the machine's state}; the vCPUs are parked and the devices quiesced */
+    private VmState saveState() {
+        List<Hart.State> hs = new ArrayList<>();
+        for (Hart h : harts) {
+            hs.add(h.saveState());
+        }
+        return new VmState(config, clock.ticks(), hs, aclint.saveState(), plic.saveState(), uart.saveState(),
+                bootTimer.saveState(), devices.saveStates());
+    }
+
+    private void restoreState(VmState s) throws BootException {
+        if (s.harts().size() != harts.length) {
+            throw new IllegalArgumentException("the snapshot has " + s.harts().size() + " harts, the machine " + harts.length);
+        }
+        for (int i = 0; i < harts.length; i++) {
+            harts[i].restoreState(s.harts().get(i));
+            if (config.firmware() == null && config.elf() == null) {
+                sbi.attach(harts[i]);   // the built-in SBI is the machine's M-mode
+            }
+        }
+        aclint.restoreState(s.aclint());
+        plic.restoreState(s.plic());
+        uart.restoreState(s.uart());
+        if (s.bootTimer() != null) {
+            bootTimer.restoreState(s.bootTimer());
+        }
+        if (config.elf() != null) {
+            readImages();   // a bare-metal program's HTIF mailbox is found through its symbols
+            setUpHtif();
+        }
+        devices.restoreStates(s.devices());
+    }
+
+    /** {@return whether this machine was restored from a snapshot} */
+    public boolean isRestored() {
+        return restored;
     }
 
     /**
@@ -264,16 +392,13 @@ public final class VirtualMachine implements AutoCloseable {
         long initrdStart = 0;
         long initrdEnd = 0;
         long entry;
+        if (!imagesRead) {
+            readImages();
+        }
         if (program != null) {
             BootImages.Loaded p = BootImages.loadBareMetal(ram, program);
             entry = p.entry();
-            Long tohost = program.symbols().get("tohost");
-            Long fromhost = program.symbols().get("fromhost");
-            if (tohost != null && ram.contains(tohost, 8)) {
-                // A fromhost outside RAM (a hostile or odd ELF) is treated as absent.
-                long fromhostGpa = fromhost != null && ram.contains(fromhost, 8) ? fromhost : 0;
-                htif = new Htif(ram, tohost, fromhostGpa, console::write);
-            }
+            setUpHtif();
         } else {
             BootImages.Loaded kernel = BootImages.loadKernel(ram, kernelBytes, config.kernel().toString());
             entry = kernel.entry();
@@ -323,6 +448,16 @@ public final class VirtualMachine implements AutoCloseable {
         }
     }
 
+    private void setUpHtif() {
+        Long tohost = program.symbols().get("tohost");
+        Long fromhost = program.symbols().get("fromhost");
+        if (tohost != null && ram.contains(tohost, 8)) {
+            // A fromhost outside RAM (a hostile or odd ELF) is treated as absent.
+            long fromhostGpa = fromhost != null && ram.contains(fromhost, 8) ? fromhost : 0;
+            htif = new Htif(ram, tohost, fromhostGpa, console::write);
+        }
+    }
+
     private static long alignUp(long v, long a) {
         return (v + a - 1) & -a;
     }
@@ -339,13 +474,17 @@ public final class VirtualMachine implements AutoCloseable {
      *         otherwise, 1 after a host failure
      */
     public int run() throws InterruptedException {
+        boolean first = true;
         while (true) {
             synchronized (exitLock) {
                 if (exitStatus != null) {
                     break;   // finish() came before the vCPUs started: do not start them
                 }
             }
-            bootTimer.start();
+            if (!(first && restored)) {
+                bootTimer.start();   // a restored guest keeps its boot timer's state
+            }
+            first = false;
             List<Thread> threads = new ArrayList<>();
             CountDownLatch done = new CountDownLatch(harts.length);
             for (Hart h : harts) {
@@ -450,6 +589,16 @@ public final class VirtualMachine implements AutoCloseable {
                 }
                 pauseLock.wait(Math.max(1, left / 1_000_000));
             }
+        }
+    }
+
+    /**
+     * Makes {@link #run} start with the vCPUs paused, as a snapshot loaded without
+     * {@code resume_vm}: they park before their first instruction until {@link #resume}.
+     */
+    public void pauseBeforeRun() {
+        synchronized (pauseLock) {
+            pauseRequested = true;
         }
     }
 

@@ -103,6 +103,11 @@ public record VmConfig(int vcpus, long memoryBytes, Path kernel, Path initrd, St
         return new VmConfig(vcpus, memoryBytes, kernel, initrd, cmdline, firmware, elf, devices, bootTimer, name, engine);
     }
 
+    /** {@return this configuration with {@code devices} instead of its own} */
+    public VmConfig withDevices(DevicesConfig devices) {
+        return new VmConfig(vcpus, memoryBytes, kernel, initrd, cmdline, firmware, elf, devices, bootTimer, name, engine);
+    }
+
     /** {@return {@code thread} followed by {@code @NAME} when the VM has a name} */
     String threadName(String thread) {
         return name == null ? thread : thread + "@" + name;

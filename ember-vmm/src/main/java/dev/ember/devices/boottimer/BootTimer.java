@@ -81,4 +81,19 @@ public final class BootTimer implements MmioDevice {
         }
         log.accept(line);
     }
+
+    /** The boot timer's state for snapshots: whether the guest already signalled its boot. */
+    public record State(boolean signalled) { }
+
+    /** {@return the state, for a snapshot} */
+    public synchronized State saveState() {
+        return new State(signalled);
+    }
+
+    /** Restores {@code s}; a guest that had not signalled yet is timed from now. */
+    public synchronized void restoreState(State s) {
+        startWall = wallNanos.getAsLong();
+        startCpu = cpuNanos.getAsLong();
+        signalled = s.signalled();
+    }
 }

@@ -136,4 +136,24 @@ public final class Aclint implements MmioDevice {
         }
         return (at & 4) == 0 ? register & 0xFFFF_FFFFL : register >>> 32;
     }
+
+    /** The ACLINT's own state for snapshots: each hart's {@code msip}; {@code mtimecmp} lives in the harts, {@code mtime} in the machine clock. */
+    public record State(boolean[] msip) { }
+
+    /** {@return the state, for a snapshot} */
+    public synchronized State saveState() {
+        return new State(msip.clone());
+    }
+
+    /**
+     * Restores {@code s}; the harts' {@code MSIP} bits are restored with the harts.
+     *
+     * @throws IllegalArgumentException if {@code s} was saved for another number of harts
+     */
+    public synchronized void restoreState(State s) {
+        if (s.msip() == null || s.msip().length != hartCount) {
+            throw new IllegalArgumentException("ACLINT state is for another number of harts");
+        }
+        System.arraycopy(s.msip(), 0, msip, 0, hartCount);
+    }
 }

@@ -272,4 +272,39 @@ public final class Plic implements MmioDevice {
         }
         return masks;
     }
+
+    /**
+     * The PLIC's state for snapshots: per source priority, line level, pending and claimed
+     * bits; per context enables, threshold and the level last given to the hart.
+     */
+    public record State(int[] priority, int[] line, int[] pending, int[] claimed, int[] enable, int[] threshold,
+                        boolean[] output) { }
+
+    /** {@return the state, for a snapshot} */
+    public synchronized State saveState() {
+        return new State(priority.clone(), line.clone(), pending.clone(), claimed.clone(), enable.clone(),
+                threshold.clone(), output.clone());
+    }
+
+    /**
+     * Restores {@code s}. The harts' {@code MEIP}/{@code SEIP} bits are restored with the harts
+     * and agree with {@code output}.
+     *
+     * @throws IllegalArgumentException if {@code s} was saved for another number of harts
+     */
+    public synchronized void restoreState(State s) {
+        if (s.priority() == null || s.priority().length != priority.length || s.line() == null || s.line().length != WORDS
+                || s.pending() == null || s.pending().length != WORDS || s.claimed() == null || s.claimed().length != WORDS
+                || s.enable() == null || s.enable().length != enable.length || s.threshold() == null
+                || s.threshold().length != contexts || s.output() == null || s.output().length != contexts) {
+            throw new IllegalArgumentException("PLIC state is for another number of harts or sources");
+        }
+        System.arraycopy(s.priority(), 0, priority, 0, priority.length);
+        System.arraycopy(s.line(), 0, line, 0, WORDS);
+        System.arraycopy(s.pending(), 0, pending, 0, WORDS);
+        System.arraycopy(s.claimed(), 0, claimed, 0, WORDS);
+        System.arraycopy(s.enable(), 0, enable, 0, enable.length);
+        System.arraycopy(s.threshold(), 0, threshold, 0, contexts);
+        System.arraycopy(s.output(), 0, output, 0, contexts);
+    }
 }

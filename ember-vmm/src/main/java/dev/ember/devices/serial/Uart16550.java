@@ -345,4 +345,43 @@ public final class Uart16550 implements MmioDevice {
             irq.set(level);
         }
     }
+
+    /**
+     * The UART's state for snapshots: its registers, the pending THR-empty interrupt and the
+     * received bytes the guest has not read yet (the receive FIFO and what waits behind it).
+     */
+    public record State(int ier, int lcr, int mcr, int fcr, int scr, int divisor, boolean thrInterruptPending,
+                        byte[] input) { }
+
+    /** {@return the state, for a snapshot} */
+    public synchronized State saveState() {
+        byte[] pending = new byte[inputCount];
+        for (int i = 0; i < inputCount; i++) {
+            pending[i] = input[(inputHead + i) % INPUT_CAPACITY];
+        }
+        return new State(ier, lcr, mcr, fcr, scr, divisor, thrInterruptPending, pending);
+    }
+
+    /**
+     * Restores {@code s} and drives the interrupt line to match.
+     *
+     * @throws IllegalArgumentException if more input is saved than the UART can hold
+     */
+    public synchronized void restoreState(State s) {
+        byte[] pending = s.input() == null ? new byte[0] : s.input();
+        if (pending.length > INPUT_CAPACITY) {
+            throw new IllegalArgumentException("UART state holds " + pending.length + " input bytes, more than " + INPUT_CAPACITY);
+        }
+        ier = s.ier() & 0xFF;
+        lcr = s.lcr() & 0xFF;
+        mcr = s.mcr() & 0xFF;
+        fcr = s.fcr() & 0xFF;
+        scr = s.scr() & 0xFF;
+        divisor = s.divisor() & 0xFFFF;
+        thrInterruptPending = s.thrInterruptPending();
+        System.arraycopy(pending, 0, input, 0, pending.length);
+        inputHead = 0;
+        inputCount = pending.length;
+        updateIrq();
+    }
 }

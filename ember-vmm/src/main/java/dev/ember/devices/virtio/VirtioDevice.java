@@ -62,4 +62,34 @@ public interface VirtioDevice {
 
     /** The VM is ending: release host resources (files, sockets, threads). Idempotent. */
     default void close() { }
+
+    // ---- snapshots (Firecracker's per-device persist) -------------------------------------
+
+    /**
+     * {@return the device's own state for a snapshot, beyond its configuration record and its
+     * transport's queues; null when it has none}. Called with the device quiesced: vCPUs paused
+     * and the device's monitor held.
+     */
+    default Record saveState() {
+        return null;
+    }
+
+    /** {@return the class of {@link #saveState}'s record, for reading it back; null when there is none} */
+    default Class<? extends Record> stateType() {
+        return null;
+    }
+
+    /**
+     * Restores what {@link #saveState} returned, on a device freshly built from the same
+     * configuration, before the transport reactivates it.
+     *
+     * @throws IllegalArgumentException if the state does not fit this device
+     */
+    default void restoreState(Record state) { }
+
+    /**
+     * Called once after a restored VM's transport has reactivated the device: the place to tell
+     * the driver about host-side state that could not be restored (vsock's transport reset).
+     */
+    default void restored() { }
 }

@@ -1,10 +1,15 @@
 package dev.ember.devices.virtio;
 
+import java.util.ArrayList;
+import java.util.List;
+
 import dev.ember.devices.irq.IrqLine;
 import dev.ember.devices.virtio.queue.Virtqueue;
 import dev.ember.devices.virtio.queue.VirtqueueViolation;
 import dev.ember.memory.GuestMemory;
 import dev.ember.memory.MmioDevice;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.function.Consumer;
 
@@ -360,5 +365,86 @@ public final class VirtioMmio implements MmioDevice {
             raise(INTERRUPT_CONFIG_CHANGE);
         }
         @Override public void fail(VirtqueueViolation violation) { violation(violation); }
+    }
+
+    /**
+     * One queue's registers as the driver wrote them, and, while the device is active and the
+     * queue ready, the device's side of the queue.
+     */
+    public record QueueState(int num, long desc, long driver, long device, boolean ready, Virtqueue.State queue) { }
+
+    /**
+     * The transport's state for snapshots (§4.2.2): status, feature selection and the
+     * negotiated features, the selected queue, interrupt status, configuration generation and
+     * each queue.
+     */
+    public record State(int status, int deviceFeaturesSel, int driverFeaturesSel, long driverFeatures, int queueSel,
+                        int interruptStatus, int configGeneration, boolean active, List<QueueState> queues) { }
+
+    /** {@return the state, for a snapshot}; the caller has quiesced the device */
+    public State saveState() {
+        synchronized (device) {
+            List<QueueState> qs = new ArrayList<>();
+            for (int i = 0; i < queueRegs.length; i++) {
+                QueueRegisters r = queueRegs[i];
+                qs.add(new QueueState(r.num, r.desc, r.driver, r.device, r.ready,
+                        queues[i] == null ? null : queues[i].saveState()));
+            }
+            return new State(status, deviceFeaturesSel, driverFeaturesSel, driverFeatures, queueSel, interruptStatus,
+                    configGeneration, active, qs);
+        }
+    }
+
+    /**
+     * Restores {@code s} on a transport that has not been used since it was built, and
+     * reactivates the device on the restored queues, as Firecracker does after a load. The
+     * device's own state must be restored first, since activation may serve buffers the driver
+     * made available before the snapshot.
+     *
+     * @throws IllegalArgumentException if {@code s} does not fit this device (queue count, features)
+     */
+    public void restoreState(State s) {
+        synchronized (device) {
+            if (s.queues() == null || s.queues().size() != queueRegs.length) {
+                throw new IllegalArgumentException(name + ": saved state has " + (s.queues() == null ? 0 : s.queues().size())
+                        + " queues, the device has " + queueRegs.length);
+            }
+            if ((s.driverFeatures() & ~offeredFeatures) != 0) {
+                throw new IllegalArgumentException(name + ": saved features 0x" + Long.toHexString(s.driverFeatures())
+                        + " are not offered by this device");
+            }
+            status = s.status() & 0xFF;
+            deviceFeaturesSel = s.deviceFeaturesSel();
+            driverFeaturesSel = s.driverFeaturesSel();
+            driverFeatures = s.driverFeatures();
+            queueSel = s.queueSel();
+            interruptStatus = s.interruptStatus() & (INTERRUPT_USED_BUFFER | INTERRUPT_CONFIG_CHANGE);
+            configGeneration = s.configGeneration();
+            for (int i = 0; i < queueRegs.length; i++) {
+                QueueState q = s.queues().get(i);
+                QueueRegisters r = new QueueRegisters();
+                r.num = q.num();
+                r.desc = q.desc();
+                r.driver = q.driver();
+                r.device = q.device();
+                r.ready = q.ready();
+                queueRegs[i] = r;
+                queues[i] = null;
+            }
+            irq.set(interruptStatus != 0);
+            if (!s.active()) {
+                return;
+            }
+            try {
+                for (int i = 0; i < queueRegs.length; i++) {
+                    QueueState q = s.queues().get(i);
+                    queues[i] = q.queue() == null ? null : Virtqueue.restore(memory, q.queue());
+                }
+                active = true;
+                device.activate(context);
+            } catch (VirtqueueViolation v) {
+                violation(v);
+            }
+        }
     }
 }

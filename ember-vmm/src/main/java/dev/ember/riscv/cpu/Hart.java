@@ -599,6 +599,91 @@ public final class Hart {
         return dev.ember.riscv.isa.Disassembler.format((int) bits, pc);
     }
 
+    /**
+     * Everything a hart's future depends on, for snapshots (Firecracker's {@code vcpu} state):
+     * the integer and FP registers, {@code pc}, privilege, every CSR this hart implements
+     * ({@code fflags} is {@code fpuFlags}, {@code mcycle} is {@code instret}), the pending
+     * interrupts as stored ({@code mip} without the computed timer bits, and the software SEIP
+     * bit), the ACLINT's {@code mtimecmp}, the LR reservation, WFI and the SBI HSM state.
+     * Not saved: TLBs and decoded or translated code, which are caches rebuilt on demand.
+     */
+    public record State(long[] x, long[] f, long pc, int priv, long instret, int frm, int fpuFlags,
+                        long mstatus, long medeleg, long mideleg, long mie, long mtvec, long mscratch, long mepc,
+                        long mcause, long mtval, long mcounteren, long menvcfg, long stvec, long sscratch, long sepc,
+                        long scause, long stval, long scounteren, long senvcfg, long satp, long stimecmp,
+                        long mtimecmp, long[] pmpcfg, long[] pmpaddr, long mip, boolean seipSoftware,
+                        long reservationOffset, long reservationValue, boolean waitingForInterrupt,
+                        HartState state) {
+
+        /** @throws IllegalArgumentException if an array has the wrong length or a field is out of range */
+        public State {
+            if (x == null || x.length != 32 || f == null || f.length != 32 || pmpcfg == null || pmpcfg.length != 16
+                    || pmpaddr == null || pmpaddr.length != 64) {
+                throw new IllegalArgumentException("hart state: a register file has the wrong size");
+            }
+            if (priv != USER && priv != SUPERVISOR && priv != MACHINE) {
+                throw new IllegalArgumentException("hart state: privilege " + priv + " does not exist");
+            }
+            if (frm < 0 || frm > 7 || (fpuFlags & ~0x1F) != 0 || state == null) {
+                throw new IllegalArgumentException("hart state: frm, fflags or the HSM state is out of range");
+            }
+        }
+    }
+
+    /** {@return this hart's state}; call it only while the hart's thread is parked (VM paused). */
+    public State saveState() {
+        return new State(x.clone(), f.clone(), pc, priv, instret, frm, fpu.flags, mstatus, medeleg, mideleg, mie,
+                mtvec, mscratch, mepc, mcause, mtval, mcounteren, menvcfg, stvec, sscratch, sepc, scause, stval,
+                scounteren, senvcfg, satp, stimecmp, mtimecmp, pmpcfg.clone(), pmpaddr.clone(), mip, seipSoftware,
+                reservationOffset, reservationValue, waitingForInterrupt, state);
+    }
+
+    /**
+     * Makes this hart what {@code s} describes, as if it had run up to there; its TLBs start
+     * empty. Call it before the hart's thread starts.
+     */
+    public void restoreState(State s) {
+        System.arraycopy(s.x(), 0, x, 0, 32);
+        x[0] = 0;
+        System.arraycopy(s.f(), 0, f, 0, 32);
+        pc = s.pc();
+        instret = s.instret();
+        frm = s.frm();
+        fpu.flags = s.fpuFlags();
+        mstatus = s.mstatus();
+        medeleg = s.medeleg();
+        mideleg = s.mideleg();
+        mie = s.mie();
+        mtvec = s.mtvec();
+        mscratch = s.mscratch();
+        mepc = s.mepc();
+        mcause = s.mcause();
+        mtval = s.mtval();
+        mcounteren = s.mcounteren();
+        menvcfg = s.menvcfg();
+        stvec = s.stvec();
+        sscratch = s.sscratch();
+        sepc = s.sepc();
+        scause = s.scause();
+        stval = s.stval();
+        scounteren = s.scounteren();
+        senvcfg = s.senvcfg();
+        satp = s.satp();
+        stimecmp = s.stimecmp();
+        mtimecmp = s.mtimecmp();
+        System.arraycopy(s.pmpcfg(), 0, pmpcfg, 0, 16);
+        System.arraycopy(s.pmpaddr(), 0, pmpaddr, 0, 64);
+        MIP_HANDLE.setVolatile(this, s.mip() & INTERRUPTS);
+        seipSoftware = s.seipSoftware();
+        reservationOffset = s.reservationOffset();
+        reservationValue = s.reservationValue();
+        waitingForInterrupt = s.waitingForInterrupt();
+        state = s.state();
+        fencesServed = fenceRequests.get();
+        mmu.flush();
+        setPrivilege(s.priv());
+    }
+
     /** Resets the hart to its power-on state at {@code entry} in {@code privilege} mode. */
     public void reset(long entry, int privilege) {
         java.util.Arrays.fill(x, 0);

@@ -437,4 +437,33 @@ public final class VirtioBalloon implements VirtioDevice {
         metrics.statsUpdates.increment();
         return returned;
     }
+
+    /**
+     * The balloon's state for snapshots: the target and actual sizes, the statistics buffer the
+     * device holds (its head, or -1) and the polling interval. The statistics themselves are
+     * not kept; the next poll fills them again.
+     */
+    public record State(int targetPages, int actualPages, int heldStatsHead, int statsPollingSeconds) { }
+
+    @Override
+    public synchronized Record saveState() {
+        return new State(targetPages, actualPages, heldStatsHead, statsPollingSeconds);
+    }
+
+    @Override
+    public Class<? extends Record> stateType() {
+        return State.class;
+    }
+
+    @Override
+    public synchronized void restoreState(Record state) {
+        State s = (State) state;
+        if (s.targetPages() < 0 || s.actualPages() < 0 || s.statsPollingSeconds() < 0 || s.heldStatsHead() < NO_BUFFER) {
+            throw new IllegalArgumentException("balloon state out of range");
+        }
+        targetPages = s.targetPages();
+        actualPages = s.actualPages();
+        heldStatsHead = s.heldStatsHead();
+        statsPollingSeconds = s.statsPollingSeconds();
+    }
 }

@@ -297,4 +297,32 @@ public final class VirtioConsole implements VirtioDevice {
             metrics.outputErrors.increment();   // a host sink failing must not fail a guest store
         }
     }
+
+    /** The console's state for snapshots: input the guest has not received yet. */
+    public record State(byte[] input) { }
+
+    @Override
+    public synchronized Record saveState() {
+        byte[] pending = new byte[inputCount];
+        for (int i = 0; i < inputCount; i++) {
+            pending[i] = input[(inputHead + i) % INPUT_CAPACITY];
+        }
+        return new State(pending);
+    }
+
+    @Override
+    public Class<? extends Record> stateType() {
+        return State.class;
+    }
+
+    @Override
+    public synchronized void restoreState(Record state) {
+        byte[] pending = ((State) state).input() == null ? new byte[0] : ((State) state).input();
+        if (pending.length > INPUT_CAPACITY) {
+            throw new IllegalArgumentException("virtio-console state holds more input than the device can");
+        }
+        System.arraycopy(pending, 0, input, 0, pending.length);
+        inputHead = 0;
+        inputCount = pending.length;
+    }
 }

@@ -325,4 +325,32 @@ public final class VirtioInput implements VirtioDevice {
             leds = event.value() != 0 ? leds | bit : leds & ~bit;
         }
     }
+
+    /** The keyboard's state for snapshots: undelivered events, the config selector and the LEDs. */
+    public record State(List<Event> pending, int select, int subsel, int leds) { }
+
+    @Override
+    public synchronized Record saveState() {
+        return new State(List.copyOf(pending), select, subsel, leds);
+    }
+
+    @Override
+    public Class<? extends Record> stateType() {
+        return State.class;
+    }
+
+    @Override
+    public synchronized void restoreState(Record state) {
+        State s = (State) state;
+        if (s.pending() != null && s.pending().size() > 4096) {
+            throw new IllegalArgumentException("virtio-input state holds too many events");
+        }
+        pending.clear();
+        if (s.pending() != null) {
+            pending.addAll(s.pending());
+        }
+        select = s.select() & 0xFF;
+        subsel = s.subsel() & 0xFF;
+        leds = s.leds();
+    }
 }

@@ -256,4 +256,33 @@ public final class Virtqueue {
         int usedEvent = memory.readU16(availGpa + 4 + 2L * size);
         return ((newIdx - usedEvent - 1) & 0xFFFF) < ((newIdx - oldIdx) & 0xFFFF);
     }
+
+    /**
+     * The device's side of the queue, for snapshots: where the rings are (§4.2.2, the
+     * QueueDesc/Driver/Device registers), the ring features, and the device's indices
+     * ({@code last_avail_idx} and {@code next_used} in Firecracker's terms). Everything else
+     * lives in guest RAM.
+     */
+    public record State(int size, long desc, long avail, long used, boolean eventIdx, boolean indirect,
+                        int lastAvail, int usedIdx, int signalledUsed, boolean signalledValid) { }
+
+    /** {@return the state, for a snapshot} */
+    public State saveState() {
+        return new State(size, descGpa, availGpa, usedGpa, eventIdx, indirect, lastAvail, usedIdx, signalledUsed,
+                signalledValid);
+    }
+
+    /**
+     * A queue as it was when {@code s} was saved.
+     *
+     * @throws VirtqueueViolation if the saved rings are misaligned or outside {@code memory}
+     */
+    public static Virtqueue restore(GuestMemory memory, State s) throws VirtqueueViolation {
+        Virtqueue q = new Virtqueue(memory, s.size(), s.desc(), s.avail(), s.used(), s.eventIdx(), s.indirect());
+        q.lastAvail = s.lastAvail() & 0xFFFF;
+        q.usedIdx = s.usedIdx() & 0xFFFF;
+        q.signalledUsed = s.signalledUsed() & 0xFFFF;
+        q.signalledValid = s.signalledValid();
+        return q;
+    }
 }

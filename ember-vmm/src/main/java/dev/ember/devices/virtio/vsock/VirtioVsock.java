@@ -920,4 +920,14 @@ public final class VirtioVsock implements VirtioDevice {
             this.channel = channel;
         }
     }
+
+    /**
+     * Host connections do not survive a snapshot (Firecracker's rule): on restore the driver is
+     * told with VIRTIO_VSOCK_EVENT_TRANSPORT_RESET (§5.10.6.7) and drops its connections;
+     * listening sockets in the guest stay.
+     */
+    @Override
+    public void restored() {
+        sendTransportReset();
+    }
 }

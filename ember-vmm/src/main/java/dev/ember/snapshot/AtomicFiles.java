@@ -1,0 +1,39 @@
+package dev.ember.snapshot;
+
+import java.io.IOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+/**
+ * Writes a file so that a crash at any moment leaves either the old file or the complete new
+ * one: the content goes to a temporary file beside the target, is forced to disk, and is then
+ * renamed over the target ({@code rename(2)} is atomic within a file system).
+ */
+final class AtomicFiles {
+
+    /** Writes the content of one file into {@code temp}. */
+    interface Writer {
+        void write(Path temp) throws IOException;
+    }
+
+    private AtomicFiles() { }
+
+    /** Writes {@code target} through {@code writer}; on failure the target is untouched and no temporary file is left. */
+    static void write(Path target, Writer writer) throws IOException {
+        Path absolute = target.toAbsolutePath();
+        Path dir = absolute.getParent();
+        Path temp = Files.createTempFile(dir, "." + absolute.getFileName() + ".", ".tmp");
+        try {
+            writer.write(temp);
+            try {
+                Files.move(temp, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(temp, absolute, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } finally {
+            Files.deleteIfExists(temp);
+        }
+    }
+}

@@ -1,0 +1,91 @@
+package dev.ember.vmm;
+
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.ember.devices.boottimer.BootTimer;
+import dev.ember.devices.irq.Aclint;
+import dev.ember.devices.irq.Plic;
+import dev.ember.devices.serial.Uart16550;
+import dev.ember.devices.virtio.VirtioMmio;
+import dev.ember.riscv.cpu.Hart;
+import dev.ember.snapshot.SnapshotException;
+import java.util.List;
+
+/**
+ * Everything a snapshot's state file holds: the machine configuration (with the execution
+ * engine's choice), the machine clock, each hart, the interrupt controllers, the UART, the boot
+ * timer and each virtio device with its transport. Guest RAM is in the memory file; translated
+ * code and TLBs are not saved.
+ *
+ * <p>Encoding: the payload of a {@link dev.ember.snapshot.SnapshotFile} is this record as JSON,
+ * with each record's component names as field names ({@code "harts": [{"x": [...], "pc": ...}]}),
+ * byte arrays in base64 and paths as {@code file:} URIs. A reader ignores fields it does not
+ * know, so adding a field with a default that keeps the old meaning does not change the format
+ * version; changing a meaning does.
+ *
+ * @param config     the machine, its devices and its engine, as configured before boot
+ * @param clockTicks the machine timer ({@code mtime}) when the snapshot was taken
+ * @param harts      one state per hart, in hart-id order
+ * @param devices    one state per virtio device, in slot order (the configuration's order)
+ */
+public record VmState(VmConfig config, long clockTicks, List<Hart.State> harts, Aclint.State aclint, Plic.State plic,
+                      Uart16550.State uart, BootTimer.State bootTimer, List<DeviceState> devices) {
+
+    /**
+     * One virtio device: its label (kind and id, as in log lines, e.g. {@code "virtio-blk rootfs"}),
+     * its transport, and its own state (null when it has none).
+     */
+    public record DeviceState(String device, VirtioMmio.State transport, JsonNode state) { }
+
+    /** The mapper of state files: records by component, unknown fields ignored. */
+    static final ObjectMapper JSON = JsonMapper.builder()
+            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .build();
+
+    /** {@return the state as the payload of a state file} */
+    byte[] encode() {
+        try {
+            return JSON.writeValueAsBytes(this);
+        } catch (JacksonException e) {
+            throw new IllegalStateException("cannot encode the VM state: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Reads a state file's payload.
+     *
+     * @throws SnapshotException if it is not a VM state this Ember understands
+     */
+    static VmState decode(byte[] payload) throws SnapshotException {
+        VmState s;
+        try {
+            s = JSON.readValue(payload, VmState.class);
+        } catch (Exception e) {
+            throw new SnapshotException("the snapshot's state does not decode: " + firstLine(e.getMessage()), e);
+        }
+        if (s.config() == null || s.harts() == null || s.aclint() == null || s.plic() == null || s.uart() == null
+                || s.devices() == null) {
+            throw new SnapshotException("the snapshot's state is incomplete");
+        }
+        try {
+            s.config().validate();
+        } catch (IllegalArgumentException e) {
+            throw new SnapshotException("the snapshot's machine configuration is invalid: " + e.getMessage());
+        }
+        if (s.harts().size() != s.config().vcpus()) {
+            throw new SnapshotException("the snapshot has " + s.harts().size() + " hart states for " + s.config().vcpus() + " vCPUs");
+        }
+        return s;
+    }
+
+    private static String firstLine(String message) {
+        if (message == null) {
+            return "malformed";
+        }
+        int nl = message.indexOf('\n');
+        return nl < 0 ? message : message.substring(0, nl);
+    }
+}

@@ -1,0 +1,87 @@
+package dev.ember.vmm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.ember.snapshot.SnapshotException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Snapshots a booted two-vCPU guest in the middle of a computation that keeps its state in
+ * guest RAM (a shell loop and a file in the initramfs's tmpfs), and restores it in this JVM:
+ * twice from the same files, so two VMs run the rest of the computation independently, each
+ * reaching the same result the uninterrupted guest would.
+ */
+class SnapshotEndToEndTest {
+
+    @TempDir
+    Path tmp;
+
+    private static VmConfig guest() {
+        Path dir = Path.of(System.getProperty("ember.guest.dir", "guest/out"));
+        return new VmConfig(2, 128L << 20, dir.resolve("Image"), dir.resolve("initramfs.cpio"),
+                VmConfig.DEFAULT_CMDLINE, null, null);
+    }
+
+    @Test
+    void pausedGuestRestoresTwiceAndEachCopyFinishesItsWork() throws Exception {
+        Path state = tmp.resolve("vm.state");
+        Path mem = tmp.resolve("vm.mem");
+        TextConsole console = new TextConsole();
+        // Each step appends a line with a running sum to a file; the end prints the file's
+        // checksum, which depends on every step having run once, in order.
+        String work = "s=0; i=0; while [ $i -lt 400 ]; do i=$((i+1)); s=$(( (s*31 + i) % 1000003 )); echo $i $s >> /tmp/log;"
+                + " done; echo \"res\"\"ult-$s-$(md5sum < /tmp/log | cut -c1-8)\"";
+        try (VirtualMachine vm = new VirtualMachine(guest(), console, new PrintStream(console, true))) {
+            CompletableFuture<Integer> run = TextConsole.runInBackground(vm);
+            int at = console.awaitPrompt();
+            TextConsole.type(vm, "echo \"sta\"\"rted\"; " + work);
+            console.await("started", at, 30_000);
+            Thread.sleep(300);
+            assertThatThrownBy(() -> vm.snapshot(state, mem)).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("not paused");
+            vm.pause();
+            VirtualMachine.SnapshotInfo info = vm.snapshot(state, mem);
+            assertThat(info.memoryBytes()).isEqualTo(128L << 20);
+            assertThat(Files.size(mem)).isEqualTo(128L << 20);
+            assertThat(console.text()).doesNotContain("result-");
+            // The original finishes too: its result is what both copies must print.
+            vm.resume();
+            String expected = result(console, at);
+            TextConsole.type(vm, "poweroff");
+            assertEquals(0, run.get());
+
+            for (int copy = 0; copy < 2; copy++) {
+                TextConsole c = new TextConsole();
+                try (VirtualMachine restored = VirtualMachine.restore(state, mem, cfg -> cfg.named("copy" + c.hashCode()), c,
+                        new PrintStream(c, true), null)) {
+                    CompletableFuture<Integer> r = TextConsole.runInBackground(restored);
+                    assertThat(result(c, 0)).isEqualTo(expected);
+                    TextConsole.type(restored, "poweroff");
+                    assertEquals(0, r.get());
+                }
+            }
+        }
+    }
+
+    /** {@return the rest of the line after the next "result-"} */
+    private static String result(TextConsole console, int from) throws InterruptedException {
+        int start = console.await("result-", from, 120_000);
+        int end = console.await("\n", start, 10_000);
+        return console.text().substring(start, end).trim();
+    }
+
+    @Test
+    void aCorruptedStateFileIsRefusedBeforeAnythingIsBuilt() throws Exception {
+        Path state = tmp.resolve("bad.state");
+        Files.write(state, new byte[] {'E', 'M', 'B', 'E', 'R', 'V', 'M', 0, 1, 0, 0, 0});
+        assertThatThrownBy(() -> VirtualMachine.restore(state, tmp.resolve("none.mem"), null, new TextConsole(),
+                System.err, null)).isInstanceOf(SnapshotException.class).hasMessageContaining("truncated");
+    }
+}
