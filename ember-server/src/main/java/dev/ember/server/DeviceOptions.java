@@ -66,6 +66,11 @@ final class DeviceOptions {
                 balloon == null ? null : parseBalloon(balloon), virtioConsole);
     }
 
+    /** {@return whether any device option was given} */
+    boolean any() {
+        return !drives.isEmpty() || !nets.isEmpty() || vsock != null || rng || balloon != null || virtioConsole;
+    }
+
     private static DriveConfig parseDrive(String spec, int index) {
         Map<String, String> kv = split("--drive", spec, List.of("path", "id", "ro", "root"));
         String path = kv.get("path");

@@ -3,6 +3,8 @@ package dev.ember.server;
 import dev.ember.server.api.ApiLauncher;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import dev.ember.snapshot.SnapshotException;
+import dev.ember.snapshot.SnapshotFile;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -36,11 +38,33 @@ public final class EmberCommand implements Callable<Integer> {
             defaultValue = ApiLauncher.DEFAULT_ID)
     String id;
 
+    @Option(names = "--snapshot-version",
+            description = "print the snapshot format version this Ember writes, and exit (as Firecracker's)")
+    boolean snapshotVersion;
+
+    @Option(names = "--describe-snapshot", paramLabel = "STATE_FILE",
+            description = "check a snapshot state file and print its format version, and exit (as Firecracker's)")
+    Path describeSnapshot;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() throws InterruptedException {
+        if (snapshotVersion) {
+            spec.commandLine().getOut().println("v" + SnapshotFile.VERSION + ".0.0");
+            return 0;
+        }
+        if (describeSnapshot != null) {
+            try {
+                SnapshotFile.Header h = SnapshotFile.describe(describeSnapshot);
+                spec.commandLine().getOut().println("v" + h.version() + ".0.0");
+                return 0;
+            } catch (SnapshotException e) {
+                spec.commandLine().getErr().println("ember: " + e.getMessage());
+                return 1;
+            }
+        }
         if (noApi && configFile == null) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--no-api needs --config-file");
         }

@@ -4,6 +4,7 @@ import dev.ember.boot.BootException;
 import dev.ember.config.DevicesConfig;
 import dev.ember.config.EngineConfig;
 import dev.ember.vmm.VirtualMachine;
+import dev.ember.snapshot.SnapshotException;
 import dev.ember.vmm.VmConfig;
 import java.io.FileOutputStream;
 import java.io.IOException;
@@ -73,6 +74,11 @@ final class RunCommand implements Callable<Integer> {
                     + "and translated, regions, translation time) to standard error")
     boolean engineStats;
 
+    @Option(names = "--restore", paramLabel = "STATE,MEMORY",
+            description = "instead of booting, continue the VM saved in a snapshot's state file and memory file "
+                    + "(written by PUT /snapshot/create); machine and devices come from the snapshot")
+    String restore;
+
     @CommandLine.Mixin
     DeviceOptions deviceOptions = new DeviceOptions();
 
@@ -81,6 +87,9 @@ final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (restore != null) {
+            return restore();
+        }
         long memoryBytes;
         try {
             memoryBytes = VmConfig.parseMemory(memory);
@@ -130,7 +139,20 @@ final class RunCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
         Terminal terminal = Terminal.open();
-        try (VirtualMachine vm = new VirtualMachine(config, new FileOutputStream(java.io.FileDescriptor.out), System.err)) {
+        VirtualMachine vm;
+        try {
+            vm = new VirtualMachine(config, new FileOutputStream(java.io.FileDescriptor.out), System.err);
+        } catch (BootException e) {
+            terminal.restore();
+            System.err.println("ember: " + e.getMessage());
+            return 1;
+        }
+        return runOnTerminal(vm, terminal);
+    }
+
+    /** Runs {@code vm} with its console on this terminal until it stops; {@return its exit status} */
+    private int runOnTerminal(VirtualMachine vm, Terminal terminal) throws InterruptedException {
+        try (vm) {
             vm.attachConsoleInput(System.in, terminal.isInteractive() ? () -> vm.finish(0) : null);
             int status = vm.run();
             if (engineStats) {
@@ -138,12 +160,41 @@ final class RunCommand implements Callable<Integer> {
                 System.err.print(vm.engineStats().describe());
             }
             return status;
-        } catch (BootException e) {
-            System.err.println("ember: " + e.getMessage());
-            return 1;
         } finally {
             terminal.restore();
         }
+    }
+
+    /** {@code --restore STATE,MEMORY}: continues a snapshot with the console on this terminal. */
+    private int restore() throws InterruptedException {
+        String[] files = restore.split(",", -1);
+        if (files.length != 2 || files[0].isEmpty() || files[1].isEmpty()) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--restore takes STATE,MEMORY: the snapshot's state file and memory file");
+        }
+        var parsed = spec.commandLine().getParseResult();
+        for (String option : new String[] {"--kernel", "--initrd", "--elf", "--firmware", "--vcpus", "--memory",
+                "--append", "--engine", "--jit-threshold"}) {
+            if (parsed.hasMatchedOption(option)) {
+                throw new CommandLine.ParameterException(spec.commandLine(),
+                        "--restore takes the machine from the snapshot and cannot be combined with " + option);
+            }
+        }
+        if (deviceOptions.any()) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--restore takes the devices from the snapshot and cannot be combined with device options");
+        }
+        Terminal terminal = Terminal.open();
+        VirtualMachine vm;
+        try {
+            vm = VirtualMachine.restore(Path.of(files[0]), Path.of(files[1]), null,
+                    new FileOutputStream(java.io.FileDescriptor.out), System.err, null);
+        } catch (SnapshotException | BootException e) {
+            terminal.restore();
+            System.err.println("ember: cannot restore the snapshot: " + e.getMessage());
+            return 1;
+        }
+        return runOnTerminal(vm, terminal);
     }
 
     /** Puts an interactive terminal in raw mode for the guest, and restores it. */

@@ -471,4 +471,80 @@ final class ApiModel {
             }
         }
     }
+
+    /** {@code SnapshotCreateParams}: where to write the state and memory files, Full or Diff. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record SnapshotCreate(@JsonProperty("snapshot_type") String snapshotType,
+                          @JsonProperty("snapshot_path") String snapshotPath,
+                          @JsonProperty("mem_file_path") String memFilePath,
+                          @JsonProperty("version") String version) implements Json.Checked {
+        @Override
+        public void check() {
+            require("snapshot_path", snapshotPath);
+            require("mem_file_path", memFilePath);
+            variant(snapshotType, "Full", "Diff");
+        }
+
+        boolean diff() {
+            return "Diff".equals(snapshotType);
+        }
+    }
+
+    /** {@code MemoryBackend}: where a loaded snapshot's guest memory comes from. */
+    record MemoryBackend(@JsonProperty("backend_type") String backendType,
+                         @JsonProperty("backend_path") String backendPath) implements Json.Checked {
+        @Override
+        public void check() {
+            require("backend_type", backendType);
+            require("backend_path", backendPath);
+            variant(backendType, "File", "Uffd");
+        }
+    }
+
+    /** {@code NetworkOverride}: the host device a restored interface attaches to instead. */
+    record NetworkOverride(@JsonProperty("iface_id") String ifaceId,
+                           @JsonProperty("host_dev_name") String hostDevName) implements Json.Checked {
+        @Override
+        public void check() {
+            require("iface_id", ifaceId);
+            require("host_dev_name", hostDevName);
+        }
+    }
+
+    /** {@code VsockOverride}: the Unix socket a restored vsock device listens on instead. */
+    record VsockOverride(@JsonProperty("uds_path") String udsPath) implements Json.Checked {
+        @Override
+        public void check() {
+            require("uds_path", udsPath);
+        }
+    }
+
+    /**
+     * {@code SnapshotLoadParams}. Exactly one of {@code mem_backend} and the deprecated
+     * {@code mem_file_path}; {@code enable_diff_snapshots} is the deprecated name of
+     * {@code track_dirty_pages}.
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record SnapshotLoad(@JsonProperty("snapshot_path") String snapshotPath,
+                        @JsonProperty("mem_file_path") String memFilePath,
+                        @JsonProperty("mem_backend") MemoryBackend memBackend,
+                        @JsonProperty("enable_diff_snapshots") Boolean enableDiffSnapshots,
+                        @JsonProperty("track_dirty_pages") Boolean trackDirtyPages,
+                        @JsonProperty("resume_vm") Boolean resumeVm,
+                        @JsonProperty("network_overrides") List<NetworkOverride> networkOverrides,
+                        @JsonProperty("vsock_override") VsockOverride vsockOverride) implements Json.Checked {
+        @Override
+        public void check() {
+            require("snapshot_path", snapshotPath);
+            if (memBackend != null) {
+                memBackend.check();
+            }
+            if (networkOverrides != null) {
+                networkOverrides.forEach(NetworkOverride::check);
+            }
+            if (vsockOverride != null) {
+                vsockOverride.check();
+            }
+        }
+    }
 }

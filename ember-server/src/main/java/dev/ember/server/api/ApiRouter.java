@@ -148,7 +148,11 @@ final class ApiRouter {
                         if (!op.equals("create") && !op.equals("load")) {
                             throw invalidPath("/snapshot/" + op, method);
                         }
-                        throw ApiError.badRequest("The requested operation is not supported: snapshots are not implemented in Ember yet");
+                        if (op.equals("create")) {
+                            controller.createSnapshot(Json.parse(body, ApiModel.SnapshotCreate.class));
+                        } else {
+                            controller.loadSnapshot(Json.parse(body, ApiModel.SnapshotLoad.class));
+                        }
                     }
                     case "vsock" -> controller.putVsock(Json.parse(body, ApiModel.Vsock.class));
                     case "entropy" -> controller.putEntropy(Json.parse(body, ApiModel.Entropy.class));

@@ -44,6 +44,14 @@ interface RunningVm {
      */
     void updateNetworkRateLimiters(String ifaceId, RateLimiterConfig rx, RateLimiterConfig tx);
 
+    /**
+     * Writes a snapshot of the paused machine.
+     *
+     * @throws IllegalStateException if it is not paused
+     * @throws java.io.IOException   if a file cannot be written; earlier files are intact
+     */
+    void snapshot(java.nio.file.Path stateFile, java.nio.file.Path memoryFile) throws java.io.IOException;
+
     /** Runs the machine on the calling thread until the guest powers off; returns its status. */
     int run() throws InterruptedException;
 

@@ -50,6 +50,11 @@ final class VirtualMachineAdapter implements RunningVm {
     }
 
     @Override
+    public void snapshot(java.nio.file.Path stateFile, java.nio.file.Path memoryFile) throws java.io.IOException {
+        vm.snapshot(stateFile, memoryFile);
+    }
+
+    @Override
     public int run() throws InterruptedException {
         return vm.run();
     }

@@ -16,6 +16,7 @@ import dev.ember.server.api.ApiModel.Drive;
 import dev.ember.server.api.ApiModel.Machine;
 import dev.ember.server.api.ApiModel.NetworkInterface;
 import dev.ember.vmm.VirtualMachine;
+import dev.ember.snapshot.SnapshotException;
 import dev.ember.vmm.VmConfig;
 import java.io.FileOutputStream;
 import java.io.IOException;
@@ -481,11 +482,16 @@ final class VmmController {
         if (consoleIn != null) {
             machineVm.attachConsoleInput(consoleIn, null);
         }
+        launch(machineVm, State.RUNNING);
+        logger.info("Successfully started microvm that was configured from one single json");
+    }
+
+    /** Runs a built or restored machine on the {@code ember-vmm} thread. */
+    private void launch(VirtualMachine machineVm, State initial) {
         vm = new VirtualMachineAdapter(machineVm);
         RunningVm running = vm;
         metrics.devices(() -> running.metrics().groups());
-        state = State.RUNNING;
-        logger.info("Successfully started microvm that was configured from one single json");
+        state = initial;
         Thread.ofPlatform().name("ember-vmm").start(() -> {
             int status = 1;
             try {
@@ -499,6 +505,95 @@ final class VmmController {
             }
             onExit.accept(status);
         });
+    }
+
+    // ---- snapshots ----
+
+    /**
+     * {@code PUT /snapshot/create}: writes the paused VM's state and memory files. Firecracker's
+     * rules: post-boot only, the VM must be paused, and a Diff snapshot needs dirty-page tracking.
+     */
+    synchronized void createSnapshot(ApiModel.SnapshotCreate p) {
+        postBoot();
+        if (state != State.PAUSED) {
+            throw ApiError.badRequest("Create snapshot error: Cannot save the microVM state: Operation not allowed: "
+                    + "save/restore unavailable while running");
+        }
+        if (p.diff()) {
+            if (machine.trackDirtyPages() == null || !machine.trackDirtyPages()) {
+                throw ApiError.badRequest("Diff snapshots are not allowed on uVMs with dirty page tracking disabled.");
+            }
+            throw ApiError.badRequest("The requested operation is not supported: Diff snapshots are not implemented in Ember yet");
+        }
+        long start = System.nanoTime();
+        try {
+            vm.snapshot(Path.of(p.snapshotPath()), Path.of(p.memFilePath()));
+        } catch (IOException e) {
+            throw ApiError.badRequest("Create snapshot error: Cannot write the snapshot: " + e);
+        } catch (IllegalStateException e) {
+            throw ApiError.badRequest("Create snapshot error: " + e.getMessage());
+        }
+        long us = (System.nanoTime() - start) / 1000;
+        metrics.store("latencies_us", "full_create_snapshot", us);
+        logger.info("'create full snapshot' VMM action took " + us + " us.");
+    }
+
+    /**
+     * {@code PUT /snapshot/load}: restores a VM from a state and a memory file, in a VMM where
+     * nothing but the logger and the metrics has been configured. The VM comes back paused
+     * unless {@code resume_vm} is set.
+     */
+    synchronized void loadSnapshot(ApiModel.SnapshotLoad p) {
+        if (state != State.NOT_STARTED) {
+            throw ApiError.badRequest(ApiError.POST_BOOT);
+        }
+        if (p.memBackend() != null && p.memFilePath() != null) {
+            throw ApiError.badRequest("too many fields: either `mem_backend` or `mem_file_path` exclusively.");
+        }
+        if (p.memBackend() == null && p.memFilePath() == null) {
+            throw ApiError.badRequest("missing field: either `mem_backend` or `mem_file_path` is required.");
+        }
+        if (p.memBackend() != null && p.memBackend().backendType().equals("Uffd")) {
+            throw ApiError.badRequest("The requested operation is not supported: Ember restores memory with the File backend only");
+        }
+        if (bootSource != null || !drives.isEmpty() || !nets.isEmpty() || vsock != null || entropy != null
+                || balloon != null || mmdsConfig != null || serial != null || !machine.equals(Machine.DEFAULT)) {
+            throw ApiError.badRequest("Loading a microVM snapshot not allowed after configuring boot-specific resources.");
+        }
+        Path memory = Path.of(p.memBackend() != null ? p.memBackend().backendPath() : p.memFilePath());
+        long start = System.nanoTime();
+        VirtualMachine machineVm;
+        try {
+            machineVm = VirtualMachine.restore(Path.of(p.snapshotPath()), memory, config -> overrides(config, p),
+                    consoleOut, logger.vmReports(errors), mmds.mmds());
+        } catch (SnapshotException | BootException | IllegalArgumentException e) {
+            throw ApiError.badRequest("Load snapshot error: Failed to restore from snapshot: " + e.getMessage());
+        }
+        boolean resume = p.resumeVm() != null && p.resumeVm();
+        if (!resume) {
+            machineVm.pauseBeforeRun();
+        }
+        if (consoleIn != null) {
+            machineVm.attachConsoleInput(consoleIn, null);
+        }
+        launch(machineVm, resume ? State.RUNNING : State.PAUSED);
+        long us = (System.nanoTime() - start) / 1000;
+        metrics.store("latencies_us", "load_snapshot", us);
+        logger.info("'load snapshot' VMM action took " + us + " us.");
+    }
+
+    /** The snapshot's configuration with this VMM's id and the request's overrides. */
+    private VmConfig overrides(VmConfig config, ApiModel.SnapshotLoad p) {
+        var devices = config.devices();
+        if (p.networkOverrides() != null) {
+            for (ApiModel.NetworkOverride o : p.networkOverrides()) {
+                devices = devices.withNetworkHostDevice(o.ifaceId(), o.hostDevName());
+            }
+        }
+        if (p.vsockOverride() != null) {
+            devices = devices.withVsockPath(Path.of(p.vsockOverride().udsPath()));
+        }
+        return config.withDevices(devices).named(id);
     }
 
     // ---- helpers ----

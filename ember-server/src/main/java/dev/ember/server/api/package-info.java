@@ -17,9 +17,9 @@
  * <p>Where Ember differs from Firecracker, on purpose:
  * <ul>
  *   <li>{@code GET /} reports {@code "app_name": "ember"} and Ember's version;</li>
- *   <li>{@code PUT /snapshot/create} and {@code /snapshot/load} answer 400 with
- *       {@code VmmActionError::NotSupported}'s text, {@code "The requested operation is not
- *       supported: snapshots are not implemented in Ember yet"};</li>
+ *   <li>{@code PUT /snapshot/create} writes Ember's own state format (see
+ *       {@link dev.ember.snapshot.SnapshotFile}); Diff snapshots and the {@code Uffd} memory
+ *       backend of {@code PUT /snapshot/load} are not supported yet and answer 400;</li>
  *   <li>vCPUs are limited to 8, SMT, CPU templates and huge pages are refused, vhost-user drives
  *       are refused, and a drive's {@code path_on_host} cannot be changed after boot;</li>
  *   <li>network interfaces need {@code host_dev_name} (a TAP), exactly as Firecracker; Ember's

@@ -205,10 +205,11 @@ class ApiPreBootTest {
     }
 
     @Test
-    void snapshotsAreNotSupported() throws IOException {
-        String msg = "The requested operation is not supported: snapshots are not implemented in Ember yet";
-        assertRefusedUnchanged("PUT", "/snapshot/create", "{\"snapshot_path\": \"s\", \"mem_file_path\": \"m\"}", msg);
-        assertRefusedUnchanged("PUT", "/snapshot/load", "{\"snapshot_path\": \"s\"}", msg);
+    void snapshotRequestsFollowFirecrackersPreBootRules() throws IOException {
+        assertRefusedUnchanged("PUT", "/snapshot/create", "{\"snapshot_path\": \"s\", \"mem_file_path\": \"m\"}",
+                ApiError.PRE_BOOT);
+        assertRefusedUnchanged("PUT", "/snapshot/load", "{\"snapshot_path\": \"s\"}",
+                "missing field: either `mem_backend` or `mem_file_path` is required.");
         assertFault(400, "Missing snapshot operation type.", put("/snapshot", "{}"));
     }
 
