@@ -16,6 +16,9 @@
 #   ./ember bench api [--rounds N] [--vms N]
 #       the control plane's figures: process start to API socket, InstanceStart to userspace (boot
 #       timer), resident memory of 1 and N idle 128 MiB microVMs (dev.ember.bench.ControlPlaneFigures)
+#   ./ember bench snapshot [--rounds N] [--clones N] [--sizes 128,1024]
+#       snapshot figures in one JVM: snapshot/create time and file sizes, restore to the next
+#       instruction, clones per second and resident memory per idle clone (dev.ember.bench.SnapshotFigures)
 #   ./ember bench jmh [JMH options]
 #       JMH micro-benchmarks (dev.ember.bench.jmh), e.g. ./ember bench jmh -wi 2 -i 3 -f 1 Interpreter;
 #       Region (one translated region, and a call/return loop, against the interpreter) and
@@ -36,6 +39,13 @@ build_jars
 if [ "${1:-}" = jmh ]; then
     shift
     exec "$JAVA" -cp "$(bench_classpath)" org.openjdk.jmh.Main "$@"
+fi
+
+if [ "${1:-}" = snapshot ]; then
+    shift
+    "$EMBER_ROOT/guest/build.sh" >&2
+    exec "$JAVA" "${JAVA_OPTS_DEFAULT[@]}" -cp "$(bench_classpath)" dev.ember.bench.SnapshotFigures \
+        --guest "$EMBER_ROOT/guest/out" "$@"
 fi
 
 if [ "${1:-}" = api ]; then

@@ -1,12 +1,15 @@
 package dev.ember.vmm;
 
+import dev.ember.config.DevicesConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Objects;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
@@ -132,6 +135,123 @@ public final class MicroVm implements AutoCloseable {
         this.errorLog = new ErrorLog(userErrors);
         this.errors = new PrintStream(errorLog, true, StandardCharsets.UTF_8);
         this.machine = new VirtualMachine(config, history, errors);
+    }
+
+    /** A VM restored from a snapshot: {@code machine} is built, nothing runs until {@link #start}. */
+    private MicroVm(String name, int consoleHistoryBytes, PrintStream userErrors, Restorer restorer)
+            throws dev.ember.boot.BootException, dev.ember.snapshot.SnapshotException {
+        this.name = name;
+        this.history = new ConsoleHistory(consoleHistoryBytes, null);
+        this.input = new ConsoleInputPipe();
+        this.console = new GuestConsole(history, input);
+        this.errorLog = new ErrorLog(userErrors);
+        this.errors = new PrintStream(errorLog, true, StandardCharsets.UTF_8);
+        this.machine = restorer.restore(history, errors);
+    }
+
+    private interface Restorer {
+        VirtualMachine restore(OutputStream console, PrintStream errors)
+                throws dev.ember.boot.BootException, dev.ember.snapshot.SnapshotException;
+    }
+
+    /**
+     * Writes a snapshot of this VM: its state file and its memory file (see
+     * {@link VirtualMachine#snapshot}). A running guest is paused for the time it takes and
+     * resumed after; a paused one stays paused.
+     *
+     * @throws IllegalStateException if the VM is not running
+     * @throws IOException           if a file cannot be written; earlier files at those paths are intact
+     */
+    public VirtualMachine.SnapshotInfo snapshot(Path stateFile, Path memoryFile) throws IOException, InterruptedException {
+        requireRunning();
+        boolean wasPaused = machine.isPaused();
+        machine.pause();
+        try {
+            return machine.snapshot(stateFile, memoryFile);
+        } finally {
+            if (!wasPaused) {
+                machine.resume();
+            }
+        }
+    }
+
+    /**
+     * Restores a snapshot as a new VM named {@code name} (null: assigned), in state
+     * {@link State#CREATED}: {@link #start} continues the guest where it was saved. Its memory
+     * file is mapped copy-on-write, so restoring reads nothing up front and many VMs can share it.
+     *
+     * @throws dev.ember.snapshot.SnapshotException if a file is missing, damaged or of another version
+     * @throws dev.ember.boot.BootException         if a host resource named in the snapshot cannot be opened
+     */
+    public static MicroVm restore(Path stateFile, Path memoryFile, String name)
+            throws dev.ember.snapshot.SnapshotException, dev.ember.boot.BootException {
+        String vmName = name != null ? name : "vm-" + MicroVmBuilder.NEXT_ID.getAndIncrement();
+        return new MicroVm(vmName, MicroVmBuilder.DEFAULT_CONSOLE_HISTORY_BYTES, System.err,
+                (console, errors) -> VirtualMachine.restore(stateFile, memoryFile, c -> c.named(vmName), console, errors, null));
+    }
+
+    /**
+     * Makes {@code n} running copies of this VM in this JVM: the sandbox pool. This VM is
+     * snapshotted into {@code dir} (paused meanwhile, then resumed), and each clone is restored
+     * from those files, so the clones share every page of guest memory none of them has
+     * written; a page a clone writes becomes its own. Each clone gets its own identity: its name
+     * ({@code NAME-clone-K}), a MAC address per network interface (locally administered,
+     * {@code 52:54:KK:...}), a vsock CID ({@code cid + K}) and socket path ({@code PATH-clone-K}),
+     * which its driver picks up at the transport reset the restore sends, and its own metadata
+     * store. The guest keeps the MAC it read at boot until it is told otherwise (for example
+     * {@code ip link set eth0 address}), as on Firecracker.
+     *
+     * @throws IllegalArgumentException if {@code n} is not positive, or the VM has a writable
+     *                                  drive (clones would share it; copy-on-write disk overlays
+     *                                  are not implemented yet)
+     */
+    public List<MicroVm> clone(int n, Path dir) throws IOException, InterruptedException,
+            dev.ember.snapshot.SnapshotException, dev.ember.boot.BootException {
+        if (n < 1) {
+            throw new IllegalArgumentException("clone count must be positive, not " + n);
+        }
+        VmConfig base = machine.config();
+        for (var d : base.devices().drives()) {
+            if (!d.isReadOnly()) {
+                throw new IllegalArgumentException("drive " + d.driveId() + " is writable: clones would share it, "
+                        + "and copy-on-write disk overlays are not implemented yet");
+            }
+        }
+        Path state = dir.resolve(name + ".state");
+        Path memory = dir.resolve(name + ".mem");
+        snapshot(state, memory);
+        List<MicroVm> clones = new java.util.ArrayList<>();
+        try {
+            for (int k = 1; k <= n; k++) {
+                int index = k;
+                String cloneName = name + "-clone-" + k;
+                MicroVm clone = new MicroVm(cloneName, MicroVmBuilder.DEFAULT_CONSOLE_HISTORY_BYTES, System.err,
+                        (console, errors) -> VirtualMachine.restore(state, memory, c -> cloneIdentity(c, cloneName, index),
+                                console, errors, null));
+                clones.add(clone);
+                clone.start();
+            }
+        } catch (RuntimeException | dev.ember.snapshot.SnapshotException | dev.ember.boot.BootException e) {
+            clones.forEach(MicroVm::close);
+            throw e;
+        }
+        return clones;
+    }
+
+    /** The configuration of clone {@code k}: its own name, MACs and vsock CID and socket. */
+    static VmConfig cloneIdentity(VmConfig c, String name, int k) {
+        DevicesConfig d = c.devices();
+        List<dev.ember.config.NetworkInterfaceConfig> nets = new java.util.ArrayList<>();
+        for (int i = 0; i < d.networks().size(); i++) {
+            var n = d.networks().get(i);
+            String mac = String.format("52:54:%02x:%02x:%02x:%02x", (k >> 8) & 0xFF, k & 0xFF, i & 0xFF, 0x56);
+            nets.add(new dev.ember.config.NetworkInterfaceConfig(n.ifaceId(), mac, n.hostDevName(), n.portForwards(),
+                    n.rxRateLimiter(), n.txRateLimiter()));
+        }
+        var vsock = d.vsock() == null ? null : new dev.ember.config.VsockConfig(d.vsock().guestCid() + k,
+                Path.of(d.vsock().udsPath() + "-clone-" + k));
+        return c.withDevices(new DevicesConfig(d.drives(), nets, vsock, d.entropy(), d.balloon(), d.virtioConsole(), d.mmds(),
+                d.keyboard())).named(name);
     }
 
     /** {@return a builder for a new microVM} */
@@ -324,6 +444,11 @@ public final class MicroVm implements AutoCloseable {
 
     private static byte[] ascii(String s) {
         return s.getBytes(StandardCharsets.US_ASCII);
+    }
+
+    /** {@return whether this VM was restored from a snapshot rather than booted} */
+    public boolean isRestored() {
+        return machine.isRestored();
     }
 
     private void requireRunning() {

@@ -34,7 +34,7 @@ public final class MicroVmBuilder {
     /** The least console output a VM may keep: 64 KiB. */
     public static final int MIN_CONSOLE_HISTORY_BYTES = 64 * 1024;
 
-    private static final AtomicInteger NEXT_ID = new AtomicInteger(1);
+    static final AtomicInteger NEXT_ID = new AtomicInteger(1);
 
     private String name;
     private BootSourceConfig bootSource;

@@ -294,6 +294,11 @@ public final class VirtualMachine implements AutoCloseable {
         bus.map(gpa, device);
     }
 
+    /** {@return the configuration this machine was built or restored with} */
+    public VmConfig config() {
+        return config;
+    }
+
     /** {@return the UART, for feeding console input} */
     public Uart16550 uart() {
         return uart;
