@@ -36,14 +36,14 @@ class SnapshotEndToEndTest {
         TextConsole console = new TextConsole();
         // Each step appends a line with a running sum to a file; the end prints the file's
         // checksum, which depends on every step having run once, in order.
-        String work = "s=0; i=0; while [ $i -lt 400 ]; do i=$((i+1)); s=$(( (s*31 + i) % 1000003 )); echo $i $s >> /tmp/log;"
+        String work = "s=0; i=0; while [ $i -lt 1000 ]; do i=$((i+1)); s=$(( (s*31 + i) % 1000003 )); echo $i $s >> /tmp/log; [ $i = 40 ] && echo \"mid\"\"way\";"
                 + " done; echo \"res\"\"ult-$s-$(md5sum < /tmp/log | cut -c1-8)\"";
         try (VirtualMachine vm = new VirtualMachine(guest(), console, new PrintStream(console, true))) {
             CompletableFuture<Integer> run = TextConsole.runInBackground(vm);
             int at = console.awaitPrompt();
             TextConsole.type(vm, "echo \"sta\"\"rted\"; " + work);
-            console.await("started", at, 30_000);
-            Thread.sleep(300);
+            // Snapshot a twenty-fifth of the way through, however fast this machine is.
+            console.await("midway", at, 60_000);
             assertThatThrownBy(() -> vm.snapshot(state, mem)).isInstanceOf(IllegalStateException.class)
                     .hasMessageContaining("not paused");
             vm.pause();

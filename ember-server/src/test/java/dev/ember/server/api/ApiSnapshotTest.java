@@ -34,7 +34,8 @@ class ApiSnapshotTest {
 
     /** The guest's loop: record i holds "i s" with s a running hash, in /tmp/log and in sector i. */
     private static final String WORK = "s=0; i=0; while [ $i -lt " + RECORDS + " ]; do i=$((i+1)); s=$(( (s*31 + i) % 1000003 ));"
-            + " echo \"$i $s\" >> /tmp/log; echo \"$i $s\" | dd of=/dev/vda bs=512 seek=$i conv=sync,notrunc 2>/dev/null; done;"
+            + " echo \"$i $s\" >> /tmp/log; echo \"$i $s\" | dd of=/dev/vda bs=512 seek=$i conv=sync,notrunc 2>/dev/null;"
+            + " [ $i = 20 ] && echo \"mid\"\"way\"; done;"
             + " sync; echo \"res\"\"ult-$s-$(md5sum < /tmp/log | cut -c1-8)-$(dd if=/dev/vda bs=512 count=" + (RECORDS + 1)
             + " 2>/dev/null | md5sum | cut -c1-8)\"";
 
@@ -75,8 +76,8 @@ class ApiSnapshotTest {
             first.await("ember-guest: userspace up", BOOT);
             first.await("# ", BOOT);
             first.send("echo \"sta\"\"rted\"; " + WORK);
-            first.await("started", BOOT);
-            Thread.sleep(1500);
+            // Snapshot a fifth of the way through, however fast this machine is.
+            first.await("midway", BOOT);
 
             ApiProcess.Reply running = first.request("PUT", "/snapshot/create",
                     "{\"snapshot_path\": \"" + state + "\", \"mem_file_path\": \"" + mem + "\"}");
