@@ -17,7 +17,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "ember", mixinStandardHelpOptions = true, version = "ember 0.1.0",
         description = "A RISC-V microVM monitor in pure Java.",
-        subcommands = {RunCommand.class})
+        subcommands = {RunCommand.class, RebaseSnapCommand.class})
 public final class EmberCommand implements Callable<Integer> {
 
     @Option(names = "--api-sock", paramLabel = "PATH", description = "serve Firecracker's REST API on this Unix socket")
@@ -80,6 +80,11 @@ public final class EmberCommand implements Callable<Integer> {
                     "--id must be 1 to 64 letters, digits or hyphens");
         }
         return ApiLauncher.run(apiSock, configFile, noApi, id, bootTimer);
+    }
+
+    /** Parses {@code args} as the launcher would, without running anything: for the start-up cache's training run. */
+    public static void parseForTraining(String... args) {
+        commandLine().parseArgs(args);
     }
 
     public static void main(String[] args) {

@@ -7,7 +7,7 @@ package dev.ember.config;
  * @param vcpuCount       1 to {@link #MAX_VCPUS}
  * @param memSizeMib      guest memory in MiB, 16 or more
  * @param smt             simultaneous multithreading; Ember's harts have none, so it must be false
- * @param trackDirtyPages kept for API compatibility; dirty tracking comes with snapshots
+ * @param trackDirtyPages log the pages the guest writes, so Diff snapshots can be taken
  * @param engine          the execution engine (the API's {@code engine} and {@code jit_threshold});
  *                        null for {@link EngineConfig#DEFAULT}
  */

@@ -51,6 +51,8 @@ public final class GuestMemory implements AutoCloseable {
     private final boolean mapped;
     private final boolean fileBacked;
     private final CodePages codePages;
+    /** The dirty-page log, or null while dirty pages are not tracked. */
+    private volatile DirtyPages dirtyPages;
 
     private GuestMemory(long base, long size, MemorySegment ram, Arena arena, boolean mapped, boolean fileBacked) {
         this.base = base;
@@ -130,6 +132,37 @@ public final class GuestMemory implements AutoCloseable {
      */
     public void written(long gpa, long length) {
         codePages.written(gpa - base, length);
+        DirtyPages d = dirtyPages;
+        if (d != null) {
+            d.mark(gpa - base, length);
+        }
+    }
+
+    /**
+     * Reports a write at RAM offset {@code offset} to the dirty-page log only: a hart's store
+     * that fills its store TLB, or an atomic. Code invalidation has its own path for those.
+     */
+    public void dirtied(long offset, long length) {
+        DirtyPages d = dirtyPages;
+        if (d != null) {
+            d.mark(offset, length);
+        }
+    }
+
+    /**
+     * Starts logging which pages are written (Firecracker's {@code track_dirty_pages}); the
+     * harts' store TLBs must be empty from here on, which a paused or not yet started VM's are
+     * after {@link dev.ember.riscv.cpu.Mmu#dropWritable}. Idempotent.
+     */
+    public synchronized void trackDirtyPages() {
+        if (dirtyPages == null) {
+            dirtyPages = new DirtyPages(size);
+        }
+    }
+
+    /** {@return the dirty-page log, or null when pages are not tracked} */
+    public DirtyPages dirtyPages() {
+        return dirtyPages;
     }
 
     /** {@return whether {@code [gpa, gpa + length)} lies wholly inside RAM} */

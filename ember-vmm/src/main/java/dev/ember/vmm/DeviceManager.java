@@ -92,7 +92,9 @@ final class DeviceManager implements AutoCloseable {
         try {
             List<DriveConfig> drives = config.drives();
             for (DriveConfig d : drives) {
-                DiskImage image = DiskImage.open(d.driveId(), d.pathOnHost(), d.isReadOnly());
+                DiskImage image = d.backingFile() != null
+                        ? DiskImage.openOverlay(d.driveId(), d.pathOnHost(), d.backingFile())
+                        : DiskImage.open(d.driveId(), d.pathOnHost(), d.isReadOnly());
                 VirtioBlock block = new VirtioBlock(d.driveId(), image, errors::println, RateLimiter.of(d.rateLimiter()), refillTimer);
                 this.drives.put(d.driveId(), block);
                 attach(block, "virtio-blk " + d.driveId(), ram, bus, plic, errors);

@@ -1,6 +1,7 @@
 package dev.ember.vmm;
 
 import dev.ember.config.DevicesConfig;
+import dev.ember.config.DriveConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -163,11 +164,21 @@ public final class MicroVm implements AutoCloseable {
      * @throws IOException           if a file cannot be written; earlier files at those paths are intact
      */
     public VirtualMachine.SnapshotInfo snapshot(Path stateFile, Path memoryFile) throws IOException, InterruptedException {
+        return snapshot(stateFile, memoryFile, false);
+    }
+
+    /**
+     * Writes a Full snapshot, or with {@code diff} a Diff snapshot (only the pages written since
+     * the previous one; the VM must track dirty pages, {@link dev.ember.config.MachineConfig#trackDirtyPages}),
+     * as {@link #snapshot(Path, Path)} does.
+     */
+    public VirtualMachine.SnapshotInfo snapshot(Path stateFile, Path memoryFile, boolean diff)
+            throws IOException, InterruptedException {
         requireRunning();
         boolean wasPaused = machine.isPaused();
         machine.pause();
         try {
-            return machine.snapshot(stateFile, memoryFile);
+            return machine.snapshot(stateFile, memoryFile, diff);
         } finally {
             if (!wasPaused) {
                 machine.resume();
@@ -192,42 +203,61 @@ public final class MicroVm implements AutoCloseable {
 
     /**
      * Makes {@code n} running copies of this VM in this JVM: the sandbox pool. This VM is
-     * snapshotted into {@code dir} (paused meanwhile, then resumed), and each clone is restored
-     * from those files, so the clones share every page of guest memory none of them has
-     * written; a page a clone writes becomes its own. Each clone gets its own identity: its name
-     * ({@code NAME-clone-K}), a MAC address per network interface (locally administered,
-     * {@code 52:54:KK:...}), a vsock CID ({@code cid + K}) and socket path ({@code PATH-clone-K}),
-     * which its driver picks up at the transport reset the restore sends, and its own metadata
-     * store. The guest keeps the MAC it read at boot until it is told otherwise (for example
-     * {@code ip link set eth0 address}), as on Firecracker.
+     * paused, snapshotted into {@code dir}, each writable drive's image is copied there once as
+     * the clones' frozen base, and the VM is resumed. Each clone is restored from those files,
+     * so the clones share every page of guest memory none of them has written (the memory file
+     * is mapped copy-on-write); a page a clone writes becomes its own. Each clone gets its own
+     * identity: its name ({@code NAME-clone-K}), a MAC address per network interface (locally
+     * administered, {@code 52:54:KK:...}), a vsock CID ({@code cid + K}) and socket path
+     * ({@code PATH-clone-K}), which its driver picks up at the transport reset the restore sends,
+     * its own metadata store, and for each writable drive a copy-on-write overlay over the
+     * frozen base ({@code dir/NAME-clone-K-DRIVE.overlay}), so clones and this VM never see each
+     * other's disk writes. The guest keeps the MAC it read at boot until it is told otherwise
+     * (for example {@code ip link set eth0 address}), as on Firecracker.
      *
-     * @throws IllegalArgumentException if {@code n} is not positive, or the VM has a writable
-     *                                  drive (clones would share it; copy-on-write disk overlays
-     *                                  are not implemented yet)
+     * @throws IllegalArgumentException if {@code n} is not positive, or a drive is itself an
+     *                                  overlay (clone the original VM instead)
      */
     public List<MicroVm> clone(int n, Path dir) throws IOException, InterruptedException,
             dev.ember.snapshot.SnapshotException, dev.ember.boot.BootException {
         if (n < 1) {
             throw new IllegalArgumentException("clone count must be positive, not " + n);
         }
-        VmConfig base = machine.config();
-        for (var d : base.devices().drives()) {
+        requireRunning();
+        List<DriveConfig> writable = new java.util.ArrayList<>();
+        for (DriveConfig d : machine.config().devices().drives()) {
+            if (d.backingFile() != null) {
+                throw new IllegalArgumentException("drive " + d.driveId() + " is a clone's overlay; clone the original VM");
+            }
             if (!d.isReadOnly()) {
-                throw new IllegalArgumentException("drive " + d.driveId() + " is writable: clones would share it, "
-                        + "and copy-on-write disk overlays are not implemented yet");
+                writable.add(d);
             }
         }
         Path state = dir.resolve(name + ".state");
         Path memory = dir.resolve(name + ".mem");
-        snapshot(state, memory);
+        java.util.Map<String, Path> frozen = new java.util.HashMap<>();
+        boolean wasPaused = machine.isPaused();
+        machine.pause();
+        try {
+            machine.snapshot(state, memory);
+            for (DriveConfig d : writable) {
+                Path base = dir.resolve(name + "-" + d.driveId() + ".base");
+                java.nio.file.Files.copy(d.pathOnHost(), base, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                frozen.put(d.driveId(), base);
+            }
+        } finally {
+            if (!wasPaused) {
+                machine.resume();
+            }
+        }
         List<MicroVm> clones = new java.util.ArrayList<>();
         try {
             for (int k = 1; k <= n; k++) {
                 int index = k;
                 String cloneName = name + "-clone-" + k;
                 MicroVm clone = new MicroVm(cloneName, MicroVmBuilder.DEFAULT_CONSOLE_HISTORY_BYTES, System.err,
-                        (console, errors) -> VirtualMachine.restore(state, memory, c -> cloneIdentity(c, cloneName, index),
-                                console, errors, null));
+                        (console, errors) -> VirtualMachine.restore(state, memory,
+                                c -> cloneIdentity(c, cloneName, index, dir, frozen), console, errors, null));
                 clones.add(clone);
                 clone.start();
             }
@@ -238,9 +268,14 @@ public final class MicroVm implements AutoCloseable {
         return clones;
     }
 
-    /** The configuration of clone {@code k}: its own name, MACs and vsock CID and socket. */
-    static VmConfig cloneIdentity(VmConfig c, String name, int k) {
+    /** The configuration of clone {@code k}: its own name, MACs, vsock CID and socket, and disk overlays. */
+    static VmConfig cloneIdentity(VmConfig c, String name, int k, Path dir, java.util.Map<String, Path> frozen) {
         DevicesConfig d = c.devices();
+        List<DriveConfig> drives = new java.util.ArrayList<>();
+        for (DriveConfig drive : d.drives()) {
+            Path base = frozen.get(drive.driveId());
+            drives.add(base == null ? drive : drive.overlay(dir.resolve(name + "-" + drive.driveId() + ".overlay"), base));
+        }
         List<dev.ember.config.NetworkInterfaceConfig> nets = new java.util.ArrayList<>();
         for (int i = 0; i < d.networks().size(); i++) {
             var n = d.networks().get(i);
@@ -250,7 +285,7 @@ public final class MicroVm implements AutoCloseable {
         }
         var vsock = d.vsock() == null ? null : new dev.ember.config.VsockConfig(d.vsock().guestCid() + k,
                 Path.of(d.vsock().udsPath() + "-clone-" + k));
-        return c.withDevices(new DevicesConfig(d.drives(), nets, vsock, d.entropy(), d.balloon(), d.virtioConsole(), d.mmds(),
+        return c.withDevices(new DevicesConfig(drives, nets, vsock, d.entropy(), d.balloon(), d.virtioConsole(), d.mmds(),
                 d.keyboard())).named(name);
     }
 

@@ -166,6 +166,10 @@ public final class MicroVmBuilder {
         VmConfig config = new VmConfig(machineConfig.vcpuCount(), (long) machineConfig.memSizeMib() << 20,
                 bootSource.kernelImagePath(), bootSource.initrdPath(), cmdline, null, null, devices, false, vmName,
                 machineConfig.engine()).validate();
-        return new MicroVm(vmName, config, consoleHistoryBytes, consoleCopy, errors);
+        MicroVm vm = new MicroVm(vmName, config, consoleHistoryBytes, consoleCopy, errors);
+        if (machineConfig.trackDirtyPages()) {
+            vm.machine().trackDirtyPages();
+        }
+        return vm;
     }
 }

@@ -16,6 +16,7 @@ import dev.ember.devices.serial.Uart16550;
 import dev.ember.firmware.DeviceTree;
 import dev.ember.firmware.Sbi;
 import dev.ember.firmware.SbiPlatform;
+import dev.ember.memory.DirtyPages;
 import dev.ember.memory.GuestMemory;
 import dev.ember.memory.PhysicalBus;
 import dev.ember.riscv.cpu.Hart;
@@ -225,7 +226,7 @@ public final class VirtualMachine implements AutoCloseable {
     public record SnapshotInfo(long stateBytes, long memoryBytes, long memoryPagesWritten, long nanos) { }
 
     /**
-     * Writes a snapshot of the paused machine: the state file (see {@link VmState}) and the
+     * Writes a Full snapshot of the paused machine: the state file (see {@link VmState}) and the
      * memory file (see {@link MemoryFile}), each atomically, so a failure or a kill midway
      * leaves any earlier files at those paths intact. Devices are quiesced meanwhile.
      *
@@ -233,18 +234,64 @@ public final class VirtualMachine implements AutoCloseable {
      * @throws IOException           if a file cannot be written
      */
     public SnapshotInfo snapshot(Path stateFile, Path memoryFile) throws IOException {
+        return snapshot(stateFile, memoryFile, false);
+    }
+
+    /**
+     * Writes a Full snapshot, or with {@code diff} a Diff snapshot: the same state file, but a
+     * memory file holding only the pages written since the previous snapshot of this VM (or
+     * since {@link #trackDirtyPages} when there was none). A Diff snapshot becomes loadable by
+     * {@link MemoryFile#rebase rebasing} its memory file onto the previous snapshot's.
+     *
+     * @throws IllegalStateException if the VM is not paused, or {@code diff} without dirty-page tracking
+     * @throws IOException           if a file cannot be written
+     */
+    public SnapshotInfo snapshot(Path stateFile, Path memoryFile, boolean diff) throws IOException {
         long start = System.nanoTime();
         synchronized (pauseLock) {
             if (!pauseRequested || vcpusPaused < liveVcpus()) {
                 throw new IllegalStateException("the VM is not paused");
             }
+            DirtyPages dirty = ram.dirtyPages();
+            if (diff && dirty == null) {
+                throw new IllegalStateException("Diff snapshots need dirty-page tracking");
+            }
             return devices.whileQuiesced(() -> {
                 VmState state = saveState();
-                MemoryFile.Written mem = MemoryFile.write(memoryFile, ram.segment());
+                MemoryFile.Written mem;
+                if (dirty != null) {
+                    // A new baseline: from here every store TLB refill logs its page again.
+                    long[] pages = dirty.drain();
+                    for (Hart h : harts) {
+                        h.mmu.dropWritable();
+                    }
+                    mem = diff ? MemoryFile.writeDiff(memoryFile, ram.segment(), pages)
+                            : MemoryFile.write(memoryFile, ram.segment());
+                } else {
+                    mem = MemoryFile.write(memoryFile, ram.segment());
+                }
                 byte[] payload = state.encode();
                 SnapshotFile.write(stateFile, payload);
                 return new SnapshotInfo(payload.length, mem.bytes(), mem.pagesWritten(), System.nanoTime() - start);
             });
+        }
+    }
+
+    /**
+     * Starts logging the pages the guest and its devices write, so Diff snapshots can be taken
+     * (Firecracker's {@code track_dirty_pages}). Call it before {@link #run} or while paused.
+     *
+     * @throws IllegalStateException if the vCPUs are running
+     */
+    public void trackDirtyPages() {
+        synchronized (pauseLock) {
+            if (liveVcpus() > 0 && (!pauseRequested || vcpusPaused < liveVcpus())) {
+                throw new IllegalStateException("dirty-page tracking starts before the VM runs or while it is paused");
+            }
+            ram.trackDirtyPages();
+            for (Hart h : harts) {
+                h.mmu.dropWritable();
+            }
         }
     }
 

@@ -78,6 +78,57 @@ class SnapshotEndToEndTest {
     }
 
     @Test
+    void aDiffSnapshotRebasedOnItsBaseIsTheFullSnapshotOfTheSameMoment() throws Exception {
+        VmConfig config = new VmConfig(1, 64L << 20, guest().kernel(), guest().initrd(), VmConfig.DEFAULT_CMDLINE, null, null);
+        TextConsole console = new TextConsole();
+        Path baseMem = tmp.resolve("base.mem");
+        Path diffState = tmp.resolve("diff.state");
+        Path diffMem = tmp.resolve("diff.mem");
+        Path fullMem = tmp.resolve("full.mem");
+        try (VirtualMachine vm = new VirtualMachine(config, console, new PrintStream(console, true))) {
+            vm.trackDirtyPages();
+            CompletableFuture<Integer> run = TextConsole.runInBackground(vm);
+            int at = console.awaitPrompt();
+            vm.pause();
+            VirtualMachine.SnapshotInfo base = vm.snapshot(tmp.resolve("base.state"), baseMem);
+            vm.resume();
+            TextConsole.type(vm, "seq 1 3000 > /tmp/numbers; echo \"wri\"\"tten\"");
+            console.await("written", at, 60_000);
+            vm.pause();
+            VirtualMachine.SnapshotInfo diff = vm.snapshot(diffState, diffMem, true);
+            vm.snapshot(tmp.resolve("full.state"), fullMem);
+            assertThat(diff.memoryPagesWritten()).isPositive().isLessThan(base.memoryPagesWritten());
+            Path rebased = Files.copy(baseMem, tmp.resolve("rebased.mem"));
+            dev.ember.snapshot.MemoryFile.rebase(rebased, diffMem);
+            assertThat(Files.mismatch(rebased, fullMem)).isEqualTo(-1L);
+            vm.finish(0);
+            run.get();
+            TextConsole c = new TextConsole();
+            try (VirtualMachine restored = VirtualMachine.restore(diffState, rebased, null, c, new PrintStream(c, true), null)) {
+                CompletableFuture<Integer> r = TextConsole.runInBackground(restored);
+                TextConsole.type(restored, "tail -1 /tmp/numbers; poweroff");
+                c.await("3000", 0, 60_000);
+                assertThat(r.get()).isZero();
+            }
+        }
+    }
+
+    @Test
+    void aDiffSnapshotNeedsDirtyPageTracking() throws Exception {
+        TextConsole console = new TextConsole();
+        try (VirtualMachine vm = new VirtualMachine(guest(), console, new PrintStream(console, true))) {
+            CompletableFuture<Integer> run = TextConsole.runInBackground(vm);
+            console.awaitPrompt();
+            vm.pause();
+            assertThatThrownBy(() -> vm.snapshot(tmp.resolve("s"), tmp.resolve("m"), true))
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("dirty-page tracking");
+            assertThat(tmp.resolve("s")).doesNotExist();
+            vm.finish(0);
+            run.get();
+        }
+    }
+
+    @Test
     void aCorruptedStateFileIsRefusedBeforeAnythingIsBuilt() throws Exception {
         Path state = tmp.resolve("bad.state");
         Files.write(state, new byte[] {'E', 'M', 'B', 'E', 'R', 'V', 'M', 0, 1, 0, 0, 0});

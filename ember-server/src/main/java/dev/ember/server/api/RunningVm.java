@@ -45,12 +45,12 @@ interface RunningVm {
     void updateNetworkRateLimiters(String ifaceId, RateLimiterConfig rx, RateLimiterConfig tx);
 
     /**
-     * Writes a snapshot of the paused machine.
+     * Writes a Full snapshot of the paused machine, or with {@code diff} a Diff snapshot.
      *
      * @throws IllegalStateException if it is not paused
      * @throws java.io.IOException   if a file cannot be written; earlier files are intact
      */
-    void snapshot(java.nio.file.Path stateFile, java.nio.file.Path memoryFile) throws java.io.IOException;
+    void snapshot(java.nio.file.Path stateFile, java.nio.file.Path memoryFile, boolean diff) throws java.io.IOException;
 
     /** Runs the machine on the calling thread until the guest powers off; returns its status. */
     int run() throws InterruptedException;

@@ -50,8 +50,8 @@ final class VirtualMachineAdapter implements RunningVm {
     }
 
     @Override
-    public void snapshot(java.nio.file.Path stateFile, java.nio.file.Path memoryFile) throws java.io.IOException {
-        vm.snapshot(stateFile, memoryFile);
+    public void snapshot(java.nio.file.Path stateFile, java.nio.file.Path memoryFile, boolean diff) throws java.io.IOException {
+        vm.snapshot(stateFile, memoryFile, diff);
     }
 
     @Override

@@ -90,6 +90,8 @@ final class VmmController {
     private ApiModel.Mmds mmdsConfig;
     private ApiModel.Serial serial;
     private RunningVm vm;
+    /** Whether the running VM logs dirty pages: machine-config's or snapshot load's track_dirty_pages. */
+    private boolean trackingDirtyPages;
     private boolean bootTimer;
 
     /**
@@ -482,6 +484,10 @@ final class VmmController {
         if (consoleIn != null) {
             machineVm.attachConsoleInput(consoleIn, null);
         }
+        if (machine.trackDirtyPages() != null && machine.trackDirtyPages()) {
+            machineVm.trackDirtyPages();
+            trackingDirtyPages = true;
+        }
         launch(machineVm, State.RUNNING);
         logger.info("Successfully started microvm that was configured from one single json");
     }
@@ -519,23 +525,21 @@ final class VmmController {
             throw ApiError.badRequest("Create snapshot error: Cannot save the microVM state: Operation not allowed: "
                     + "save/restore unavailable while running");
         }
-        if (p.diff()) {
-            if (machine.trackDirtyPages() == null || !machine.trackDirtyPages()) {
-                throw ApiError.badRequest("Diff snapshots are not allowed on uVMs with dirty page tracking disabled.");
-            }
-            throw ApiError.badRequest("The requested operation is not supported: Diff snapshots are not implemented in Ember yet");
+        if (p.diff() && !trackingDirtyPages) {
+            throw ApiError.badRequest("Diff snapshots are not allowed on uVMs with dirty page tracking disabled.");
         }
         long start = System.nanoTime();
         try {
-            vm.snapshot(Path.of(p.snapshotPath()), Path.of(p.memFilePath()));
+            vm.snapshot(Path.of(p.snapshotPath()), Path.of(p.memFilePath()), p.diff());
         } catch (IOException e) {
             throw ApiError.badRequest("Create snapshot error: Cannot write the snapshot: " + e);
         } catch (IllegalStateException e) {
             throw ApiError.badRequest("Create snapshot error: " + e.getMessage());
         }
         long us = (System.nanoTime() - start) / 1000;
-        metrics.store("latencies_us", "full_create_snapshot", us);
-        logger.info("'create full snapshot' VMM action took " + us + " us.");
+        String kind = p.diff() ? "diff" : "full";
+        metrics.store("latencies_us", kind + "_create_snapshot", us);
+        logger.info("'create " + kind + " snapshot' VMM action took " + us + " us.");
     }
 
     /**
@@ -568,6 +572,10 @@ final class VmmController {
                     consoleOut, logger.vmReports(errors), mmds.mmds());
         } catch (SnapshotException | BootException | IllegalArgumentException e) {
             throw ApiError.badRequest("Load snapshot error: Failed to restore from snapshot: " + e.getMessage());
+        }
+        if (Boolean.TRUE.equals(p.trackDirtyPages()) || Boolean.TRUE.equals(p.enableDiffSnapshots())) {
+            machineVm.trackDirtyPages();
+            trackingDirtyPages = true;
         }
         boolean resume = p.resumeVm() != null && p.resumeVm();
         if (!resume) {

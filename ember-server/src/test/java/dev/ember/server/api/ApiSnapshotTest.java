@@ -63,6 +63,8 @@ class ApiSnapshotTest {
         Path disk = Files.write(dir.resolve("data.img"), new byte[1 << 20]);
         Path state = dir.resolve("vm.state");
         Path mem = dir.resolve("vm.mem");
+        Path diffState = dir.resolve("diff.state");
+        Path diffMem = dir.resolve("diff.mem");
         String expected = expectedResult(new byte[1 << 20]);
 
         Path socket = dir.resolve("first.socket");
@@ -104,10 +106,15 @@ class ApiSnapshotTest {
                     + mem + "\"}}");
             assertThat(fault(both)).contains("either `mem_backend` or `mem_file_path`");
             assertEquals(204, restored.request("PUT", "/snapshot/load", "{\"snapshot_path\": \"" + state
-                    + "\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"" + mem + "\"}, \"resume_vm\": true}")
-                    .status());
+                    + "\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \"" + mem
+                    + "\"}, \"resume_vm\": true, \"track_dirty_pages\": true}").status());
             restored.await(expected, BOOT);
             assertThat(restored.output()).doesNotContain("ember-guest: userspace up");   // continued, not booted
+            // A Diff snapshot of what changed since the load: the rest of the work.
+            assertEquals(204, restored.request("PATCH", "/vm", "{\"state\": \"Paused\"}").status());
+            assertEquals(204, restored.request("PUT", "/snapshot/create", "{\"snapshot_type\": \"Diff\", \"snapshot_path\": \""
+                    + diffState + "\", \"mem_file_path\": \"" + diffMem + "\"}").status());
+            assertEquals(204, restored.request("PATCH", "/vm", "{\"state\": \"Resumed\"}").status());
             restored.send("poweroff");
             assertEquals(0, restored.waitFor(BOOT));
         }
@@ -122,6 +129,19 @@ class ApiSnapshotTest {
         }
         try (ApiProcess cli = ApiProcess.start(null, "run", "--restore", state + "," + mem)) {
             cli.await(expected, BOOT);
+            cli.send("poweroff");
+            assertEquals(0, cli.waitFor(BOOT));
+        }
+
+        // The Diff applied to the snapshot it followed continues after the end of the work.
+        Path rebased = Files.copy(mem, dir.resolve("rebased.mem"));
+        try (ApiProcess rebase = ApiProcess.start(null, "rebase-snap", "--base-file", rebased.toString(), "--diff-file",
+                diffMem.toString())) {
+            assertEquals(0, rebase.waitFor(BOOT));
+        }
+        try (ApiProcess cli = ApiProcess.start(null, "run", "--restore", diffState + "," + rebased)) {
+            cli.send("tail -1 /tmp/log | sed 's/^/last-/'");
+            cli.await("last-" + RECORDS + " ", BOOT);
             cli.send("poweroff");
             assertEquals(0, cli.waitFor(BOOT));
         }

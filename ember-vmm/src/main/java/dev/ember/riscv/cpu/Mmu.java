@@ -278,6 +278,7 @@ public final class Mmu implements CodePages.WriteCache {
             if (codePages.written(offset, width)) {
                 hart.sliceEnd = true;      // the engines re-read the code this store changed
             }
+            ram.dirtied(offset, width);    // later stores to this page hit the TLB unlogged
             return;
         }
         if (!bus.isMapped(gpa, width)) {
@@ -313,6 +314,15 @@ public final class Mmu implements CodePages.WriteCache {
         if (codePages.writtenAtomically(offset, width)) {
             hart.sliceEnd = true;
         }
+        ram.dirtied(offset, width);
+    }
+
+    /**
+     * Empties the store TLB, so every page's next store takes the slow path, which logs it in
+     * the dirty-page log. Call it on a hart that is not running (paused, or not yet started).
+     */
+    public void dropWritable() {
+        Arrays.fill(writeTag, -1);
     }
 
     // ---- instruction fetch -------------------------------------------------------------

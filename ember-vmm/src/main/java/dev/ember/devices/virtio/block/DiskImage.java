@@ -47,15 +47,83 @@ public final class DiskImage implements AutoCloseable {
     private final FileChannel channel;
     private final long capacitySectors;
     private final FileLock lock;   // null when this JVM already held one on the file (read-only only)
+    /** The image an overlay reads its unwritten blocks from; null for a plain image. */
+    private final DiskImage backing;
+    /** With {@link #backing}: the overlay's blocks that hold data, one bit per {@link #BLOCK} bytes. */
+    private final long[] present;
+    private final long fileBytes;
+
+    /** The overlay's unit of copy-on-write. */
+    static final int BLOCK = 4096;
 
     private DiskImage(String driveId, Path path, boolean readOnly, FileChannel channel,
                       long capacitySectors, FileLock lock) {
+        this(driveId, path, readOnly, channel, capacitySectors, lock, null, null, capacitySectors * SECTOR_SIZE);
+    }
+
+    private DiskImage(String driveId, Path path, boolean readOnly, FileChannel channel, long capacitySectors,
+                      FileLock lock, DiskImage backing, long[] present, long fileBytes) {
         this.driveId = driveId;
         this.path = path;
         this.readOnly = readOnly;
         this.channel = channel;
         this.capacitySectors = capacitySectors;
         this.lock = lock;
+        this.backing = backing;
+        this.present = present;
+        this.fileBytes = fileBytes;
+    }
+
+    /**
+     * Opens a writable copy-on-write overlay: blocks the guest has written live in
+     * {@code overlay}, every other block is read from {@code backingFile}, which is opened
+     * read-only and never changed. The overlay is a sparse file of the backing file's size,
+     * created when missing; which blocks it holds is read from its data regions
+     * ({@code SEEK_DATA}), so an overlay survives the VM and needs a file system that keeps
+     * holes. This is what each clone of a VM with a writable drive gets.
+     *
+     * @throws DiskImageException with a one-line message if either file cannot serve
+     */
+    public static DiskImage openOverlay(String driveId, Path overlay, Path backingFile) throws DiskImageException {
+        String what = "drive " + driveId + ": ";
+        DiskImage base = open(driveId, backingFile, true);
+        long size = base.capacitySectors * SECTOR_SIZE;
+        try {
+            if (!Files.exists(overlay)) {
+                try (var f = new java.io.RandomAccessFile(overlay.toFile(), "rw")) {
+                    f.setLength(size);
+                }
+            }
+            if (Files.size(overlay) != size) {
+                throw new DiskImageException(what + "overlay " + overlay + " holds " + Files.size(overlay)
+                        + " bytes, its backing file " + size);
+            }
+            FileChannel channel = FileChannel.open(overlay, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            try {
+                FileLock lock = lock(what, overlay, channel, false);
+                long blocks = (size + BLOCK - 1) / BLOCK;
+                long[] present = new long[(int) ((blocks + 63) >>> 6)];
+                for (long[] extent : dev.ember.snapshot.SparseFiles.dataExtents(overlay, size)) {
+                    for (long b = extent[0] / BLOCK; b * BLOCK < extent[1]; b++) {
+                        present[(int) (b >>> 6)] |= 1L << (b & 63);
+                    }
+                }
+                return new DiskImage(driveId, overlay, false, channel, base.capacitySectors, lock, base, present, size);
+            } catch (IOException | DiskImageException e) {
+                closeQuietly(channel);
+                throw e;
+            }
+        } catch (IOException e) {
+            closeQuietly(base.channel);
+            throw new DiskImageException(what + "cannot use overlay " + overlay + ": " + reason(e), e);
+        } catch (DiskImageException e) {
+            closeQuietly(base.channel);
+            throw e;
+        }
+    }
+
+    private boolean isPresent(long block) {
+        return (present[(int) (block >>> 6)] & (1L << (block & 63))) != 0;
     }
 
     /**
@@ -179,9 +247,25 @@ public final class DiskImage implements AutoCloseable {
      * @throws IOException on a host I/O error, or if the file ends first (it shrank under us)
      */
     public void read(ByteBuffer dst, long position) throws IOException {
+        if (backing == null) {
+            readFully(channel, dst, position);
+            return;
+        }
         long at = position;
         while (dst.hasRemaining()) {
-            int n = channel.read(dst, at);
+            long block = at / BLOCK;
+            int n = (int) Math.min(dst.remaining(), (block + 1) * BLOCK - at);
+            ByteBuffer piece = dst.slice(dst.position(), n);
+            readFully(isPresent(block) ? channel : backing.channel, piece, at);
+            dst.position(dst.position() + n);
+            at += n;
+        }
+    }
+
+    private void readFully(FileChannel from, ByteBuffer dst, long position) throws IOException {
+        long at = position;
+        while (dst.hasRemaining()) {
+            int n = from.read(dst, at);
             if (n < 0) {
                 throw new IOException("unexpected end of " + path + " at byte " + at);
             }
@@ -198,9 +282,41 @@ public final class DiskImage implements AutoCloseable {
         if (readOnly) {
             throw new IOException(path + " is read-only");
         }
+        if (backing != null) {
+            copyUp(position, src.remaining());
+        }
         long at = position;
         while (src.hasRemaining()) {
             at += channel.write(src, at);
+        }
+        if (backing != null) {
+            for (long b = position / BLOCK; b * BLOCK < position + (at - position); b++) {
+                present[(int) (b >>> 6)] |= 1L << (b & 63);
+            }
+        }
+    }
+
+    /**
+     * Copies into the overlay the blocks a write of {@code length} bytes at {@code position}
+     * covers only in part and the overlay does not hold yet, so the bytes around the write keep
+     * the backing file's contents.
+     */
+    private void copyUp(long position, long length) throws IOException {
+        long first = position / BLOCK;
+        long last = (position + length - 1) / BLOCK;
+        for (long b : new long[] {first, last}) {
+            long start = b * BLOCK;
+            boolean whole = position <= start && position + length >= Math.min(start + BLOCK, fileBytes);
+            if (length > 0 && !isPresent(b) && !whole) {
+                ByteBuffer block = ByteBuffer.allocate((int) Math.min(BLOCK, fileBytes - start));
+                readFully(backing.channel, block, start);
+                block.flip();
+                long at = start;
+                while (block.hasRemaining()) {
+                    at += channel.write(block, at);
+                }
+                present[(int) (b >>> 6)] |= 1L << (b & 63);
+            }
         }
     }
 
@@ -226,6 +342,9 @@ public final class DiskImage implements AutoCloseable {
         } finally {
             // Closing the channel releases its lock too.
             channel.close();
+            if (backing != null) {
+                backing.close();
+            }
         }
     }
 
@@ -236,7 +355,8 @@ public final class DiskImage implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "DiskImage[" + driveId + ", " + path + (readOnly ? ", read-only" : "") + ", "
+        return "DiskImage[" + driveId + ", " + path + (backing != null ? " over " + backing.path : "")
+                + (readOnly ? ", read-only" : "") + ", "
                 + capacitySectors + " sectors" + (lock == null ? ", unlocked" : "") + "]";
     }
 }
