@@ -51,9 +51,10 @@ fi
 if [ "${1:-}" = api ]; then
     shift
     "$EMBER_ROOT/guest/build.sh" >&2
+    prepare_aot_cache   # the child ember processes start as ./ember does (EMBER_AOT=0: without the cache)
     exec "$JAVA" "${JAVA_OPTS_DEFAULT[@]}" -cp "$(bench_classpath)" dev.ember.bench.ControlPlaneFigures \
         --guest "$EMBER_ROOT/guest/out" --ember-classpath "$(ember_classpath)" \
-        --ember-jvm-opts "${JAVA_OPTS_DEFAULT[*]} ${EMBER_JAVA_OPTS:-}" "$@"
+        --ember-jvm-opts "${JAVA_OPTS_DEFAULT[*]} ${AOT_OPTS[*]} ${EMBER_JAVA_OPTS:-}" "$@"
 fi
 
 needs_guest=1

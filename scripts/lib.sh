@@ -76,3 +76,30 @@ ember_classpath() {
 
 # JVM messages go to stderr, never into the guest console on stdout.
 JAVA_OPTS_DEFAULT=(--enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -Xss4m -Xlog:all=warning:stderr)
+
+# JDK 25's AOT cache (JEP 483, 514): the classes a fresh ember process loads and links before it
+# answers on its API socket come ready-made from a cache written by one training run
+# (dev.ember.server.api.StartupTraining: parses a command line, serves a few API requests on a
+# temporary socket, no guest). Trained once per build of the jars, retrained when they change;
+# its output goes to target-aot.log, never to a console. EMBER_AOT=0 runs without it.
+AOT_CACHE="$EMBER_ROOT/ember-server/target/ember.aot"
+AOT_OPTS=()
+prepare_aot_cache() {
+    AOT_OPTS=()
+    [ "${EMBER_AOT:-1}" = 0 ] && return 0
+    if [ ! -f "$AOT_CACHE" ] || [ "$EMBER_JAR" -nt "$AOT_CACHE" ]; then
+        say "training the JVM start-up cache (once per build, a few seconds)..."
+        local tmp="$AOT_CACHE.$$.tmp"
+        if "$JAVA" "${JAVA_OPTS_DEFAULT[@]}" -XX:AOTCacheOutput="$tmp" -cp "$(ember_classpath)" \
+                dev.ember.server.api.StartupTraining > "$EMBER_ROOT/target-aot.log" 2>&1 && [ -f "$tmp" ]; then
+            mv -f "$tmp" "$AOT_CACHE"
+        else
+            rm -f "$tmp"
+            say "the start-up cache could not be trained (see target-aot.log); starting without it"
+            return 0
+        fi
+    fi
+    # A cache that cannot be mapped at its address (address-space randomisation) is skipped by the
+    # JVM, which then starts as without it; its one-line report is not for the user.
+    AOT_OPTS=(-XX:AOTCache="$AOT_CACHE" -Xlog:aot=off)
+}

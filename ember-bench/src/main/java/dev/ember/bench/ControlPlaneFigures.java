@@ -126,7 +126,7 @@ public final class ControlPlaneFigures implements Callable<Integer> {
         List<String> command = javaCommand(emberClasspath, "dev.ember.server.EmberCommand");
         command.addAll(List.of("--api-sock", socket.toString(), "--boot-timer"));
         Duration timeout = Duration.ofSeconds(timeoutSeconds);
-        try (GuestConsole ember = GuestConsole.start("ember-api", command)) {
+        try (GuestConsole ember = GuestConsole.start("ember-api", command, true)) {
             long deadline = System.nanoTime() + timeout.toNanos();
             while (!accepts(socket)) {
                 if (System.nanoTime() > deadline) {

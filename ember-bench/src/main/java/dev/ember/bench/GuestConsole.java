@@ -78,7 +78,15 @@ final class GuestConsole implements AutoCloseable {
      * @return the console; its {@link #startNanos()} is taken just before the process starts
      */
     static GuestConsole start(String name, List<String> command) throws IOException {
-        ProcessBuilder pb = new ProcessBuilder(command);
+        return start(name, command, false);
+    }
+
+    /**
+     * Starts {@code command}; with {@code withStderr} its standard error is read as part of the
+     * console (an API process logs the boot timer's line there, as Firecracker does).
+     */
+    static GuestConsole start(String name, List<String> command, boolean withStderr) throws IOException {
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(withStderr);
         long t0 = System.nanoTime();
         Process p = pb.start();
         return new GuestConsole(name, p, t0);
