@@ -87,15 +87,15 @@ public final class GuestMemory implements AutoCloseable {
      * first touches it, and a page the guest writes becomes this VM's own, so the file is never
      * changed and any number of VMs can map it at once. This is how a snapshot is restored.
      *
-     * @throws IOException if the file cannot be opened or mapped, or does not hold exactly
-     *                     {@code size} bytes
+     * @throws IOException if the file cannot be opened or mapped, or holds fewer than
+     *                     {@code size} bytes (bytes after them, such as a snapshot's trailer, are not mapped)
      */
     public static GuestMemory mapPrivate(long base, long size, Path file) throws IOException {
         if (size <= 0 || (size & 0xFFF) != 0) {
             throw new IllegalArgumentException("memory size must be a positive multiple of 4 KiB: " + size);
         }
         long fileSize = Files.size(file);
-        if (fileSize != size) {
+        if (fileSize < size) {
             throw new IOException("memory file " + file + " holds " + fileSize + " bytes; the guest has " + size);
         }
         return new GuestMemory(base, size, Mmap.file(file, size), null, true, true);

@@ -20,6 +20,21 @@ final class AtomicFiles {
 
     private AtomicFiles() { }
 
+    /** {@return a new empty temporary file beside {@code target}, for {@link #commit}} */
+    static Path temp(Path target) throws IOException {
+        Path absolute = target.toAbsolutePath();
+        return Files.createTempFile(absolute.getParent(), "." + absolute.getFileName() + ".", ".tmp");
+    }
+
+    /** Renames {@code temp} over {@code target}, atomically where the file system can. */
+    static void commit(Path temp, Path target) throws IOException {
+        try {
+            Files.move(temp, target.toAbsolutePath(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(temp, target.toAbsolutePath(), StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
     /** Writes {@code target} through {@code writer}; on failure the target is untouched and no temporary file is left. */
     static void write(Path target, Writer writer) throws IOException {
         Path absolute = target.toAbsolutePath();

@@ -51,19 +51,22 @@ public final class SnapshotFile {
      * @throws IOException if the file cannot be written; an earlier file at {@code path} is intact
      */
     public static void write(Path path, byte[] payload) throws IOException {
+        AtomicFiles.write(path, temp -> writeTo(temp, payload));
+    }
+
+    /** Writes the file for {@code payload} into {@code temp}, forced to disk, without renaming it anywhere. */
+    static void writeTo(Path temp, byte[] payload) throws IOException {
         ByteBuffer b = ByteBuffer.allocate(HEADER + payload.length + TRAILER).order(ByteOrder.LITTLE_ENDIAN);
         b.put(MAGIC).putInt(VERSION).putInt(0).putLong(payload.length).put(payload);
         byte[] bytes = b.array();
         b.putLong(Crc64.of(bytes, 0, HEADER + payload.length));
-        AtomicFiles.write(path, temp -> {
-            try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                ByteBuffer all = ByteBuffer.wrap(bytes);
-                while (all.hasRemaining()) {
-                    ch.write(all);
-                }
-                ch.force(true);
+        try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            ByteBuffer all = ByteBuffer.wrap(bytes);
+            while (all.hasRemaining()) {
+                ch.write(all);
             }
-        });
+            ch.force(true);
+        }
     }
 
     /**

@@ -25,6 +25,7 @@ import dev.ember.riscv.cpu.Privilege;
 import dev.ember.snapshot.MemoryFile;
 import dev.ember.snapshot.SnapshotException;
 import dev.ember.snapshot.SnapshotFile;
+import dev.ember.snapshot.SnapshotPair;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -140,12 +141,13 @@ public final class VirtualMachine implements AutoCloseable {
                                          OutputStream consoleOut, PrintStream errors, Mmds mmds)
             throws SnapshotException, BootException {
         VmState state = VmState.decode(SnapshotFile.read(stateFile));
+        Path memory = SnapshotPair.memoryFor(memoryFile, state.memoryId(), state.config().memoryBytes());
         VmConfig config = overrides == null ? state.config() : overrides.apply(state.config());
         if (config.vcpus() != state.config().vcpus() || config.memoryBytes() != state.config().memoryBytes()) {
             throw new SnapshotException("a restored VM keeps the snapshot's vCPUs and memory size");
         }
         try {
-            return new VirtualMachine(config, consoleOut, errors, mmds, state, memoryFile);
+            return new VirtualMachine(config, consoleOut, errors, mmds, state, memory);
         } catch (IllegalArgumentException e) {
             throw new SnapshotException("the snapshot does not fit its machine: " + e.getMessage(), e);
         }
@@ -257,21 +259,18 @@ public final class VirtualMachine implements AutoCloseable {
                 throw new IllegalStateException("Diff snapshots need dirty-page tracking");
             }
             return devices.whileQuiesced(() -> {
-                VmState state = saveState();
-                MemoryFile.Written mem;
+                byte[] id = SnapshotPair.newId();
+                byte[] payload = saveState(SnapshotPair.hex(id)).encode();
+                long[] pages = null;
                 if (dirty != null) {
                     // A new baseline: from here every store TLB refill logs its page again.
-                    long[] pages = dirty.drain();
+                    pages = dirty.drain();
                     for (Hart h : harts) {
                         h.mmu.dropWritable();
                     }
-                    mem = diff ? MemoryFile.writeDiff(memoryFile, ram.segment(), pages)
-                            : MemoryFile.write(memoryFile, ram.segment());
-                } else {
-                    mem = MemoryFile.write(memoryFile, ram.segment());
                 }
-                byte[] payload = state.encode();
-                SnapshotFile.write(stateFile, payload);
+                MemoryFile.Written mem = SnapshotPair.write(stateFile, memoryFile, id, payload, ram.segment(),
+                        diff ? pages : null);
                 return new SnapshotInfo(payload.length, mem.bytes(), mem.pagesWritten(), System.nanoTime() - start);
             });
         }
@@ -296,12 +295,12 @@ public final class VirtualMachine implements AutoCloseable {
     }
 
     /** {@return the machine's state}; the vCPUs are parked and the devices quiesced */
-    private VmState saveState() {
+    private VmState saveState(String memoryId) {
         List<Hart.State> hs = new ArrayList<>();
         for (Hart h : harts) {
             hs.add(h.saveState());
         }
-        return new VmState(config, clock.ticks(), hs, aclint.saveState(), plic.saveState(), uart.saveState(),
+        return new VmState(memoryId, config, clock.ticks(), hs, aclint.saveState(), plic.saveState(), uart.saveState(),
                 bootTimer.saveState(), devices.saveStates());
     }
 

@@ -26,12 +26,13 @@ import java.util.List;
  * know, so adding a field with a default that keeps the old meaning does not change the format
  * version; changing a meaning does.
  *
+ * @param memoryId   the snapshot's id, which its memory file's trailer holds too (32 hex digits)
  * @param config     the machine, its devices and its engine, as configured before boot
  * @param clockTicks the machine timer ({@code mtime}) when the snapshot was taken
  * @param harts      one state per hart, in hart-id order
  * @param devices    one state per virtio device, in slot order (the configuration's order)
  */
-public record VmState(VmConfig config, long clockTicks, List<Hart.State> harts, Aclint.State aclint, Plic.State plic,
+public record VmState(String memoryId, VmConfig config, long clockTicks, List<Hart.State> harts, Aclint.State aclint, Plic.State plic,
                       Uart16550.State uart, BootTimer.State bootTimer, List<DeviceState> devices) {
 
     /**
@@ -66,7 +67,7 @@ public record VmState(VmConfig config, long clockTicks, List<Hart.State> harts, 
         } catch (Exception e) {
             throw new SnapshotException("the snapshot's state does not decode: " + firstLine(e.getMessage()), e);
         }
-        if (s.config() == null || s.harts() == null || s.aclint() == null || s.plic() == null || s.uart() == null
+        if (s.memoryId() == null || !s.memoryId().matches("[0-9a-f]{32}") || s.config() == null || s.harts() == null || s.aclint() == null || s.plic() == null || s.uart() == null
                 || s.devices() == null) {
             throw new SnapshotException("the snapshot's state is incomplete");
         }

@@ -107,13 +107,41 @@ class SnapshotFileTest {
             Path f = tmp.resolve("mem");
             MemoryFile.Written w = MemoryFile.write(f, ram);
             assertThat(w.pagesWritten()).isEqualTo(2);
-            assertThat(Files.size(f)).isEqualTo(size);
+            assertThat(Files.size(f)).isEqualTo(size + MemoryFile.TRAILER);
             byte[] back = Files.readAllBytes(f);
-            assertThat(MemorySegment.ofArray(back).mismatch(ram)).isEqualTo(-1);
+            assertThat(MemorySegment.ofArray(back).asSlice(0, size).mismatch(ram)).isEqualTo(-1);
+            assertThat(MemoryFile.readId(f, size)).hasSize(16);
+            assertThatThrownBy(() -> MemoryFile.readId(f, size - 4096)).hasMessageContaining("bytes of memory");
             // Blocks actually allocated (st_blocks, 512 bytes each): two pages' worth, give or take.
             Process stat = new ProcessBuilder("stat", "-c", "%b", f.toString()).start();
             long blocks = Long.parseLong(new String(stat.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).trim());
             assertThat(blocks * 512).isLessThan(1L << 20);
+        }
+    }
+
+    @Test
+    void aStateFileIsOnlyPairedWithItsOwnMemoryFileAndACrashBetweenTheRenamesKeepsTheEarlierOne() throws Exception {
+        long size = 1L << 20;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment ram = arena.allocate(size, 4096);
+            Path state = tmp.resolve("vm.state");
+            Path mem = tmp.resolve("vm.mem");
+            byte[] first = SnapshotPair.newId();
+            SnapshotPair.write(state, mem, first, PAYLOAD, ram, null);
+            assertThat(SnapshotPair.memoryFor(mem, SnapshotPair.hex(first), size)).isEqualTo(mem);
+            assertThat(Files.list(tmp)).containsExactlyInAnyOrder(state, mem);
+
+            // What a crash between the two renames leaves: the new memory file in place, the
+            // earlier state file, and the earlier memory file under its .prev link.
+            Files.createLink(SnapshotPair.prevOf(mem), mem);
+            byte[] second = SnapshotPair.newId();
+            Path newMem = tmp.resolve("new.mem");
+            MemoryFile.writeTo(Files.createFile(newMem), ram, null, second);
+            Files.move(newMem, mem, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            assertThat(SnapshotPair.memoryFor(mem, SnapshotPair.hex(first), size)).isEqualTo(SnapshotPair.prevOf(mem));
+            assertThat(SnapshotPair.memoryFor(mem, SnapshotPair.hex(second), size)).isEqualTo(mem);
+            assertThatThrownBy(() -> SnapshotPair.memoryFor(mem, SnapshotPair.hex(SnapshotPair.newId()), size))
+                    .hasMessageContaining("belongs to another snapshot");
         }
     }
 }

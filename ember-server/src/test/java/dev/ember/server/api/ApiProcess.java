@@ -48,6 +48,12 @@ final class ApiProcess implements AutoCloseable {
      * {@code socket} non-null, waits until it accepts.
      */
     static ApiProcess startUnder(List<String> wrapper, Path socket, String... args) throws IOException, InterruptedException {
+        return startWith(java.util.Map.of(), wrapper, socket, args);
+    }
+
+    /** Starts {@code ember <args>} with {@code env} added to its environment (e.g. {@code EMBER_FAULT}). */
+    static ApiProcess startWith(java.util.Map<String, String> env, List<String> wrapper, Path socket, String... args)
+            throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(wrapper);
         command.add(ProcessHandle.current().info().command().orElse("java"));
         command.add("--enable-native-access=ALL-UNNAMED");
@@ -57,6 +63,7 @@ final class ApiProcess implements AutoCloseable {
         command.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
         pb.environment().remove("EMBER_GUEST_DIR");
+        pb.environment().putAll(env);
         ApiProcess p = new ApiProcess(pb.start(), socket);
         if (socket != null) {
             p.awaitSocket(Duration.ofSeconds(30));
@@ -215,6 +222,11 @@ final class ApiProcess implements AutoCloseable {
         synchronized (output) {
             return output.toString();
         }
+    }
+
+    /** Kills the process with SIGKILL, as {@code kill -9}. */
+    void kill() {
+        process.destroyForcibly();
     }
 
     @Override

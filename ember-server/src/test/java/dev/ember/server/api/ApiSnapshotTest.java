@@ -99,6 +99,38 @@ class ApiSnapshotTest {
             assertThat(first.output()).doesNotContain("result-");
         }   // killed: the disk is left as the snapshot's guest last wrote it
 
+        // A crash while a new snapshot replaces this one must leave this one loadable: first at the
+        // worst moment (between the memory file's and the state file's renames), then with a real
+        // SIGKILL at some moment of the write. The loads below continue from this snapshot.
+        String load = "{\"snapshot_path\": \"" + state + "\", \"mem_backend\": {\"backend_type\": \"File\", \"backend_path\": \""
+                + mem + "\"}}";
+        String create = "{\"snapshot_path\": \"" + state + "\", \"mem_file_path\": \"" + mem + "\"}";
+        Path faulty = dir.resolve("faulty.socket");
+        try (ApiProcess crashing = ApiProcess.startWith(java.util.Map.of("EMBER_FAULT", "snapshot-between-renames"), java.util.List.of(),
+                faulty, "--api-sock", faulty.toString())) {
+            assertEquals(204, crashing.request("PUT", "/snapshot/load", load).status());
+            try {
+                crashing.request("PUT", "/snapshot/create", create);
+            } catch (java.io.IOException | RuntimeException halted) {
+                // The process halted mid-request.
+            }
+            assertEquals(137, crashing.waitFor(BOOT));
+        }
+        Path killed = dir.resolve("killed.socket");
+        try (ApiProcess victim = ApiProcess.serve(killed)) {
+            assertEquals(204, victim.request("PUT", "/snapshot/load", load).status());
+            Thread writer = Thread.ofPlatform().start(() -> {
+                try {
+                    victim.request("PUT", "/snapshot/create", create);
+                } catch (java.io.IOException | RuntimeException halted) {
+                    // Killed mid-request.
+                }
+            });
+            Thread.sleep(new java.util.Random().nextInt(80));
+            victim.kill();
+            writer.join(30_000);
+        }
+
         Path second = dir.resolve("second.socket");
         try (ApiProcess restored = ApiProcess.serve(second)) {
             ApiProcess.Reply both = restored.request("PUT", "/snapshot/load", "{\"snapshot_path\": \"" + state
