@@ -423,6 +423,20 @@ final class DeviceManager implements AutoCloseable {
         return List.copyOf(transports);
     }
 
+    /** Quiesces every device for a pause (see {@link VirtioMmio#quiesce}). */
+    void quiesce() {
+        for (VirtioMmio t : transports) {
+            t.quiesce();
+        }
+    }
+
+    /** Ends the pause's quiesce: each device is kicked on its ready queues. */
+    void unquiesce() {
+        for (VirtioMmio t : transports) {
+            t.unquiesce();
+        }
+    }
+
     /** Resets every device to power-on state, for a guest reboot. */
     void reset() {
         for (VirtioMmio t : transports) {

@@ -618,8 +618,10 @@ public final class VirtualMachine implements AutoCloseable {
 
     /**
      * Pauses the guest: every vCPU finishes its slice and waits, as Firecracker's {@code PATCH /vm
-     * {"state": "Paused"}}. Devices keep their host threads; guest time keeps running on the host
-     * clock, so the guest sees a jump when resumed. Returns once every vCPU has stopped.
+     * {"state": "Paused"}}, and then every device is quiesced, so no device thread touches a
+     * queue or guest memory until {@link #resume} (frames from the network are held meanwhile).
+     * Guest time keeps running on the host clock, so the guest sees a jump when resumed. Returns
+     * once every vCPU has stopped.
      *
      * @throws IllegalStateException if the vCPUs do not all stop within 5 seconds
      */
@@ -641,6 +643,7 @@ public final class VirtualMachine implements AutoCloseable {
                 pauseLock.wait(Math.max(1, left / 1_000_000));
             }
         }
+        devices.quiesce();
     }
 
     /**
@@ -651,10 +654,12 @@ public final class VirtualMachine implements AutoCloseable {
         synchronized (pauseLock) {
             pauseRequested = true;
         }
+        devices.quiesce();
     }
 
-    /** Lets paused vCPUs run again. */
+    /** Lets paused devices and vCPUs run again. */
     public void resume() {
+        devices.unquiesce();
         synchronized (pauseLock) {
             pauseRequested = false;
             pauseLock.notifyAll();

@@ -15,7 +15,10 @@ public interface VirtioContext {
     /** {@return guest RAM} */
     GuestMemory memory();
 
-    /** {@return queue {@code index}, or null if the driver did not make it ready} */
+    /**
+     * {@return queue {@code index}, or null if the driver did not make it ready, or while the
+     * device is quiesced (the VM is paused): then no queue and no guest memory may be touched}
+     */
     Virtqueue queue(int index);
 
     /** {@return whether the driver accepted feature bit {@code bit}} */
@@ -32,4 +35,12 @@ public interface VirtioContext {
      * backend thread: the device is marked DEVICE_NEEDS_RESET and served no more.
      */
     void fail(VirtqueueViolation violation);
+
+    /**
+     * {@return whether the VM is paused and the device quiesced}: work that arrives meanwhile
+     * (a frame from the network) is held, and the transport kicks every queue when it ends.
+     */
+    default boolean quiesced() {
+        return false;
+    }
 }

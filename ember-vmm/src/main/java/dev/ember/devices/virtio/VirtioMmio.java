@@ -82,6 +82,7 @@ public final class VirtioMmio implements MmioDevice {
     private int interruptStatus;
     private int configGeneration;
     private boolean active;
+    private boolean quiesced;
     private long violations;
     private final AtomicLongArray notifications;   // written under the device monitor, read without it
 
@@ -319,6 +320,42 @@ public final class VirtioMmio implements MmioDevice {
         irq.set(true);
     }
 
+    /**
+     * The quiesce point of a pause: from now on the device's own threads (a network backend,
+     * vsock's sockets, timers) find no queues through the context, so they neither take buffers
+     * nor write guest memory, and hold what arrives. Returns once no thread is inside the device.
+     */
+    public void quiesce() {
+        synchronized (device) {
+            quiesced = true;
+        }
+    }
+
+    /**
+     * Ends {@link #quiesce}: the device is kicked on every ready queue, as if the driver had
+     * notified it, so work held or buffers made available meanwhile are served.
+     */
+    public void unquiesce() {
+        synchronized (device) {
+            if (!quiesced) {
+                return;
+            }
+            quiesced = false;
+            if (!active || (status & DEVICE_NEEDS_RESET) != 0) {
+                return;
+            }
+            for (int i = 0; i < queues.length && active; i++) {
+                if (queues[i] != null) {
+                    try {
+                        device.queueNotify(i);
+                    } catch (VirtqueueViolation v) {
+                        violation(v);
+                    }
+                }
+            }
+        }
+    }
+
     /** Returns the transport and device to their power-on state (§2.4); also used on reboot. */
     public void reset() {
         synchronized (device) {
@@ -352,8 +389,9 @@ public final class VirtioMmio implements MmioDevice {
     private final class Context implements VirtioContext {
         @Override public GuestMemory memory() { return memory; }
         @Override public Virtqueue queue(int index) {
-            return index >= 0 && index < queues.length ? queues[index] : null;
+            return !quiesced && index >= 0 && index < queues.length ? queues[index] : null;
         }
+        @Override public boolean quiesced() { return quiesced; }
         @Override public boolean negotiated(int bit) { return VirtioMmio.this.negotiated(bit); }
         @Override public void usedBuffers() {
             if (active) {

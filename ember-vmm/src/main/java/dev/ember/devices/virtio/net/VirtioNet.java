@@ -307,6 +307,9 @@ public final class VirtioNet implements VirtioDevice {
 
     private void transmit(VirtioContext ctx) throws VirtqueueViolation {
         Virtqueue q = ctx.queue(TRANSMITQ);
+        if (q == null) {
+            return;   // quiesced: the kick that ends the pause transmits
+        }
         boolean used = false;
         txHeld = false;
         do {
@@ -420,6 +423,15 @@ public final class VirtioNet implements VirtioDevice {
     private synchronized boolean deliver(byte[] frame, int offset, int length) {
         Objects.checkFromIndexSize(offset, length, frame.length);
         VirtioContext ctx = context;
+        if (!closed && ctx != null && ctx.quiesced() && length >= MIN_FRAME && length <= MAX_FRAME) {
+            // The VM is paused: hold the frame for the kick that ends the pause.
+            if (backlog.size() >= BACKLOG_FRAMES) {
+                rxDropsBacklogFull++;
+                return false;
+            }
+            backlog.add(Arrays.copyOfRange(frame, offset, offset + length));
+            return true;
+        }
         if (closed || ctx == null || ctx.queue(RECEIVEQ) == null) {
             rxDropsInactive++;
             return true;

@@ -400,6 +400,26 @@ class VirtioNetTest {
     }
 
     @Test
+    void aQuiescedDeviceHoldsFramesAndDeliversThemWhenThePauseEnds() {
+        init();
+        postRx(LINUX_RX_BUFFER);
+        driver.notify(RX);
+        driver.ackInterrupt();
+        driver.transport().quiesce();
+        byte[] f = frame(100);
+        assertTrue(deliver(f));
+        assertEquals(0, driver.takeUsed(RX).size(), "nothing reaches guest memory while paused");
+        assertEquals(0, net.metrics().rxFrames());
+        assertEquals(1, net.backlogFrames());
+        driver.transport().unquiesce();
+        List<Used> used = driver.takeUsed(RX);
+        assertEquals(1, used.size());
+        assertEquals(HDR + 100, used.get(0).length());
+        assertEquals(1, net.metrics().rxFrames());
+        assertTrue(driver.irqAsserted());
+    }
+
+    @Test
     void rxOverwritesStaleHeaderBytes() {
         init();
         long gpa = postRx(LINUX_RX_BUFFER);
