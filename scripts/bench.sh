@@ -17,8 +17,9 @@
 #       the control plane's figures: process start to API socket, InstanceStart to userspace (boot
 #       timer), resident memory of 1 and N idle 128 MiB microVMs (dev.ember.bench.ControlPlaneFigures)
 #   ./ember bench snapshot [--rounds N] [--clones N] [--sizes 128,1024]
-#       snapshot figures in one JVM: snapshot/create time and file sizes, restore to the next
-#       instruction, clones per second and resident memory per idle clone (dev.ember.bench.SnapshotFigures)
+#       snapshot figures: snapshot/create time and file sizes, restore to the next instruction in
+#       one JVM, a fresh process's run --restore to the guest's answer, clones per second and resident
+#       memory per clone, and the cost of dirty-page tracking on a CPU job (dev.ember.bench.SnapshotFigures)
 #   ./ember bench jmh [JMH options]
 #       JMH micro-benchmarks (dev.ember.bench.jmh), e.g. ./ember bench jmh -wi 2 -i 3 -f 1 Interpreter;
 #       Region (one translated region, and a call/return loop, against the interpreter) and
@@ -44,8 +45,10 @@ fi
 if [ "${1:-}" = snapshot ]; then
     shift
     "$EMBER_ROOT/guest/build.sh" >&2
+    prepare_aot_cache
     exec "$JAVA" "${JAVA_OPTS_DEFAULT[@]}" -cp "$(bench_classpath)" dev.ember.bench.SnapshotFigures \
-        --guest "$EMBER_ROOT/guest/out" "$@"
+        --guest "$EMBER_ROOT/guest/out" --ember-classpath "$(ember_classpath)" \
+        --ember-jvm-opts "${JAVA_OPTS_DEFAULT[*]} ${AOT_OPTS[*]} ${EMBER_JAVA_OPTS:-}" "$@"
 fi
 
 if [ "${1:-}" = api ]; then

@@ -210,4 +210,29 @@ public final class RateLimiter {
     public synchronized String toString() {
         return "RateLimiter[bandwidth=" + bandwidth + ", ops=" + ops + "]";
     }
+
+    /**
+     * A limiter's state for snapshots: its configuration as it is now (a PATCH at run time
+     * included) and each bucket's fill.
+     */
+    public record State(RateLimiterConfig config, TokenBucket.State bandwidth, TokenBucket.State ops) { }
+
+    /** {@return the state, for a snapshot} */
+    public synchronized State saveState() {
+        return new State(config(), bandwidth == null ? null : bandwidth.saveState(), ops == null ? null : ops.saveState());
+    }
+
+    /** Makes this limiter what {@code s} describes: its buckets, filled as they were. */
+    public synchronized void restoreState(State s) {
+        RateLimiterConfig c = s.config();
+        bandwidth = c == null || c.bandwidth() == null || c.bandwidth().disabled() ? null : TokenBucket.of(c.bandwidth(), clock);
+        ops = c == null || c.ops() == null || c.ops().disabled() ? null : TokenBucket.of(c.ops(), clock);
+        if (bandwidth != null && s.bandwidth() != null) {
+            bandwidth.restoreState(s.bandwidth());
+        }
+        if (ops != null && s.ops() != null) {
+            ops.restoreState(s.ops());
+        }
+        blocked = false;
+    }
 }

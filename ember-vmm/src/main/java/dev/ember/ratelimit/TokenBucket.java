@@ -262,4 +262,24 @@ public final class TokenBucket {
         return "TokenBucket[size=" + size + ", oneTimeBurst=" + oneTimeBurst + "/" + initialOneTimeBurst
                 + ", refillTimeMs=" + refillTimeMs + ", budget=" + budget + "]";
     }
+
+    /**
+     * A bucket's fill for snapshots: the tokens in it now, what is left of the one-time burst,
+     * and how far it is in debt (nanoseconds before it refills again).
+     */
+    public record State(long budget, long oneTimeBurst, long debtNanos) { }
+
+    /** {@return the fill as of now} */
+    public State saveState() {
+        long now = clock.getAsLong();
+        refill(now);
+        return new State(budget, oneTimeBurst, Math.max(0, lastUpdate - now));
+    }
+
+    /** Fills the bucket as {@code s} says, clamped to this bucket's size and burst; time restarts now. */
+    public void restoreState(State s) {
+        budget = Math.max(0, Math.min(size, s.budget()));
+        oneTimeBurst = Math.max(0, Math.min(initialOneTimeBurst, s.oneTimeBurst()));
+        lastUpdate = clock.getAsLong() + Math.max(0, Math.min(refillTimeNs, s.debtNanos()));
+    }
 }

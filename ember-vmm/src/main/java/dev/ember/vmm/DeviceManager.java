@@ -70,16 +70,9 @@ final class DeviceManager implements AutoCloseable {
     private final List<String> labels = new ArrayList<>();
     private final String rootDevice;
     private final RefillTimer refillTimer;
-    private final Map<String, VirtioBlock> drives = new LinkedHashMap<>();
-    private final Map<String, VirtioNet> networks = new LinkedHashMap<>();
     private final Map<String, TapBackend> taps = new LinkedHashMap<>();
     private final List<MmdsNetworkStack> mmdsStacks = new ArrayList<>();
-    private VirtioVsock vsock;
-    private VirtioRng entropy;
     private final Mmds mmds;
-    private VirtioInput keyboard;
-    private VirtioBalloon balloon;
-    private VirtioConsole console;
 
     /** @param vmName names the VM's rate-limit timer thread ({@code ember-ratelimit-vmName}) */
     DeviceManager(DevicesConfig config, String vmName, GuestMemory ram, PhysicalBus bus, Plic plic,
@@ -96,7 +89,6 @@ final class DeviceManager implements AutoCloseable {
                         ? DiskImage.openOverlay(d.driveId(), d.pathOnHost(), d.backingFile())
                         : DiskImage.open(d.driveId(), d.pathOnHost(), d.isReadOnly());
                 VirtioBlock block = new VirtioBlock(d.driveId(), image, errors::println, RateLimiter.of(d.rateLimiter()), refillTimer);
-                this.drives.put(d.driveId(), block);
                 attach(block, "virtio-blk " + d.driveId(), ram, bus, plic, errors);
             }
             int root = config.rootDriveIndex();
@@ -121,7 +113,6 @@ final class DeviceManager implements AutoCloseable {
                 try {
                     VirtioNet net = new VirtioNet(n.ifaceId(), n.macBytes(i), backend,
                             RateLimiter.of(n.rxRateLimiter()), RateLimiter.of(n.txRateLimiter()), refillTimer);
-                    networks.put(n.ifaceId(), net);
                     attach(net, "virtio-net " + n.ifaceId(), ram, bus, plic, errors);
                 } catch (RuntimeException e) {
                     backend.close();
@@ -129,25 +120,23 @@ final class DeviceManager implements AutoCloseable {
                 }
             }
             if (config.vsock() != null) {
-                vsock = new VirtioVsock(config.vsock().guestCid(), config.vsock().udsPath());
-                attach(vsock, "virtio-vsock", ram, bus, plic, errors);
+                attach(new VirtioVsock(config.vsock().guestCid(), config.vsock().udsPath()), "virtio-vsock", ram, bus,
+                        plic, errors);
             }
             if (config.entropy() != null) {
-                entropy = new VirtioRng(new SecureRandom(), RateLimiter.of(config.entropy().rateLimiter()), refillTimer);
-                attach(entropy, "virtio-rng", ram, bus, plic, errors);
+                attach(new VirtioRng(new SecureRandom(), RateLimiter.of(config.entropy().rateLimiter()), refillTimer),
+                        "virtio-rng", ram, bus, plic, errors);
             }
             if (config.balloon() != null) {
                 BalloonConfig b = config.balloon();
-                balloon = new VirtioBalloon(b.amountMib(), b.deflateOnOom(), b.statsPollingIntervalS());
-                attach(balloon, "virtio-balloon", ram, bus, plic, errors);
+                attach(new VirtioBalloon(b.amountMib(), b.deflateOnOom(), b.statsPollingIntervalS()), "virtio-balloon", ram,
+                        bus, plic, errors);
             }
             if (config.keyboard()) {
-                keyboard = new VirtioInput();
-                attach(keyboard, "virtio-input keyboard", ram, bus, plic, errors);
+                attach(new VirtioInput(), "virtio-input keyboard", ram, bus, plic, errors);
             }
             if (config.virtioConsole()) {
-                console = new VirtioConsole(consoleOutput);
-                attach(console, "virtio-console", ram, bus, plic, errors);
+                attach(new VirtioConsole(consoleOutput), "virtio-console", ram, bus, plic, errors);
             }
         } catch (DiskImageException e) {
             close();
@@ -278,7 +267,7 @@ final class DeviceManager implements AutoCloseable {
      * @throws IllegalArgumentException if no drive has that id
      */
     void updateDriveRateLimiter(String driveId, RateLimiterConfig config) {
-        VirtioBlock block = drives.get(driveId);
+        VirtioBlock block = drive(driveId);
         if (block == null) {
             throw new IllegalArgumentException("no such drive: " + driveId);
         }
@@ -292,7 +281,7 @@ final class DeviceManager implements AutoCloseable {
      * @throws IllegalArgumentException if no network interface has that id
      */
     void updateNetworkRateLimiters(String ifaceId, RateLimiterConfig rx, RateLimiterConfig tx) {
-        VirtioNet net = networks.get(ifaceId);
+        VirtioNet net = network(ifaceId);
         if (net == null) {
             throw new IllegalArgumentException("no such network interface: " + ifaceId);
         }
@@ -304,70 +293,13 @@ final class DeviceManager implements AutoCloseable {
      * {@link VmMetrics} for the list). Callable from any thread while the VM runs.
      */
     void addMetrics(VmMetrics m) {
-        drives.forEach((id, block) -> {
-            var b = block.metrics();
-            VirtioMmio t = transportOf(block);
-            m.addPerDevice("block", id, "read_count", b.reads());
-            m.addPerDevice("block", id, "write_count", b.writes());
-            m.addPerDevice("block", id, "read_bytes", b.readBytes());
-            m.addPerDevice("block", id, "write_bytes", b.writeBytes());
-            m.addPerDevice("block", id, "flush_count", b.flushes());
-            // As Firecracker's block device: a request that does not parse (short header, no
-            // status byte, sectors out of range, a write to a read-only drive) is an execute
-            // failure; one that parses but fails in the host or is of an unsupported type is an
-            // invalid request.
-            m.addPerDevice("block", id, "execute_fails", b.invalidRequests());
-            m.addPerDevice("block", id, "invalid_reqs_count", b.hostErrors() + b.unsupported());
-            m.addPerDevice("block", id, "queue_event_count", t.notifications(0));
-            m.addPerDevice("block", id, "rate_limiter_throttled_events", block.rateLimiter().throttledCount());
+        for (VirtioMmio t : transports) {
+            t.device().reportMetrics(m, t);
+        }
+        taps.forEach((id, tap) -> {
+            var tm = tap.metrics();
+            m.addPerDevice("net", id, "tap_write_fails", tm.dropsHostFull() + tm.dropsLinkDown() + tm.writeErrors());
         });
-        networks.forEach((id, net) -> {
-            var n = net.metrics();
-            VirtioMmio t = transportOf(net);
-            m.addPerDevice("net", id, "rx_packets_count", n.rxFrames());
-            m.addPerDevice("net", id, "rx_count", n.rxFrames());
-            m.addPerDevice("net", id, "rx_bytes_count", n.rxBytes());
-            m.addPerDevice("net", id, "tx_packets_count", n.txFrames());
-            m.addPerDevice("net", id, "tx_count", n.txFrames());
-            m.addPerDevice("net", id, "tx_bytes_count", n.txBytes());
-            m.addPerDevice("net", id, "rx_fails", n.rxDropsOversize() + n.rxBadBuffers());
-            m.addPerDevice("net", id, "tx_malformed_frames", n.txDropsMalformed() + n.txDropsOversize());
-            m.addPerDevice("net", id, "rx_queue_event_count", t.notifications(0));
-            m.addPerDevice("net", id, "tx_queue_event_count", t.notifications(1));
-            m.addPerDevice("net", id, "rx_rate_limiter_throttled", net.rxRateLimiter().throttledCount());
-            m.addPerDevice("net", id, "tx_rate_limiter_throttled", net.txRateLimiter().throttledCount());
-            TapBackend tap = taps.get(id);
-            if (tap != null) {
-                var tm = tap.metrics();
-                m.addPerDevice("net", id, "tap_write_fails", tm.dropsHostFull() + tm.dropsLinkDown() + tm.writeErrors());
-            }
-        });
-        if (vsock != null) {
-            var v = vsock.metrics();
-            VirtioMmio t = transportOf(vsock);
-            m.add("vsock", "rx_queue_event_count", t.notifications(0));
-            m.add("vsock", "tx_queue_event_count", t.notifications(1));
-            m.add("vsock", "rx_bytes_count", v.bytesToGuest.sum());
-            m.add("vsock", "tx_bytes_count", v.bytesFromGuest.sum());
-            m.add("vsock", "conns_added", v.connectionsOpened.sum());
-            m.add("vsock", "conns_removed", v.connectionsClosed.sum());
-        }
-        if (entropy != null) {
-            var r = entropy.metrics();
-            m.add("entropy", "entropy_event_count", r.requests.sum());
-            m.add("entropy", "entropy_bytes", r.bytes.sum());
-            m.add("entropy", "entropy_rate_limiter_throttled", entropy.rateLimiter().throttledCount());
-            m.add("entropy", "entropy_event_fails", r.badChains.sum());
-        }
-        if (balloon != null) {
-            var b = balloon.metrics();
-            VirtioMmio t = transportOf(balloon);
-            // Firecracker counts queue events, not pages: one per inflate or deflate notification.
-            m.add("balloon", "inflate_count", t.notifications(0));
-            m.add("balloon", "deflate_count", t.notifications(1));
-            m.add("balloon", "stats_updates_count", b.statsUpdates.sum());
-            m.add("balloon", "event_fails", b.badChains.sum());
-        }
         for (MmdsNetworkStack stack : mmdsStacks) {
             var s = stack.metrics();
             m.add("mmds", "rx_accepted", s.rxFrames());
@@ -378,44 +310,44 @@ final class DeviceManager implements AutoCloseable {
         }
     }
 
-    /** {@return the transport {@code device} is attached to} */
-    private VirtioMmio transportOf(VirtioDevice device) {
+    /** {@return the attached device of type {@code type} for which {@code match} holds, or null} */
+    private <T extends VirtioDevice> T find(Class<T> type, java.util.function.Predicate<T> match) {
         for (VirtioMmio t : transports) {
-            if (t.device() == device) {
-                return t;
+            if (type.isInstance(t.device()) && match.test(type.cast(t.device()))) {
+                return type.cast(t.device());
             }
         }
-        throw new IllegalStateException("not attached: " + device);
+        return null;
     }
 
     /** {@return the drive named {@code driveId}, or null} */
     VirtioBlock drive(String driveId) {
-        return drives.get(driveId);
+        return find(VirtioBlock.class, d -> d.id().equals(driveId));
     }
 
     /** {@return the network interface named {@code ifaceId}, or null} */
     VirtioNet network(String ifaceId) {
-        return networks.get(ifaceId);
+        return find(VirtioNet.class, n -> n.id().equals(ifaceId));
     }
 
     /** {@return the entropy device, or null} */
     VirtioRng entropy() {
-        return entropy;
+        return find(VirtioRng.class, r -> true);
     }
 
     /** {@return the keyboard through which Ctrl+Alt+Del is sent, or null} */
     VirtioInput keyboard() {
-        return keyboard;
+        return find(VirtioInput.class, k -> true);
     }
 
     /** {@return the balloon, or null} */
     VirtioBalloon balloon() {
-        return balloon;
+        return find(VirtioBalloon.class, b -> true);
     }
 
     /** {@return the virtio console, or null} */
     VirtioConsole console() {
-        return console;
+        return find(VirtioConsole.class, c -> true);
     }
 
     /** {@return the transports, in slot order of attachment} */

@@ -259,6 +259,10 @@ public final class MicroVm implements AutoCloseable {
                         (console, errors) -> VirtualMachine.restore(state, memory,
                                 c -> cloneIdentity(c, cloneName, index, dir, frozen), console, errors, null));
                 clones.add(clone);
+                dev.ember.mmds.Mmds own = machine.mmds();
+                if (own != null && own.isInitialized() && clone.machine.mmds() != null) {
+                    clone.machine.mmds().put(own.get());   // a copy, which the clone's owner may change
+                }
                 clone.start();
             }
         } catch (RuntimeException | dev.ember.snapshot.SnapshotException | dev.ember.boot.BootException e) {
@@ -481,7 +485,15 @@ public final class MicroVm implements AutoCloseable {
         return s.getBytes(StandardCharsets.US_ASCII);
     }
 
-    /** {@return whether this VM was restored from a snapshot rather than booted} */
+    /**
+     * {@return the VM's metadata store (MMDS), or null when its configuration has none}: what the
+     * guest reads at {@code 169.254.169.254}; a clone has its own, starting as a copy.
+     */
+    public dev.ember.mmds.Mmds mmds() {
+        return machine.mmds();
+    }
+
+        /** {@return whether this VM was restored from a snapshot rather than booted} */
     public boolean isRestored() {
         return machine.isRestored();
     }

@@ -50,7 +50,7 @@ import java.util.TreeMap;
  *
  * <p>Immutable once returned by {@link VirtualMachine#metrics()}.
  */
-public final class VmMetrics {
+public final class VmMetrics implements dev.ember.devices.virtio.MetricsSink {
 
     private final Map<String, Map<String, Long>> groups = new TreeMap<>();
 
@@ -58,15 +58,16 @@ public final class VmMetrics {
     }
 
     /** Adds {@code value} to {@code group.field}. */
-    VmMetrics add(String group, String field, long value) {
+    @Override
+    public void add(String group, String field, long value) {
         groups.computeIfAbsent(group, g -> new TreeMap<>()).merge(field, value, Long::sum);
-        return this;
     }
 
     /** Adds {@code value} to {@code family_id.field} and to the sum in {@code family.field}. */
-    VmMetrics addPerDevice(String family, String id, String field, long value) {
+    @Override
+    public void addPerDevice(String family, String id, String field, long value) {
         add(family + "_" + id, field, value);
-        return add(family, field, value);
+        add(family, field, value);
     }
 
     /** {@return every group, by name, each a map from field to total} */

@@ -21,6 +21,24 @@ class RateLimiterTest {
     }
 
     @Test
+    void aSavedLimiterRestoresItsRunTimeConfigurationAndItsFill() {
+        RateLimiter l = limiter(new TokenBucketConfig(1000, 0, 1000), null);
+        l.update(new RateLimiterConfig(null, new TokenBucketConfig(10, 5, 1000)));   // a PATCH at run time
+        assertTrue(l.consume(700));
+        assertTrue(l.consume(0, TokenType.OPS));
+        RateLimiter.State saved = l.saveState();
+
+        RateLimiter restored = RateLimiter.of(null, () -> now);   // as built from the boot-time config
+        restored.restoreState(saved);
+        assertEquals(l.config(), restored.config());
+        assertEquals(300, restored.bandwidth().budget());
+        assertTrue(restored.consume(300));
+        assertFalse(restored.consume(1));
+        now += 1000 * MS;   // a full refill time later the bucket is full again
+        assertTrue(restored.consume(1000));
+    }
+
+    @Test
     void unlimitedLimiterGrantsEverything() {
         RateLimiter l = RateLimiter.of(null, () -> now);
         for (int i = 0; i < 1000; i++) {

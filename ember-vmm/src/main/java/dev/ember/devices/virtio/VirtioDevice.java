@@ -92,4 +92,10 @@ public interface VirtioDevice {
      * the driver about host-side state that could not be restored (vsock's transport reset).
      */
     default void restored() { }
+
+    /**
+     * Reports the device's counters under Firecracker's metric names; {@code transport} gives
+     * the queue notification counts. Callable from any thread while the VM runs.
+     */
+    default void reportMetrics(MetricsSink m, VirtioMmio transport) { }
 }

@@ -466,4 +466,14 @@ public final class VirtioBalloon implements VirtioDevice {
         heldStatsHead = s.heldStatsHead();
         statsPollingSeconds = s.statsPollingSeconds();
     }
+
+    /** Firecracker's {@code balloon} metrics; it counts queue events, not pages. */
+    @Override
+    public void reportMetrics(dev.ember.devices.virtio.MetricsSink m, dev.ember.devices.virtio.VirtioMmio transport) {
+        var b = metrics();
+        m.add("balloon", "inflate_count", transport.notifications(0));
+        m.add("balloon", "deflate_count", transport.notifications(1));
+        m.add("balloon", "stats_updates_count", b.statsUpdates.sum());
+        m.add("balloon", "event_fails", b.badChains.sum());
+    }
 }

@@ -475,4 +475,43 @@ public final class VirtioBlock implements VirtioDevice {
     public String toString() {
         return "VirtioBlock[" + id + ", " + image + "]";
     }
+
+    /** The drive's state for snapshots: its rate limiter (configuration and fill). The image is the user's. */
+    public record State(RateLimiter.State limiter) { }
+
+    @Override
+    public Record saveState() {
+        return new State(limiter.saveState());
+    }
+
+    @Override
+    public Class<? extends Record> stateType() {
+        return State.class;
+    }
+
+    @Override
+    public void restoreState(Record state) {
+        RateLimiter.State s = ((State) state).limiter();
+        if (s != null) {
+            limiter.restoreState(s);
+        }
+    }
+
+    /** Firecracker's {@code block_<drive_id>} metrics. */
+    @Override
+    public void reportMetrics(dev.ember.devices.virtio.MetricsSink m, dev.ember.devices.virtio.VirtioMmio transport) {
+        var b = metrics();
+        m.addPerDevice("block", id, "read_count", b.reads());
+        m.addPerDevice("block", id, "write_count", b.writes());
+        m.addPerDevice("block", id, "read_bytes", b.readBytes());
+        m.addPerDevice("block", id, "write_bytes", b.writeBytes());
+        m.addPerDevice("block", id, "flush_count", b.flushes());
+        // As Firecracker's block device: a request that does not parse (short header, no status
+        // byte, sectors out of range, a write to a read-only drive) is an execute failure; one
+        // that parses but fails in the host or is of an unsupported type is an invalid request.
+        m.addPerDevice("block", id, "execute_fails", b.invalidRequests());
+        m.addPerDevice("block", id, "invalid_reqs_count", b.hostErrors() + b.unsupported());
+        m.addPerDevice("block", id, "queue_event_count", transport.notifications(0));
+        m.addPerDevice("block", id, "rate_limiter_throttled_events", limiter.throttledCount());
+    }
 }

@@ -543,4 +543,49 @@ public final class VirtioNet implements VirtioDevice {
             }
         }
     }
+
+    /**
+     * The interface's state for snapshots: both rate limiters (configuration and fill). Its MAC
+     * and backend are in its configuration; frames on their way are lost, as on a wire.
+     */
+    public record State(RateLimiter.State rx, RateLimiter.State tx) { }
+
+    @Override
+    public Record saveState() {
+        return new State(rxLimiter.saveState(), txLimiter.saveState());
+    }
+
+    @Override
+    public Class<? extends Record> stateType() {
+        return State.class;
+    }
+
+    @Override
+    public void restoreState(Record state) {
+        State s = (State) state;
+        if (s.rx() != null) {
+            rxLimiter.restoreState(s.rx());
+        }
+        if (s.tx() != null) {
+            txLimiter.restoreState(s.tx());
+        }
+    }
+
+    /** Firecracker's {@code net_<iface_id>} metrics, but for the backend's own ({@code tap_write_fails}). */
+    @Override
+    public void reportMetrics(dev.ember.devices.virtio.MetricsSink m, dev.ember.devices.virtio.VirtioMmio transport) {
+        var n = metrics();
+        m.addPerDevice("net", id, "rx_packets_count", n.rxFrames());
+        m.addPerDevice("net", id, "rx_count", n.rxFrames());
+        m.addPerDevice("net", id, "rx_bytes_count", n.rxBytes());
+        m.addPerDevice("net", id, "tx_packets_count", n.txFrames());
+        m.addPerDevice("net", id, "tx_count", n.txFrames());
+        m.addPerDevice("net", id, "tx_bytes_count", n.txBytes());
+        m.addPerDevice("net", id, "rx_fails", n.rxDropsOversize() + n.rxBadBuffers());
+        m.addPerDevice("net", id, "tx_malformed_frames", n.txDropsMalformed() + n.txDropsOversize());
+        m.addPerDevice("net", id, "rx_queue_event_count", transport.notifications(0));
+        m.addPerDevice("net", id, "tx_queue_event_count", transport.notifications(1));
+        m.addPerDevice("net", id, "rx_rate_limiter_throttled", rxLimiter.throttledCount());
+        m.addPerDevice("net", id, "tx_rate_limiter_throttled", txLimiter.throttledCount());
+    }
 }

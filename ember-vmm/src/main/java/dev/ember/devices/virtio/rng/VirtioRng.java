@@ -198,4 +198,35 @@ public final class VirtioRng implements VirtioDevice {
         metrics.bytes.add(written);
         return written;
     }
+
+    /** The entropy device's state for snapshots: its rate limiter (configuration and fill). */
+    public record State(RateLimiter.State limiter) { }
+
+    @Override
+    public Record saveState() {
+        return new State(limiter.saveState());
+    }
+
+    @Override
+    public Class<? extends Record> stateType() {
+        return State.class;
+    }
+
+    @Override
+    public void restoreState(Record state) {
+        RateLimiter.State s = ((State) state).limiter();
+        if (s != null) {
+            limiter.restoreState(s);
+        }
+    }
+
+    /** Firecracker's {@code entropy} metrics. */
+    @Override
+    public void reportMetrics(dev.ember.devices.virtio.MetricsSink m, dev.ember.devices.virtio.VirtioMmio transport) {
+        var r = metrics();
+        m.add("entropy", "entropy_event_count", r.requests.sum());
+        m.add("entropy", "entropy_bytes", r.bytes.sum());
+        m.add("entropy", "entropy_rate_limiter_throttled", limiter.throttledCount());
+        m.add("entropy", "entropy_event_fails", r.badChains.sum());
+    }
 }

@@ -930,4 +930,16 @@ public final class VirtioVsock implements VirtioDevice {
     public void restored() {
         sendTransportReset();
     }
+
+    /** Firecracker's {@code vsock} metrics. */
+    @Override
+    public void reportMetrics(dev.ember.devices.virtio.MetricsSink m, dev.ember.devices.virtio.VirtioMmio transport) {
+        var v = metrics();
+        m.add("vsock", "rx_queue_event_count", transport.notifications(0));
+        m.add("vsock", "tx_queue_event_count", transport.notifications(1));
+        m.add("vsock", "rx_bytes_count", v.bytesToGuest.sum());
+        m.add("vsock", "tx_bytes_count", v.bytesFromGuest.sum());
+        m.add("vsock", "conns_added", v.connectionsOpened.sum());
+        m.add("vsock", "conns_removed", v.connectionsClosed.sum());
+    }
 }
