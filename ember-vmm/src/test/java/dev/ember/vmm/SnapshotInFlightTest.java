@@ -92,6 +92,12 @@ class SnapshotInFlightTest {
                 }
                 assertThat(restored.exec("dd if=/dev/vda bs=512 count=8 2>/dev/null | wc -c", T).output()).contains("4096");
             }
+            // The disk is the user's: without it the snapshot does not load, and says why in one line.
+            Files.move(disk, tmp.resolve("moved.img"));
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> MicroVm.restore(state, mem, "no-disk"))
+                    .isInstanceOf(dev.ember.boot.BootException.class)
+                    .hasMessageContaining("drive scratch").hasMessageContaining("no such file")
+                    .message().doesNotContain("\n");
         } finally {
             server.stop(0);
         }
