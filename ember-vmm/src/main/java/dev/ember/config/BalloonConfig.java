@@ -7,7 +7,7 @@ package dev.ember.config;
  * @param deflateOnOom          the guest may deflate when it runs out of memory
  * @param statsPollingIntervalS seconds between statistics requests; 0 disables statistics
  */
-public record BalloonConfig(int amountMib, boolean deflateOnOom, int statsPollingIntervalS) {
+public record BalloonConfig(int amountMib, boolean deflateOnOom, int statsPollingIntervalS) implements DeviceConfig {
 
     /** @throws IllegalArgumentException naming the problem */
     public BalloonConfig {

@@ -15,7 +15,7 @@ import java.nio.file.Path;
  *                     only read; null for a plain image
  */
 public record DriveConfig(String driveId, Path pathOnHost, boolean isRootDevice, boolean isReadOnly,
-                          RateLimiterConfig rateLimiter, Path backingFile) {
+                          RateLimiterConfig rateLimiter, Path backingFile) implements DeviceConfig {
 
     /** A drive without a rate limiter. */
     public DriveConfig(String driveId, Path pathOnHost, boolean isRootDevice, boolean isReadOnly) {

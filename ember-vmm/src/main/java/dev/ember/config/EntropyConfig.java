@@ -5,5 +5,5 @@ package dev.ember.config;
  *
  * @param rateLimiter limit on bytes and requests, or null for none
  */
-public record EntropyConfig(RateLimiterConfig rateLimiter) {
+public record EntropyConfig(RateLimiterConfig rateLimiter) implements DeviceConfig {
 }

@@ -15,7 +15,7 @@ import java.util.List;
  * @param txRateLimiter limit on what the guest sends, or null
  */
 public record NetworkInterfaceConfig(String ifaceId, String guestMac, String hostDevName, List<PortForward> portForwards,
-                                     RateLimiterConfig rxRateLimiter, RateLimiterConfig txRateLimiter) {
+                                     RateLimiterConfig rxRateLimiter, RateLimiterConfig txRateLimiter) implements DeviceConfig {
 
     /** An interface without rate limiters. */
     public NetworkInterfaceConfig(String ifaceId, String guestMac, String hostDevName, List<PortForward> portForwards) {

@@ -9,7 +9,7 @@ import java.nio.file.Path;
  * @param udsPath  the host Unix socket; guest-initiated connections to port P go to
  *                 {@code udsPath + "_" + P}
  */
-public record VsockConfig(long guestCid, Path udsPath) {
+public record VsockConfig(long guestCid, Path udsPath) implements DeviceConfig {
 
     /** @throws IllegalArgumentException naming the problem */
     public VsockConfig {

@@ -2,6 +2,11 @@ package dev.ember.vmm;
 
 import dev.ember.boot.BootException;
 import dev.ember.config.BalloonConfig;
+import dev.ember.config.DeviceConfig;
+import dev.ember.config.EntropyConfig;
+import dev.ember.config.KeyboardConfig;
+import dev.ember.config.VirtioConsoleConfig;
+import dev.ember.config.VsockConfig;
 import dev.ember.config.DevicesConfig;
 import dev.ember.config.DriveConfig;
 import dev.ember.config.NetworkInterfaceConfig;
@@ -84,59 +89,22 @@ final class DeviceManager implements AutoCloseable {
         }
         try {
             List<DriveConfig> drives = config.drives();
-            for (DriveConfig d : drives) {
-                DiskImage image = d.backingFile() != null
-                        ? DiskImage.openOverlay(d.driveId(), d.pathOnHost(), d.backingFile())
-                        : DiskImage.open(d.driveId(), d.pathOnHost(), d.isReadOnly());
-                VirtioBlock block = new VirtioBlock(d.driveId(), image, errors::println, RateLimiter.of(d.rateLimiter()), refillTimer);
-                attach(block, "virtio-blk " + d.driveId(), ram, bus, plic, errors);
-            }
             int root = config.rootDriveIndex();
             rootDevice = root < 0 ? null : "/dev/vd" + (char) ('a' + root) + (drives.get(root).isReadOnly() ? " ro" : " rw");
-            List<NetworkInterfaceConfig> nets = config.networks();
-            for (int i = 0; i < nets.size(); i++) {
-                NetworkInterfaceConfig n = nets.get(i);
-                NetBackend backend;
-                if (n.userMode()) {
-                    backend = userNetwork(n);
-                } else {
-                    TapBackend tap = TapBackend.open(n.hostDevName(), errors::println);
-                    taps.put(n.ifaceId(), tap);
-                    backend = tap;
+            int netIndex = 0;
+            for (DeviceConfig d : config.devices()) {
+                // Each device package builds its device from its own record.
+                switch (d) {
+                    case DriveConfig drive -> attach(VirtioBlock.create(drive, errors::println, refillTimer),
+                            "virtio-blk " + drive.driveId(), ram, bus, plic, errors);
+                    case NetworkInterfaceConfig n -> attachNetwork(n, netIndex++, config, ram, bus, plic, errors);
+                    case VsockConfig v -> attach(VirtioVsock.create(v), "virtio-vsock", ram, bus, plic, errors);
+                    case EntropyConfig e -> attach(VirtioRng.create(e, refillTimer), "virtio-rng", ram, bus, plic, errors);
+                    case BalloonConfig b -> attach(VirtioBalloon.create(b), "virtio-balloon", ram, bus, plic, errors);
+                    case KeyboardConfig k -> attach(VirtioInput.create(k), "virtio-input keyboard", ram, bus, plic, errors);
+                    case VirtioConsoleConfig c -> attach(VirtioConsole.create(c, consoleOutput), "virtio-console", ram, bus,
+                            plic, errors);
                 }
-                if (mmds != null && config.mmds() != null && config.mmds().networkInterfaces().contains(n.ifaceId())) {
-                    // Frames for the metadata address are answered before they reach the backend.
-                    MmdsNetworkStack stack = new MmdsNetworkStack(mmds, config.mmds().ipv4Address());
-                    mmdsStacks.add(stack);
-                    backend = new MmdsNetBackend(stack, backend);
-                }
-                try {
-                    VirtioNet net = new VirtioNet(n.ifaceId(), n.macBytes(i), backend,
-                            RateLimiter.of(n.rxRateLimiter()), RateLimiter.of(n.txRateLimiter()), refillTimer);
-                    attach(net, "virtio-net " + n.ifaceId(), ram, bus, plic, errors);
-                } catch (RuntimeException e) {
-                    backend.close();
-                    throw e;
-                }
-            }
-            if (config.vsock() != null) {
-                attach(new VirtioVsock(config.vsock().guestCid(), config.vsock().udsPath()), "virtio-vsock", ram, bus,
-                        plic, errors);
-            }
-            if (config.entropy() != null) {
-                attach(new VirtioRng(new SecureRandom(), RateLimiter.of(config.entropy().rateLimiter()), refillTimer),
-                        "virtio-rng", ram, bus, plic, errors);
-            }
-            if (config.balloon() != null) {
-                BalloonConfig b = config.balloon();
-                attach(new VirtioBalloon(b.amountMib(), b.deflateOnOom(), b.statsPollingIntervalS()), "virtio-balloon", ram,
-                        bus, plic, errors);
-            }
-            if (config.keyboard()) {
-                attach(new VirtioInput(), "virtio-input keyboard", ram, bus, plic, errors);
-            }
-            if (config.virtioConsole()) {
-                attach(new VirtioConsole(consoleOutput), "virtio-console", ram, bus, plic, errors);
             }
         } catch (DiskImageException e) {
             close();
@@ -147,6 +115,31 @@ final class DeviceManager implements AutoCloseable {
         } catch (LinkageError e) {
             close();
             throw new BootException("a device needs a native call this host cannot make: " + e);
+        }
+    }
+
+    /** Builds interface {@code n}'s backend (user-mode or TAP, behind MMDS when configured) and its device. */
+    private void attachNetwork(NetworkInterfaceConfig n, int index, DevicesConfig config, GuestMemory ram,
+                               PhysicalBus bus, Plic plic, PrintStream errors) throws IOException {
+        NetBackend backend;
+        if (n.userMode()) {
+            backend = userNetwork(n);
+        } else {
+            TapBackend tap = TapBackend.open(n.hostDevName(), errors::println);
+            taps.put(n.ifaceId(), tap);
+            backend = tap;
+        }
+        if (mmds != null && config.mmds() != null && config.mmds().networkInterfaces().contains(n.ifaceId())) {
+            // Frames for the metadata address are answered before they reach the backend.
+            MmdsNetworkStack stack = new MmdsNetworkStack(mmds, config.mmds().ipv4Address());
+            mmdsStacks.add(stack);
+            backend = new MmdsNetBackend(stack, backend);
+        }
+        try {
+            attach(VirtioNet.create(n, index, backend, refillTimer), "virtio-net " + n.ifaceId(), ram, bus, plic, errors);
+        } catch (RuntimeException e) {
+            backend.close();
+            throw e;
         }
     }
 

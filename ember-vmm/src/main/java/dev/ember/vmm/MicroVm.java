@@ -274,23 +274,22 @@ public final class MicroVm implements AutoCloseable {
 
     /** The configuration of clone {@code k}: its own name, MACs, vsock CID and socket, and disk overlays. */
     static VmConfig cloneIdentity(VmConfig c, String name, int k, Path dir, java.util.Map<String, Path> frozen) {
-        DevicesConfig d = c.devices();
-        List<DriveConfig> drives = new java.util.ArrayList<>();
-        for (DriveConfig drive : d.drives()) {
-            Path base = frozen.get(drive.driveId());
-            drives.add(base == null ? drive : drive.overlay(dir.resolve(name + "-" + drive.driveId() + ".overlay"), base));
-        }
-        List<dev.ember.config.NetworkInterfaceConfig> nets = new java.util.ArrayList<>();
-        for (int i = 0; i < d.networks().size(); i++) {
-            var n = d.networks().get(i);
-            String mac = String.format("52:54:%02x:%02x:%02x:%02x", (k >> 8) & 0xFF, k & 0xFF, i & 0xFF, 0x56);
-            nets.add(new dev.ember.config.NetworkInterfaceConfig(n.ifaceId(), mac, n.hostDevName(), n.portForwards(),
-                    n.rxRateLimiter(), n.txRateLimiter()));
-        }
-        var vsock = d.vsock() == null ? null : new dev.ember.config.VsockConfig(d.vsock().guestCid() + k,
-                Path.of(d.vsock().udsPath() + "-clone-" + k));
-        return c.withDevices(new DevicesConfig(drives, nets, vsock, d.entropy(), d.balloon(), d.virtioConsole(), d.mmds(),
-                d.keyboard())).named(name);
+        int[] netIndex = {0};
+        DevicesConfig devices = c.devices().map(d -> switch (d) {
+            case DriveConfig drive -> frozen.containsKey(drive.driveId())
+                    ? drive.overlay(dir.resolve(name + "-" + drive.driveId() + ".overlay"), frozen.get(drive.driveId()))
+                    : null;
+            case dev.ember.config.NetworkInterfaceConfig n -> {
+                int i = netIndex[0]++;
+                String mac = String.format("52:54:%02x:%02x:%02x:%02x", (k >> 8) & 0xFF, k & 0xFF, i & 0xFF, 0x56);
+                yield new dev.ember.config.NetworkInterfaceConfig(n.ifaceId(), mac, n.hostDevName(), n.portForwards(),
+                        n.rxRateLimiter(), n.txRateLimiter());
+            }
+            case dev.ember.config.VsockConfig v -> new dev.ember.config.VsockConfig(v.guestCid() + k,
+                    Path.of(v.udsPath() + "-clone-" + k));
+            default -> null;
+        });
+        return c.withDevices(devices).named(name);
     }
 
     /** {@return a builder for a new microVM} */

@@ -44,7 +44,24 @@ public record VmState(String memoryId, VmConfig config, long clockTicks, List<Ha
     /** The mapper of state files: records by component, unknown fields ignored. */
     static final ObjectMapper JSON = JsonMapper.builder()
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .disable(com.fasterxml.jackson.databind.SerializationFeature.FAIL_ON_EMPTY_BEANS)
+            .addMixIn(dev.ember.config.DeviceConfig.class, DeviceConfigJson.class)
             .build();
+
+    /** How a device record names its kind in a state file: {@code "type": "drive"} and so on. */
+    @com.fasterxml.jackson.annotation.JsonTypeInfo(use = com.fasterxml.jackson.annotation.JsonTypeInfo.Id.NAME,
+            property = "type")
+    @com.fasterxml.jackson.annotation.JsonSubTypes({
+            @com.fasterxml.jackson.annotation.JsonSubTypes.Type(value = dev.ember.config.DriveConfig.class, name = "drive"),
+            @com.fasterxml.jackson.annotation.JsonSubTypes.Type(value = dev.ember.config.NetworkInterfaceConfig.class,
+                    name = "network_interface"),
+            @com.fasterxml.jackson.annotation.JsonSubTypes.Type(value = dev.ember.config.VsockConfig.class, name = "vsock"),
+            @com.fasterxml.jackson.annotation.JsonSubTypes.Type(value = dev.ember.config.EntropyConfig.class, name = "entropy"),
+            @com.fasterxml.jackson.annotation.JsonSubTypes.Type(value = dev.ember.config.BalloonConfig.class, name = "balloon"),
+            @com.fasterxml.jackson.annotation.JsonSubTypes.Type(value = dev.ember.config.VirtioConsoleConfig.class,
+                    name = "virtio_console"),
+            @com.fasterxml.jackson.annotation.JsonSubTypes.Type(value = dev.ember.config.KeyboardConfig.class, name = "keyboard")})
+    private interface DeviceConfigJson { }
 
     /** {@return the state as the payload of a state file} */
     byte[] encode() {

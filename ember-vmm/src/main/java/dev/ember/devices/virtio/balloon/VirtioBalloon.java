@@ -476,4 +476,9 @@ public final class VirtioBalloon implements VirtioDevice {
         m.add("balloon", "stats_updates_count", b.statsUpdates.sum());
         m.add("balloon", "event_fails", b.badChains.sum());
     }
+
+    /** The balloon {@code config} describes. */
+    public static VirtioBalloon create(dev.ember.config.BalloonConfig config) {
+        return new VirtioBalloon(config.amountMib(), config.deflateOnOom(), config.statsPollingIntervalS());
+    }
 }

@@ -514,4 +514,18 @@ public final class VirtioBlock implements VirtioDevice {
         m.addPerDevice("block", id, "queue_event_count", transport.notifications(0));
         m.addPerDevice("block", id, "rate_limiter_throttled_events", limiter.throttledCount());
     }
+
+    /**
+     * The drive {@code config} describes: its image (or copy-on-write overlay) opened and
+     * locked, its rate limiter set.
+     *
+     * @throws DiskImageException with a one-line message if the image cannot serve
+     */
+    public static VirtioBlock create(dev.ember.config.DriveConfig config, Consumer<String> log, RefillTimer timer)
+            throws DiskImageException {
+        DiskImage image = config.backingFile() != null
+                ? DiskImage.openOverlay(config.driveId(), config.pathOnHost(), config.backingFile())
+                : DiskImage.open(config.driveId(), config.pathOnHost(), config.isReadOnly());
+        return new VirtioBlock(config.driveId(), image, log, RateLimiter.of(config.rateLimiter()), timer);
+    }
 }

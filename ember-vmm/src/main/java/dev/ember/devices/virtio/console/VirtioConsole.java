@@ -325,4 +325,9 @@ public final class VirtioConsole implements VirtioDevice {
         inputHead = 0;
         inputCount = pending.length;
     }
+
+    /** The virtio-console {@code config} asks for, writing guest output to {@code output}. */
+    public static VirtioConsole create(dev.ember.config.VirtioConsoleConfig config, Output output) {
+        return new VirtioConsole(output);
+    }
 }

@@ -588,4 +588,14 @@ public final class VirtioNet implements VirtioDevice {
         m.addPerDevice("net", id, "rx_rate_limiter_throttled", rxLimiter.throttledCount());
         m.addPerDevice("net", id, "tx_rate_limiter_throttled", txLimiter.throttledCount());
     }
+
+    /**
+     * The interface {@code config} describes, the {@code index}-th of its VM (which picks the
+     * default MAC), on {@code backend}, which the caller built from the same record.
+     */
+    public static VirtioNet create(dev.ember.config.NetworkInterfaceConfig config, int index, NetBackend backend,
+                                   RefillTimer timer) {
+        return new VirtioNet(config.ifaceId(), config.macBytes(index), backend, RateLimiter.of(config.rxRateLimiter()),
+                RateLimiter.of(config.txRateLimiter()), timer);
+    }
 }

@@ -229,4 +229,9 @@ public final class VirtioRng implements VirtioDevice {
         m.add("entropy", "entropy_rate_limiter_throttled", limiter.throttledCount());
         m.add("entropy", "entropy_event_fails", r.badChains.sum());
     }
+
+    /** The entropy device {@code config} describes, fed from the host's {@link SecureRandom}. */
+    public static VirtioRng create(dev.ember.config.EntropyConfig config, RefillTimer timer) {
+        return new VirtioRng(new SecureRandom(), RateLimiter.of(config.rateLimiter()), timer);
+    }
 }

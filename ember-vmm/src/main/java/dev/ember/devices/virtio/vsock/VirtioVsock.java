@@ -942,4 +942,13 @@ public final class VirtioVsock implements VirtioDevice {
         m.add("vsock", "conns_added", v.connectionsOpened.sum());
         m.add("vsock", "conns_removed", v.connectionsClosed.sum());
     }
+
+    /**
+     * The vsock device {@code config} describes, listening on its Unix socket.
+     *
+     * @throws IOException if the socket cannot be bound
+     */
+    public static VirtioVsock create(dev.ember.config.VsockConfig config) throws IOException {
+        return new VirtioVsock(config.guestCid(), config.udsPath());
+    }
 }
