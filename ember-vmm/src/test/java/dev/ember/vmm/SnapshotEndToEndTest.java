@@ -78,7 +78,7 @@ class SnapshotEndToEndTest {
     }
 
     @Test
-    void aDiffSnapshotRebasedOnItsBaseIsTheFullSnapshotOfTheSameMoment() throws Exception {
+    void aDiffSnapshotRebasedOnItsBaseIsTheFullSnapshotOfTheSameMomentAndTimeOnDiskIsInvisible() throws Exception {
         VmConfig config = new VmConfig(1, 64L << 20, guest().kernel(), guest().initrd(), VmConfig.DEFAULT_CMDLINE, null, null);
         TextConsole console = new TextConsole();
         Path baseMem = tmp.resolve("base.mem");
@@ -95,6 +95,7 @@ class SnapshotEndToEndTest {
             TextConsole.type(vm, "seq 1 3000 > /tmp/numbers; echo \"wri\"\"tten\"");
             console.await("written", at, 60_000);
             vm.pause();
+            long guestTimeAtSnapshot = vm.harts()[0].time();
             VirtualMachine.SnapshotInfo diff = vm.snapshot(diffState, diffMem, true);
             vm.snapshot(tmp.resolve("full.state"), fullMem);
             assertThat(diff.memoryPagesWritten()).isPositive().isLessThan(base.memoryPagesWritten());
@@ -106,8 +107,13 @@ class SnapshotEndToEndTest {
             assertThat(java.util.Arrays.equals(a, 0, 64 << 20, b, 0, 64 << 20)).isTrue();
             vm.finish(0);
             run.get();
+            Thread.sleep(1500);   // time on disk, which the guest must not see
             TextConsole c = new TextConsole();
             try (VirtualMachine restored = VirtualMachine.restore(diffState, rebased, null, c, new PrintStream(c, true), null)) {
+                // Guest time goes on from the snapshot: never backwards, and without the 1.5 s.
+                long restoredTime = restored.harts()[0].time();
+                assertThat(restoredTime).isGreaterThanOrEqualTo(guestTimeAtSnapshot);
+                assertThat(restoredTime - guestTimeAtSnapshot).isLessThan(MachineClock.FREQUENCY_HZ);
                 CompletableFuture<Integer> r = TextConsole.runInBackground(restored);
                 TextConsole.type(restored, "tail -1 /tmp/numbers; poweroff");
                 c.await("3000", 0, 60_000);
