@@ -106,4 +106,36 @@ public record VmState(String memoryId, VmConfig config, long clockTicks, List<Ha
         int nl = message.indexOf('\n');
         return nl < 0 ? message : message.substring(0, nl);
     }
+
+    /**
+     * Builds, encodes and decodes the state of a small machine with one of each device, for the
+     * launcher's start-up training run (see {@code dev.ember.server.api.StartupTraining}), so a
+     * fresh process finds the state file's decoding classes in the AOT cache.
+     */
+    public static void exerciseForTraining(java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path disk = java.nio.file.Files.write(dir.resolve("training.img"), new byte[4096]);
+        VmConfig config = new VmConfig(1, 16L << 20, dir.resolve("kernel"), null, "console=ttyS0", null, null,
+                new dev.ember.config.DevicesConfig(List.of(new dev.ember.config.DriveConfig("rootfs", disk, true, false)),
+                        List.of(new dev.ember.config.NetworkInterfaceConfig("eth0", null, null, List.of())), null,
+                        new dev.ember.config.EntropyConfig(null), new dev.ember.config.BalloonConfig(0, false, 0), true, null,
+                        true), false);
+        Hart hart = new Hart(0, new dev.ember.memory.PhysicalBus(dev.ember.memory.GuestMemory.allocate(VmConfig.RAM_BASE,
+                16L << 20)), () -> 0L);
+        Plic plic = new Plic(1, new dev.ember.devices.irq.HartInterruptInputs() {
+            @Override public int hartCount() { return 1; }
+            @Override public void setPending(int hartId, int mipBit, boolean level) { }
+            @Override public long timerCompare(int hartId) { return -1; }
+            @Override public void setTimerCompare(int hartId, long mtimecmp) { }
+        });
+        VirtioMmio.State transport = new VirtioMmio.State(0, 0, 0, 0, 0, 0, 0, false, List.of(
+                new VirtioMmio.QueueState(256, 0, 0, 0, true, new dev.ember.devices.virtio.queue.Virtqueue.State(256, 0, 0, 0,
+                        true, true, 0, 0, 0, false))));
+        VmState state = new VmState("0".repeat(32), config, 0, List.of(hart.saveState()), new Aclint.State(new boolean[1]),
+                plic.saveState(), new Uart16550.State(0, 0, 0, 0, 0, 0, false, new byte[0]), new BootTimer.State(false),
+                List.of(new DeviceState("virtio-blk rootfs", transport, JSON.valueToTree(
+                        new dev.ember.devices.virtio.balloon.VirtioBalloon.State(0, 0, -1, 0)))));
+        decode(state.encode());
+        java.nio.file.Path mem = java.nio.file.Files.write(dir.resolve("training.mem"), new byte[16 << 20]);
+        dev.ember.memory.GuestMemory.mapPrivate(VmConfig.RAM_BASE, 16L << 20, mem).close();
+    }
 }

@@ -16,7 +16,8 @@ import java.nio.file.Path;
  * what a fresh {@code ember --api-sock} process does before and while it first answers, so the
  * classes it loads and links then come ready-made from the cache. It parses a command line,
  * serves the API on a temporary socket, sends it a handful of pre-boot requests (good and bad
- * ones, so the error paths load too), and stops. It prints nothing and starts no guest.
+ * ones, so the error paths load too), encodes and decodes a snapshot's state and maps a memory
+ * file (what a restore does first), and stops. It prints nothing and starts no guest.
  *
  * <p>Run by {@code scripts/lib.sh} with {@code -XX:AOTCacheOutput}, once per build of the jars.
  */
@@ -52,8 +53,14 @@ public final class StartupTraining {
                 server.close();
                 metrics.close();
             }
+            // What a restore does before the guest runs: decode a state file, map a memory file.
+            dev.ember.vmm.VmState.exerciseForTraining(dir);
         } finally {
-            Files.deleteIfExists(socket);
+            try (var files = Files.list(dir)) {
+                for (Path p : files.toList()) {
+                    Files.deleteIfExists(p);
+                }
+            }
             Files.deleteIfExists(dir);
         }
     }
