@@ -47,17 +47,6 @@ public final class MemoryFile {
     }
 
     /**
-     * Writes the pages of {@code ram} set in {@code dirty} (bit {@code p % 64} of word
-     * {@code p / 64} for page {@code p}) to {@code path} atomically; the rest is holes.
-     */
-    public static Written writeDiff(Path path, MemorySegment ram, long[] dirty) throws IOException {
-        byte[] id = SnapshotPair.newId();
-        Written[] w = {null};
-        AtomicFiles.write(path, temp -> w[0] = writeTo(temp, ram, dirty, id));
-        return w[0];
-    }
-
-    /**
      * Writes a memory file into {@code temp}: every non-zero page of {@code ram}, or with
      * {@code dirty} every page set in it (zero or not), then the trailer with {@code id}.
      */

@@ -221,10 +221,11 @@ final class DeviceManager implements AutoCloseable {
             if (s.transport() == null) {
                 throw new IllegalArgumentException(s.device() + ": no transport state");
             }
-            Class<? extends Record> type = t.device().stateType();
-            if (type != null && s.state() != null && !s.state().isNull()) {
+            // The fresh device's own state names the record class to read the saved one as.
+            Record fresh = t.device().saveState();
+            if (fresh != null && s.state() != null && !s.state().isNull()) {
                 try {
-                    t.device().restoreState(VmState.JSON.treeToValue(s.state(), type));
+                    t.device().restoreState(VmState.JSON.treeToValue(s.state(), fresh.getClass()));
                 } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
                     throw new IllegalArgumentException(s.device() + ": state does not decode: " + e.getOriginalMessage());
                 }

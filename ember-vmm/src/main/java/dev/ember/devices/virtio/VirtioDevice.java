@@ -74,14 +74,10 @@ public interface VirtioDevice {
         return null;
     }
 
-    /** {@return the class of {@link #saveState}'s record, for reading it back; null when there is none} */
-    default Class<? extends Record> stateType() {
-        return null;
-    }
-
     /**
      * Restores what {@link #saveState} returned, on a device freshly built from the same
-     * configuration, before the transport reactivates it.
+     * configuration, before the transport reactivates it. The record is read back as the class
+     * of what {@link #saveState} returns on that fresh device.
      *
      * @throws IllegalArgumentException if the state does not fit this device
      */

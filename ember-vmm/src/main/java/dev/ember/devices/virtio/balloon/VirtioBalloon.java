@@ -450,10 +450,6 @@ public final class VirtioBalloon implements VirtioDevice {
         return new State(targetPages, actualPages, heldStatsHead, statsPollingSeconds);
     }
 
-    @Override
-    public Class<? extends Record> stateType() {
-        return State.class;
-    }
 
     @Override
     public synchronized void restoreState(Record state) {

@@ -476,25 +476,15 @@ public final class VirtioBlock implements VirtioDevice {
         return "VirtioBlock[" + id + ", " + image + "]";
     }
 
-    /** The drive's state for snapshots: its rate limiter (configuration and fill). The image is the user's. */
-    public record State(RateLimiter.State limiter) { }
-
+    /** The drive's state for snapshots is its rate limiter's: configuration and fill. The image is the user's. */
     @Override
     public Record saveState() {
-        return new State(limiter.saveState());
-    }
-
-    @Override
-    public Class<? extends Record> stateType() {
-        return State.class;
+        return limiter.saveState();
     }
 
     @Override
     public void restoreState(Record state) {
-        RateLimiter.State s = ((State) state).limiter();
-        if (s != null) {
-            limiter.restoreState(s);
-        }
+        limiter.restoreState((RateLimiter.State) state);
     }
 
     /** Firecracker's {@code block_<drive_id>} metrics. */

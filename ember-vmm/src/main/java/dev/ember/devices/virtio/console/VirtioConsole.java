@@ -310,10 +310,6 @@ public final class VirtioConsole implements VirtioDevice {
         return new State(pending);
     }
 
-    @Override
-    public Class<? extends Record> stateType() {
-        return State.class;
-    }
 
     @Override
     public synchronized void restoreState(Record state) {

@@ -334,10 +334,6 @@ public final class VirtioInput implements VirtioDevice {
         return new State(List.copyOf(pending), select, subsel, leds);
     }
 
-    @Override
-    public Class<? extends Record> stateType() {
-        return State.class;
-    }
 
     @Override
     public synchronized void restoreState(Record state) {

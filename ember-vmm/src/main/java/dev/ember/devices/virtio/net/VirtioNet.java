@@ -555,10 +555,6 @@ public final class VirtioNet implements VirtioDevice {
         return new State(rxLimiter.saveState(), txLimiter.saveState());
     }
 
-    @Override
-    public Class<? extends Record> stateType() {
-        return State.class;
-    }
 
     @Override
     public void restoreState(Record state) {

@@ -199,25 +199,15 @@ public final class VirtioRng implements VirtioDevice {
         return written;
     }
 
-    /** The entropy device's state for snapshots: its rate limiter (configuration and fill). */
-    public record State(RateLimiter.State limiter) { }
-
+    /** The entropy device's state for snapshots is its rate limiter's: configuration and fill. */
     @Override
     public Record saveState() {
-        return new State(limiter.saveState());
-    }
-
-    @Override
-    public Class<? extends Record> stateType() {
-        return State.class;
+        return limiter.saveState();
     }
 
     @Override
     public void restoreState(Record state) {
-        RateLimiter.State s = ((State) state).limiter();
-        if (s != null) {
-            limiter.restoreState(s);
-        }
+        limiter.restoreState((RateLimiter.State) state);
     }
 
     /** Firecracker's {@code entropy} metrics. */
