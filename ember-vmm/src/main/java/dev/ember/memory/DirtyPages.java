@@ -53,7 +53,19 @@ public final class DirtyPages {
         return out;
     }
 
-    /** {@return the number of pages tracked} */
+    /**
+     * Marks again the pages a {@link #drain} returned, for a snapshot that failed to write them:
+     * the next Diff must still hold them.
+     */
+    public void unDrain(long[] drained) {
+        for (int i = 0; i < drained.length && i < bits.length; i++) {
+            if (drained[i] != 0) {
+                WORD.getAndBitwiseOr(bits, i, drained[i]);
+            }
+        }
+    }
+
+        /** {@return the number of pages tracked} */
     public long pages() {
         return pages;
     }

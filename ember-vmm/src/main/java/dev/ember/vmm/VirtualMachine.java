@@ -269,8 +269,15 @@ public final class VirtualMachine implements AutoCloseable {
                         h.mmu.dropWritable();
                     }
                 }
-                MemoryFile.Written mem = SnapshotPair.write(stateFile, memoryFile, id, payload, ram.segment(),
-                        diff ? pages : null);
+                MemoryFile.Written mem;
+                try {
+                    mem = SnapshotPair.write(stateFile, memoryFile, id, payload, ram.segment(), diff ? pages : null);
+                } catch (IOException | RuntimeException e) {
+                    if (pages != null) {
+                        dirty.unDrain(pages);   // nothing was written: the next Diff still owes these pages
+                    }
+                    throw e;
+                }
                 return new SnapshotInfo(payload.length, mem.bytes(), mem.pagesWritten(), System.nanoTime() - start);
             });
         }
