@@ -72,13 +72,7 @@ public final class SnapshotFigures {
         Path state = dir.resolve("vm.state");
         Path mem = dir.resolve("vm.mem");
         try (VirtualMachine vm = new VirtualMachine(config, console, new PrintStream(console, true))) {
-            Thread run = Thread.ofPlatform().start(() -> {
-                try {
-                    vm.run();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            });
+            Thread run = runInBackground(vm);
             console.await("ember-guest: userspace up", 300_000);
             Thread.sleep(2000);   // the shell is up
             // An idle guest at its prompt, for the fresh-process figure: nothing competes with the
@@ -193,13 +187,7 @@ public final class SnapshotFigures {
             if (mode > 0) {
                 vm.trackDirtyPages();
             }
-            Thread run = Thread.ofPlatform().start(() -> {
-                try {
-                    vm.run();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            });
+            Thread run = runInBackground(vm);
             console.await("ember-guest: userspace up", 300_000);
             Thread.sleep(1500);
             byte[] job = ("dd if=/dev/zero of=/tmp/z bs=1M count=32 2>/dev/null; sha256sum /tmp/z >/dev/null;"
@@ -231,13 +219,7 @@ public final class SnapshotFigures {
         VirtualMachine vm = VirtualMachine.restore(state, mem, c -> c.named("restored"), OutputStream.nullOutputStream(),
                 new PrintStream(OutputStream.nullOutputStream()), null);
         long[] before = instret(vm);
-        Thread run = Thread.ofPlatform().start(() -> {
-            try {
-                vm.run();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
+        Thread run = runInBackground(vm);
         while (Arrays.equals(before, instret(vm))) {
             Thread.onSpinWait();
         }
@@ -263,13 +245,7 @@ public final class SnapshotFigures {
             VirtualMachine vm = VirtualMachine.restore(state, mem, c -> c.named("clone-" + vms.size()),
                     OutputStream.nullOutputStream(), new PrintStream(OutputStream.nullOutputStream()), null);
             vms.add(vm);
-            threads.add(Thread.ofPlatform().start(() -> {
-                try {
-                    vm.run();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }));
+            threads.add(runInBackground(vm));
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         Thread.sleep(3000);   // the idle clones run their timers and shells
@@ -286,6 +262,17 @@ public final class SnapshotFigures {
             t.join(10_000);
         }
         vms.forEach(VirtualMachine::close);
+    }
+
+    /** {@return a started thread that runs {@code vm} until it stops} */
+    private static Thread runInBackground(VirtualMachine vm) {
+        return Thread.ofPlatform().start(() -> {
+            try {
+                vm.run();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
     }
 
     private static long rssKib() throws IOException {
