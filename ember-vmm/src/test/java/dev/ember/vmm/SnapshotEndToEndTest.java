@@ -9,7 +9,11 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
+import dev.ember.config.EngineConfig;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -29,8 +33,14 @@ class SnapshotEndToEndTest {
                 VmConfig.DEFAULT_CMDLINE, null, null);
     }
 
-    @Test
-    void pausedGuestRestoresTwiceAndEachCopyFinishesItsWork() throws Exception {
+    /** Both engines: the interpreter, and the translator at a low threshold so the guest runs translated. */
+    static Stream<EngineConfig> engines() {
+        return Stream.of(EngineConfig.INTERPRETER, EngineConfig.jit(64));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("engines")
+    void pausedGuestRestoresTwiceAndEachCopyFinishesItsWork(EngineConfig engine) throws Exception {
         Path state = tmp.resolve("vm.state");
         Path mem = tmp.resolve("vm.mem");
         TextConsole console = new TextConsole();
@@ -38,7 +48,7 @@ class SnapshotEndToEndTest {
         // checksum, which depends on every step having run once, in order.
         String work = "s=0; i=0; while [ $i -lt 1000 ]; do i=$((i+1)); s=$(( (s*31 + i) % 1000003 )); echo $i $s >> /tmp/log; [ $i = 40 ] && echo \"mid\"\"way\";"
                 + " done; echo \"res\"\"ult-$s-$(md5sum < /tmp/log | cut -c1-8)\"";
-        try (VirtualMachine vm = new VirtualMachine(guest(), console, new PrintStream(console, true))) {
+        try (VirtualMachine vm = new VirtualMachine(guest().withEngine(engine), console, new PrintStream(console, true))) {
             CompletableFuture<Integer> run = TextConsole.runInBackground(vm);
             int at = console.awaitPrompt();
             TextConsole.type(vm, "echo \"sta\"\"rted\"; " + work);
@@ -77,9 +87,12 @@ class SnapshotEndToEndTest {
         return console.text().substring(start, end).trim();
     }
 
-    @Test
-    void aDiffSnapshotRebasedOnItsBaseIsTheFullSnapshotOfTheSameMomentAndTimeOnDiskIsInvisible() throws Exception {
-        VmConfig config = new VmConfig(1, 64L << 20, guest().kernel(), guest().initrd(), VmConfig.DEFAULT_CMDLINE, null, null);
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("engines")
+    void aDiffSnapshotRebasedOnItsBaseIsTheFullSnapshotOfTheSameMomentAndTimeOnDiskIsInvisible(EngineConfig engine)
+            throws Exception {
+        VmConfig config = new VmConfig(1, 64L << 20, guest().kernel(), guest().initrd(), VmConfig.DEFAULT_CMDLINE, null, null)
+                .withEngine(engine);
         TextConsole console = new TextConsole();
         Path baseMem = tmp.resolve("base.mem");
         Path diffState = tmp.resolve("diff.state");
