@@ -76,12 +76,12 @@ public record ProcessSpec(List<String> args, List<String> env, String cwd, Strin
         }
     }
 
-    /** {@return a root process running {@code args} in {@code /root} with {@link #DEFAULT_ENV}} */
+    /** {@return a root process running {@code args} in {@code /} with {@link #DEFAULT_ENV}} */
     public static ProcessSpec of(String... args) {
         return builder(args).build();
     }
 
-    /** {@return a root process running {@code sh -c command} in {@code /root}} */
+    /** {@return a root process running {@code sh -c command} in {@code /}} */
     public static ProcessSpec shell(String command) {
         return of("/bin/sh", "-c", command);
     }
@@ -114,7 +114,7 @@ public record ProcessSpec(List<String> args, List<String> env, String cwd, Strin
     public static final class Builder {
         private List<String> args;
         private List<String> env = DEFAULT_ENV;
-        private String cwd = "/root";
+        private String cwd = "/";
         private String root;
         private int uid;
         private int gid;

@@ -9,8 +9,11 @@ import dev.ember.config.EntropyConfig;
 import dev.ember.config.MachineConfig;
 import dev.ember.config.NetworkInterfaceConfig;
 import dev.ember.config.VsockConfig;
+import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -36,6 +39,9 @@ public final class MicroVmBuilder {
 
     static final AtomicInteger NEXT_ID = new AtomicInteger(1);
 
+    /** The name of the vsock socket {@link #guestAgent} makes, in a directory of its own. */
+    static final String AGENT_SOCKET = "vsock.sock";
+
     private String name;
     private BootSourceConfig bootSource;
     private MachineConfig machineConfig = MachineConfig.DEFAULT;
@@ -45,6 +51,7 @@ public final class MicroVmBuilder {
     private EntropyConfig entropy;
     private BalloonConfig balloon;
     private boolean virtioConsole;
+    private boolean guestAgent;
     private int consoleHistoryBytes = DEFAULT_CONSOLE_HISTORY_BYTES;
     private OutputStream consoleCopy;
     private PrintStream errors = System.err;
@@ -120,6 +127,17 @@ public final class MicroVmBuilder {
     }
 
     /**
+     * Gives the guest a way to reach its agent ({@code ember-agent}, which the default guest
+     * runs): if no {@link #vsock} device is configured, attaches one (guest CID 3) on a Unix
+     * socket in a new temporary directory, deleted when the VM is closed. Then
+     * {@link MicroVm#exec} goes through the agent, and {@link MicroVm#spawn} works.
+     */
+    public MicroVmBuilder guestAgent(boolean guestAgent) {
+        this.guestAgent = guestAgent;
+        return this;
+    }
+
+    /**
      * How many bytes of console output the VM keeps for {@link GuestConsole}, at least 64 KiB (so
      * one flush of the console's output buffer always fits); older output is dropped.
      */
@@ -160,16 +178,47 @@ public final class MicroVmBuilder {
         if (bootSource == null) {
             throw new IllegalArgumentException("no boot source: call bootSource(...) with the kernel image to boot");
         }
-        DevicesConfig devices = new DevicesConfig(drives, networkInterfaces, vsock, entropy, balloon, virtioConsole);
+        Path socketDir = null;
+        VsockConfig vsockConfig = vsock;
+        if (guestAgent && vsockConfig == null) {
+            try {
+                socketDir = Files.createTempDirectory("ember-agent-");
+            } catch (IOException e) {
+                throw new BootException("cannot create a directory for the guest agent's vsock socket: " + e.getMessage());
+            }
+            vsockConfig = new VsockConfig(3, socketDir.resolve(AGENT_SOCKET));
+        }
+        DevicesConfig devices = new DevicesConfig(drives, networkInterfaces, vsockConfig, entropy, balloon, virtioConsole);
         String cmdline = bootSource.bootArgs() != null ? bootSource.bootArgs() : VmConfig.DEFAULT_CMDLINE;
         String vmName = name != null ? name : "vm-" + NEXT_ID.getAndIncrement();
-        VmConfig config = new VmConfig(machineConfig.vcpuCount(), (long) machineConfig.memSizeMib() << 20,
-                bootSource.kernelImagePath(), bootSource.initrdPath(), cmdline, null, null, devices, false, vmName,
-                machineConfig.engine()).validate();
-        MicroVm vm = new MicroVm(vmName, config, consoleHistoryBytes, consoleCopy, errors);
+        MicroVm vm;
+        try {
+            VmConfig config = new VmConfig(machineConfig.vcpuCount(), (long) machineConfig.memSizeMib() << 20,
+                    bootSource.kernelImagePath(), bootSource.initrdPath(), cmdline, null, null, devices, false, vmName,
+                    machineConfig.engine()).validate();
+            vm = new MicroVm(vmName, config, consoleHistoryBytes, consoleCopy, errors);
+        } catch (BootException | RuntimeException e) {
+            deleteQuietly(socketDir);
+            throw e;
+        }
+        if (socketDir != null) {
+            vm.deleteOnClose(socketDir);
+        }
         if (machineConfig.trackDirtyPages()) {
             vm.machine().trackDirtyPages();
         }
         return vm;
+    }
+
+    private static void deleteQuietly(Path dir) {
+        if (dir == null) {
+            return;
+        }
+        try {
+            Files.deleteIfExists(dir.resolve(AGENT_SOCKET));
+            Files.deleteIfExists(dir);
+        } catch (IOException e) {
+            // A temporary directory left behind is harmless; the build's own error matters.
+        }
     }
 }
