@@ -8,6 +8,7 @@ import dev.ember.config.DriveConfig;
 import dev.ember.config.EntropyConfig;
 import dev.ember.config.MachineConfig;
 import dev.ember.config.NetworkInterfaceConfig;
+import dev.ember.config.ShareConfig;
 import dev.ember.config.VsockConfig;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -45,6 +46,7 @@ public final class MicroVmBuilder {
     private EntropyConfig entropy;
     private BalloonConfig balloon;
     private boolean virtioConsole;
+    private final List<ShareConfig> shares = new ArrayList<>();
     private int consoleHistoryBytes = DEFAULT_CONSOLE_HISTORY_BYTES;
     private OutputStream consoleCopy;
     private PrintStream errors = System.err;
@@ -113,6 +115,21 @@ public final class MicroVmBuilder {
         return this;
     }
 
+    /**
+     * Shares a host directory over virtio-fs, as Ember's {@code PUT /shares/{id}}; the guest
+     * mounts it with {@code mount -t virtiofs TAG /mnt}. Shares take the slots after the other
+     * devices, in the order added.
+     */
+    public MicroVmBuilder share(ShareConfig share) {
+        shares.add(Objects.requireNonNull(share, "share"));
+        return this;
+    }
+
+    /** As {@link #share(ShareConfig)}. */
+    public MicroVmBuilder share(String tag, java.nio.file.Path path, boolean readOnly) {
+        return share(new ShareConfig(tag, path, readOnly));
+    }
+
     /** Attaches a virtio console ({@code hvc1}) beside the UART. */
     public MicroVmBuilder virtioConsole(boolean virtioConsole) {
         this.virtioConsole = virtioConsole;
@@ -161,6 +178,9 @@ public final class MicroVmBuilder {
             throw new IllegalArgumentException("no boot source: call bootSource(...) with the kernel image to boot");
         }
         DevicesConfig devices = new DevicesConfig(drives, networkInterfaces, vsock, entropy, balloon, virtioConsole);
+        for (ShareConfig share : shares) {
+            devices = devices.withShare(share);
+        }
         String cmdline = bootSource.bootArgs() != null ? bootSource.bootArgs() : VmConfig.DEFAULT_CMDLINE;
         String vmName = name != null ? name : "vm-" + NEXT_ID.getAndIncrement();
         VmConfig config = new VmConfig(machineConfig.vcpuCount(), (long) machineConfig.memSizeMib() << 20,
