@@ -2,7 +2,8 @@
 # Build Ember's default guest from Debian packages only:
 #   guest/out/Image           Linux 6.1 RISC-V kernel (linux-source-6.1, allnoconfig + guest/kernel.config)
 #   guest/out/initramfs.cpio  uncompressed newc cpio: static busybox (Debian busybox source package),
-#                             guest/rootfs/, /usr/bin/vsock-cat (guest/tools/vsock-cat.c)
+#                             guest/rootfs/, /usr/bin/vsock-cat (guest/tools/vsock-cat.c),
+#                             /usr/bin/ember-agent (guest/agent/ember-agent.c)
 #   guest/out/rootfs.ext4     64 MiB sparse ext4 image with the same userspace (root=/dev/vda rw); pristine:
 #                             launchers boot a per-run copy, never this file or the cached one
 #
@@ -290,13 +291,12 @@ build_busybox() { # build_busybox DEST_DIR
 # The guest userspace is described once, as a gen_init_cpio list (dir/file/slink/nod lines, owner 0:0);
 # the initramfs and the ext4 root disk are both made from that list, so they hold the same files.
 
-build_vsock_cat() { # build_vsock_cat DEST_FILE: static riscv64 binary from guest/tools/vsock-cat.c
-    ${CROSS}gcc -static -Os -s -Wall -Wextra -Werror -o "$1" "$GUEST_DIR/tools/vsock-cat.c" ||
-        die "compiling guest/tools/vsock-cat.c failed"
+build_guest_c() { # build_guest_c SOURCE DEST_FILE: static riscv64 binary from one C file under guest/
+    ${CROSS}gcc -static -Os -s -Wall -Wextra -Werror -o "$2" "$GUEST_DIR/$1" || die "compiling guest/$1 failed"
 }
 
-userspace_list() { # userspace_list BUSYBOX_DIR VSOCK_CAT: print the gen_init_cpio list of the userspace
-    local bb=$1 vsock=$2 d f
+userspace_list() { # userspace_list BUSYBOX_DIR TOOLS_DIR: print the gen_init_cpio list of the userspace
+    local bb=$1 tools=$2 d f
     # base directories plus every directory of guest/rootfs/
     { printf '%s\n' /bin /sbin /usr /usr/bin /usr/sbin /dev /proc /sys /tmp /root /etc /mnt /run /var
       (cd "$GUEST_DIR/rootfs" && find . -mindepth 1 -type d | sed 's|^\.||'); } | LC_ALL=C sort -u |
@@ -311,7 +311,8 @@ userspace_list() { # userspace_list BUSYBOX_DIR VSOCK_CAT: print the gen_init_cp
     echo "nod /dev/null 0666 0 0 c 1 3"
     echo "file /bin/busybox $bb/busybox 0755 0 0"
     echo "slink /init /bin/busybox 0777 0 0"
-    echo "file /usr/bin/vsock-cat $vsock 0755 0 0"
+    echo "file /usr/bin/vsock-cat $tools/vsock-cat 0755 0 0"
+    echo "file /usr/bin/ember-agent $tools/ember-agent 0755 0 0"
     # every file of guest/rootfs/ (etc/inittab, etc/init.d/rcS, ...); executable ones get 0755
     for f in "${ROOTFS_FILES[@]}"; do
         if [[ -x $f ]]; then echo "file ${f#"$GUEST_DIR/rootfs"} $f 0755 0 0"
@@ -415,7 +416,7 @@ BUSYBOX_KEY=$(hash_inputs "busybox-src=$BUSYBOX_VER" "gcc-riscv64-linux-gnu=$GCC
 KEY=$(hash_inputs "kernel=$KERNEL_KEY" "busybox=$BUSYBOX_KEY" "linux-source-6.1=$LINUX_VER" \
     "libc6-dev-riscv64-cross=$LIBC_VER" "e2fsprogs=$E2FS_VER" \
     "rootfs=$(cd "$GUEST_DIR/rootfs" && find . -printf '%y %m %p\n' | LC_ALL=C sort)" -- \
-    "${ROOTFS_FILES[@]}" "$GUEST_DIR/tools/vsock-cat.c" "${SCRIPTS[@]}")
+    "${ROOTFS_FILES[@]}" "$GUEST_DIR/tools/vsock-cat.c" "$GUEST_DIR/agent/ember-agent.c" "${SCRIPTS[@]}")
 FINAL=$CACHE_ROOT/$KEY
 
 mkdir -p "$CACHE_ROOT"
@@ -447,8 +448,9 @@ if [[ $FORCE == 1 || ! -f $BDIR/busybox ]]; then build_busybox "$BDIR"; else log
 
 rm -rf "$FINAL.tmp"; mkdir -p "$FINAL.tmp"
 USERSPACE_TMP=$(mktemp -d)
-build_vsock_cat "$USERSPACE_TMP/vsock-cat"
-userspace_list "$BDIR" "$USERSPACE_TMP/vsock-cat" >"$USERSPACE_TMP/userspace.list"
+build_guest_c tools/vsock-cat.c "$USERSPACE_TMP/vsock-cat"
+build_guest_c agent/ember-agent.c "$USERSPACE_TMP/ember-agent"
+userspace_list "$BDIR" "$USERSPACE_TMP" >"$USERSPACE_TMP/userspace.list"
 build_initramfs "$USERSPACE_TMP/userspace.list" "$FINAL.tmp/initramfs.cpio"
 build_rootfs_ext4 "$USERSPACE_TMP/userspace.list" "$FINAL.tmp/rootfs.ext4"
 rm -rf "$USERSPACE_TMP"

@@ -44,7 +44,12 @@ final class DefaultGuest {
         List<NetworkInterfaceConfig> nets = given.networks().isEmpty()
                 ? List.of(new NetworkInterfaceConfig("eth0", null, null, List.of()))
                 : given.networks();
-        devices = new DevicesConfig(drives, nets, given.vsock(), given.entropy() != null ? given.entropy() : new EntropyConfig(null), given.balloon(), given.virtioConsole());
+        DevicesConfig defaults = new DevicesConfig(drives, nets, given.vsock(),
+                given.entropy() != null ? given.entropy() : new EntropyConfig(null), given.balloon(), given.virtioConsole());
+        for (var share : given.shares()) {
+            defaults = defaults.withShare(share);
+        }
+        devices = defaults;
     }
 
     Path initrd() {

@@ -6,6 +6,7 @@ import dev.ember.config.DriveConfig;
 import dev.ember.config.EntropyConfig;
 import dev.ember.config.NetworkInterfaceConfig;
 import dev.ember.config.PortForward;
+import dev.ember.config.ShareConfig;
 import dev.ember.config.VsockConfig;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -48,6 +49,11 @@ final class DeviceOptions {
             + "with console=hvc0 in --append the terminal is connected to it")
     boolean virtioConsole;
 
+    @Option(names = "--share", paramLabel = "SPEC",
+            description = "share a host directory over virtio-fs (repeatable): PATH,tag=NAME[,ro]; "
+                    + "the guest mounts it with 'mount -t virtiofs NAME /mnt'")
+    List<String> shares = new ArrayList<>();
+
     /**
      * {@return the devices these options describe}
      *
@@ -62,13 +68,18 @@ final class DeviceOptions {
         for (int i = 0; i < nets.size(); i++) {
             netConfigs.add(parseNet(nets.get(i), i));
         }
-        return new DevicesConfig(driveConfigs, netConfigs, vsock == null ? null : parseVsock(vsock), rng ? new EntropyConfig(null) : null,
-                balloon == null ? null : parseBalloon(balloon), virtioConsole);
+        DevicesConfig devices = new DevicesConfig(driveConfigs, netConfigs, vsock == null ? null : parseVsock(vsock),
+                rng ? new EntropyConfig(null) : null, balloon == null ? null : parseBalloon(balloon), virtioConsole);
+        for (String share : shares) {
+            devices = devices.withShare(parseShare(share));
+        }
+        return devices;
     }
 
     /** {@return whether any device option was given} */
     boolean any() {
-        return !drives.isEmpty() || !nets.isEmpty() || vsock != null || rng || balloon != null || virtioConsole;
+        return !drives.isEmpty() || !nets.isEmpty() || vsock != null || rng || balloon != null || virtioConsole
+                || !shares.isEmpty();
     }
 
     private static DriveConfig parseDrive(String spec, int index) {
@@ -82,6 +93,24 @@ final class DeviceOptions {
             return new DriveConfig(id, Path.of(path), kv.containsKey("root"), kv.containsKey("ro"));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--drive " + spec + ": " + e.getMessage());
+        }
+    }
+
+    /** {@code PATH,tag=NAME[,ro]}: the path comes first, as a bare value. */
+    static ShareConfig parseShare(String spec) {
+        int comma = spec.indexOf(',');
+        String path = comma < 0 ? spec : spec.substring(0, comma);
+        if (path.isEmpty() || path.contains("=")) {
+            throw new IllegalArgumentException("--share " + spec + ": starts with the host directory: PATH,tag=NAME[,ro]");
+        }
+        Map<String, String> kv = comma < 0 ? Map.of() : split("--share", spec.substring(comma + 1), List.of("tag", "ro"));
+        if (!kv.containsKey("tag")) {
+            throw new IllegalArgumentException("--share " + spec + ": needs tag=NAME");
+        }
+        try {
+            return new ShareConfig(kv.get("tag"), Path.of(path), kv.containsKey("ro"));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--share " + spec + ": " + e.getMessage());
         }
     }
 

@@ -6,5 +6,5 @@ package dev.ember.config;
  */
 public sealed interface DeviceConfig
         permits DriveConfig, NetworkInterfaceConfig, VsockConfig, EntropyConfig, BalloonConfig, VirtioConsoleConfig,
-        KeyboardConfig {
+        KeyboardConfig, ShareConfig {
 }

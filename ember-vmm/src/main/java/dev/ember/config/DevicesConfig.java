@@ -100,6 +100,12 @@ public record DevicesConfig(List<DeviceConfig> devices, MmdsConfig mmds) {
                 case BalloonConfig b -> "a balloon";
                 case VirtioConsoleConfig c -> "a virtio-console";
                 case KeyboardConfig k -> "a keyboard";
+                case ShareConfig s -> {
+                    if (!ids.add("share:" + s.tag())) {
+                        throw new IllegalArgumentException("share tag '" + s.tag() + "' is used twice");
+                    }
+                    yield null;
+                }
             };
             if (key != null && !ids.add(key)) {
                 throw new IllegalArgumentException("a VM has at most one of each: " + key + " is given twice");
@@ -134,6 +140,18 @@ public record DevicesConfig(List<DeviceConfig> devices, MmdsConfig mmds) {
     /** {@return the network interfaces, in the order the guest numbers them} */
     public List<NetworkInterfaceConfig> networks() {
         return all(NetworkInterfaceConfig.class);
+    }
+
+    /** {@return the shared directories (virtio-fs), in slot order} */
+    public List<ShareConfig> shares() {
+        return all(ShareConfig.class);
+    }
+
+    /** {@return these devices with {@code share} added after the others} */
+    public DevicesConfig withShare(ShareConfig share) {
+        List<DeviceConfig> out = new ArrayList<>(devices);
+        out.add(share);
+        return new DevicesConfig(out, mmds);
     }
 
     /** {@return the vsock device, or null} */

@@ -12,6 +12,7 @@ import dev.ember.config.DriveConfig;
 import dev.ember.config.NetworkInterfaceConfig;
 import dev.ember.config.PortForward;
 import dev.ember.config.RateLimiterConfig;
+import dev.ember.config.ShareConfig;
 import dev.ember.devices.irq.Plic;
 import dev.ember.devices.virtio.VirtioDevice;
 import dev.ember.devices.virtio.VirtioMmio;
@@ -20,6 +21,7 @@ import dev.ember.devices.virtio.block.DiskImage;
 import dev.ember.devices.virtio.block.DiskImageException;
 import dev.ember.devices.virtio.block.VirtioBlock;
 import dev.ember.devices.virtio.console.VirtioConsole;
+import dev.ember.devices.virtio.fs.VirtioFs;
 import dev.ember.devices.virtio.input.VirtioInput;
 import dev.ember.devices.virtio.net.VirtioNet;
 import dev.ember.devices.virtio.rng.VirtioRng;
@@ -102,6 +104,7 @@ final class DeviceManager implements AutoCloseable {
                     case EntropyConfig e -> attach(VirtioRng.create(e, refillTimer), "virtio-rng", ram, bus, plic, errors);
                     case BalloonConfig b -> attach(VirtioBalloon.create(b), "virtio-balloon", ram, bus, plic, errors);
                     case KeyboardConfig k -> attach(VirtioInput.create(k), "virtio-input keyboard", ram, bus, plic, errors);
+                    case ShareConfig s -> attach(VirtioFs.create(s), "virtio-fs " + s.tag(), ram, bus, plic, errors);
                     case VirtioConsoleConfig c -> attach(VirtioConsole.create(c, consoleOutput), "virtio-console", ram, bus,
                             plic, errors);
                 }

@@ -1,7 +1,12 @@
 package dev.ember.vmm;
 
+import dev.ember.agent.AgentException;
+import dev.ember.agent.GuestAgent;
+import dev.ember.agent.GuestProcess;
+import dev.ember.agent.ProcessSpec;
 import dev.ember.config.DevicesConfig;
 import dev.ember.config.DriveConfig;
+import dev.ember.config.VsockConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -47,7 +52,18 @@ import java.util.concurrent.locks.ReentrantLock;
  * finisher's code for a failing one, 1 after a VMM failure, {@link #KILLED_STATUS} after
  * {@link #kill} (or a {@link #shutdown} that had to kill).
  *
- * <p><b>How {@link #exec} reaches the guest.</b> There is no agent: the guest's console runs an
+ * <p><b>The guest agent.</b> When the VM has a vsock device (or was built with
+ * {@link MicroVmBuilder#guestAgent}) and the guest runs {@code ember-agent} (the default guest
+ * does, {@code guest/agent/PROTOCOL.md}), {@link #exec(String, Duration)} runs the command through
+ * it: {@code sh -c}, stderr merged into the output, no console typing, no line-length limit,
+ * several commands at once, each in {@code /} with a fresh shell. {@link #spawn} and
+ * {@link #exec(List, byte[], Duration)} give more: stdout and stderr apart as bytes, stdin,
+ * signals, a terminal ({@link GuestProcess}). Which way exec goes is decided at the first call:
+ * it pings the agent and probes the console shell at the same time, and settles on the console
+ * only when the shell has answered and the agent has not within {@value #AGENT_GRACE_MILLIS} ms
+ * more. {@link #shutdown} asks the agent to power off when one answers.
+ *
+ * <p><b>How {@link #exec} reaches a guest without the agent.</b> The guest's console runs an
  * interactive root shell (the default guest's {@code /etc/inittab} starts busybox {@code sh} on
  * the console, prompt {@code ~ # }), and exec types one line at it, exactly as a person would:
  * <pre>
@@ -107,6 +123,18 @@ public final class MicroVm implements AutoCloseable {
      */
     public static final int MAX_COMMAND_BYTES = 900;
 
+    /** The most output {@link #exec(List, byte[], Duration)} keeps per stream: 16 MiB; the rest is dropped. */
+    public static final int MAX_EXEC_OUTPUT = 16 << 20;
+
+    /** How long exec waits for the agent once the console shell has answered, before it uses the console. */
+    static final long AGENT_GRACE_MILLIS = 3000;
+    /** How long {@link #spawn} waits for a booting guest's agent. */
+    private static final Duration AGENT_BOOT_TIMEOUT = Duration.ofMinutes(2);
+    private static final long AGENT_RETRY_MILLIS = 100;
+
+    /** How exec reaches the guest: not known yet, through the agent, or at the console shell. */
+    private enum Route { UNKNOWN, AGENT, CONSOLE }
+
     private static final long PROBE_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
     private static final long KILL_WAIT_MILLIS = 10_000;
     private static final int ERROR_LOG_BYTES = 64 * 1024;
@@ -126,6 +154,10 @@ public final class MicroVm implements AutoCloseable {
     private Thread runThread;
     private long commandCount;
     private volatile boolean shellReady;
+    private final GuestAgent agent;          // null without a vsock device
+    private final ReentrantLock routeLock = new ReentrantLock();
+    private volatile Route route = Route.UNKNOWN;
+    private Path ownedSocketDir;             // made by the builder for the agent's vsock; deleted on close
 
     MicroVm(String name, VmConfig config, int consoleHistoryBytes, OutputStream consoleCopy, PrintStream userErrors)
             throws dev.ember.boot.BootException {
@@ -136,6 +168,17 @@ public final class MicroVm implements AutoCloseable {
         this.errorLog = new ErrorLog(userErrors);
         this.errors = new PrintStream(errorLog, true, StandardCharsets.UTF_8);
         this.machine = new VirtualMachine(config, history, errors);
+        this.agent = agentFor(config);
+    }
+
+    private static GuestAgent agentFor(VmConfig config) {
+        VsockConfig vsock = config.devices().vsock();
+        return vsock == null ? null : new GuestAgent(vsock.udsPath());
+    }
+
+    /** Makes {@link #close} delete {@code dir}, the directory the builder made for the agent's vsock socket. */
+    void deleteOnClose(Path dir) {
+        this.ownedSocketDir = dir;
     }
 
     /** A VM restored from a snapshot: {@code machine} is built, nothing runs until {@link #start}. */
@@ -148,6 +191,7 @@ public final class MicroVm implements AutoCloseable {
         this.errorLog = new ErrorLog(userErrors);
         this.errors = new PrintStream(errorLog, true, StandardCharsets.UTF_8);
         this.machine = restorer.restore(history, errors);
+        this.agent = agentFor(machine.config());
     }
 
     private interface Restorer {
@@ -374,9 +418,22 @@ public final class MicroVm implements AutoCloseable {
      */
     public GuestCommandResult exec(String command, Duration timeout) throws InterruptedException, TimeoutException {
         Objects.requireNonNull(command, "command");
+        long deadline = GuestConsole.deadline(timeout);
+        if (agent != null && useAgent(deadline)) {
+            // "command eval": a syntax error is reported with status 2 instead of ending the shell, as on the console.
+            ExecResult r = AgentExec.run(agent, ProcessSpec.of("/bin/sh", "-c", "command eval \"$1\" 2>&1", "sh", command),
+                    null, deadline, name);
+            String output = r.stdoutText() + r.stderrText();
+            return new GuestCommandResult(output.endsWith("\n") ? output.substring(0, output.length() - 1) : output,
+                    r.exitCode());
+        }
+        return execAtConsole(command, timeout, deadline);
+    }
+
+    private GuestCommandResult execAtConsole(String command, Duration timeout, long deadline)
+            throws InterruptedException, TimeoutException {
         String quoted = "'" + command.replace("'", "'\\''") + "'";
         checkCommand(command, quoted);
-        long deadline = GuestConsole.deadline(timeout);
         if (!execLock.tryLock(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
             throw new TimeoutException("VM " + name + ": an earlier command was still running after " + timeout);
         }
@@ -414,6 +471,124 @@ public final class MicroVm implements AutoCloseable {
             }
         } finally {
             execLock.unlock();
+        }
+    }
+
+    /**
+     * Runs {@code argv} in the guest through the agent and returns its stdout and stderr apart, as
+     * bytes, with its exit status. The program is looked up in {@code PATH}; it runs as root in
+     * {@code /} with {@link ProcessSpec#DEFAULT_ENV}. Calls may run concurrently.
+     *
+     * @param stdin   bytes for the process's standard input, then end of input; null for none
+     * @param timeout for the whole call, including waiting for a booting guest's agent
+     * @throws IllegalStateException if the VM is not running or has no vsock device, or the agent's connection failed
+     * @throws TimeoutException      if the agent did not answer or the process did not end in time (it was killed)
+     */
+    public ExecResult exec(List<String> argv, byte[] stdin, Duration timeout) throws InterruptedException, TimeoutException {
+        return exec(ProcessSpec.builder(argv.toArray(String[]::new)).build(), stdin, timeout);
+    }
+
+    /** Runs {@code sh -c command} as {@link #exec(List, byte[], Duration)} does. */
+    public ExecResult exec(String command, byte[] stdin, Duration timeout) throws InterruptedException, TimeoutException {
+        return exec(ProcessSpec.shell(command), stdin, timeout);
+    }
+
+    /** Runs {@code spec} to completion as {@link #exec(List, byte[], Duration)} does. */
+    public ExecResult exec(ProcessSpec spec, byte[] stdin, Duration timeout) throws InterruptedException, TimeoutException {
+        long deadline = GuestConsole.deadline(timeout);
+        GuestAgent a = readyAgent(deadline);
+        return AgentExec.run(a, spec, stdin, deadline, name);
+    }
+
+    /**
+     * Starts a process in the guest through the agent, waiting up to two minutes for a booting
+     * guest's agent to answer.
+     *
+     * @throws IllegalStateException if the VM is not running or has no vsock device
+     * @throws AgentException        if the guest could not start the process (the message says why)
+     * @throws TimeoutException      if the agent did not answer
+     */
+    public GuestProcess spawn(ProcessSpec spec) throws IOException, AgentException, InterruptedException, TimeoutException {
+        return readyAgent(GuestConsole.deadline(AGENT_BOOT_TIMEOUT)).spawn(spec);
+    }
+
+    /**
+     * {@return the client of this VM's guest agent}, for mounts, the hostname and the rest of
+     * {@link GuestAgent}; it may not answer yet ({@link GuestAgent#awaitReady}).
+     *
+     * @throws IllegalStateException if the VM has no vsock device
+     */
+    public GuestAgent agent() {
+        if (agent == null) {
+            throw new IllegalStateException("VM " + name + " has no vsock device, so no guest agent: "
+                    + "build it with guestAgent(true) or a vsock device");
+        }
+        return agent;
+    }
+
+    private GuestAgent readyAgent(long deadline) throws InterruptedException, TimeoutException {
+        GuestAgent a = agent();
+        requireRunning();
+        if (route != Route.AGENT) {
+            a.awaitReady(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+            route = Route.AGENT;
+        }
+        return a;
+    }
+
+    /**
+     * Decides, once, whether exec goes through the agent: pings it and probes the console shell
+     * until one answers; the console wins only if the agent stays silent for
+     * {@value #AGENT_GRACE_MILLIS} ms after the shell answered.
+     */
+    private boolean useAgent(long deadline) throws InterruptedException, TimeoutException {
+        if (route != Route.UNKNOWN) {
+            return route == Route.AGENT;
+        }
+        if (!routeLock.tryLock(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+            throw new TimeoutException("VM " + name + ": still finding out whether the guest runs an agent");
+        }
+        try {
+            requireRunning();
+            byte[] answer = ascii("@@R-" + tag + "-1@@");
+            long from = history.end();
+            long shellAnsweredAt = 0;
+            boolean shellAnswered = false;
+            long nextProbe = System.nanoTime();
+            while (route == Route.UNKNOWN) {
+                try {
+                    agent.ping();
+                    route = Route.AGENT;
+                    break;
+                } catch (IOException | AgentException e) {
+                    // Not listening (yet): try the console too.
+                }
+                long now = System.nanoTime();
+                if (!shellAnswered && history.find(answer, from, now) >= 0) {
+                    shellAnswered = true;
+                    shellAnsweredAt = now;
+                }
+                if (shellAnswered && now - shellAnsweredAt > TimeUnit.MILLISECONDS.toNanos(AGENT_GRACE_MILLIS)) {
+                    shellReady = true;
+                    route = Route.CONSOLE;
+                    break;
+                }
+                if (exit.isDone()) {
+                    throw new IllegalStateException("VM " + name + " stopped (exit status " + exit.join()
+                            + ") before its guest agent or console shell answered");
+                }
+                if (now - deadline >= 0) {
+                    throw new TimeoutException("VM " + name + ": neither the guest agent nor a console shell answered in time");
+                }
+                if (!shellAnswered && now - nextProbe >= 0) {
+                    type("echo @@R-" + tag + "-$((1))@@\n");
+                    nextProbe = now + PROBE_INTERVAL_NANOS;
+                }
+                Thread.sleep(AGENT_RETRY_MILLIS);
+            }
+            return route == Route.AGENT;
+        } finally {
+            routeLock.unlock();
         }
     }
 
@@ -517,6 +692,17 @@ public final class MicroVm implements AutoCloseable {
     public int shutdown(Duration timeout) throws InterruptedException {
         long deadline = GuestConsole.deadline(timeout);
         machine.resume();
+        if (agent != null && route != Route.CONSOLE && state() == State.RUNNING) {
+            try {
+                agent.powerOff();
+                OptionalInt status = awaitExit(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+                if (status.isPresent()) {
+                    return status.getAsInt();
+                }
+            } catch (IOException | AgentException e) {
+                // No agent answers: ask the console shell below.
+            }
+        }
         if (state() == State.RUNNING
                 && execLock.tryLock(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
             try {
@@ -650,6 +836,14 @@ public final class MicroVm implements AutoCloseable {
         input.close();
         machine.close();
         history.close();
+        if (ownedSocketDir != null) {
+            try {
+                java.nio.file.Files.deleteIfExists(ownedSocketDir.resolve(MicroVmBuilder.AGENT_SOCKET));
+                java.nio.file.Files.deleteIfExists(ownedSocketDir);
+            } catch (IOException e) {
+                errors.println("ember: VM " + name + ": cannot delete " + ownedSocketDir + ": " + e.getMessage());
+            }
+        }
         synchronized (stateLock) {
             state = State.CLOSED;
         }

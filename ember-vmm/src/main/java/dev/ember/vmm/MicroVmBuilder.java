@@ -8,9 +8,13 @@ import dev.ember.config.DriveConfig;
 import dev.ember.config.EntropyConfig;
 import dev.ember.config.MachineConfig;
 import dev.ember.config.NetworkInterfaceConfig;
+import dev.ember.config.ShareConfig;
 import dev.ember.config.VsockConfig;
+import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -36,6 +40,9 @@ public final class MicroVmBuilder {
 
     static final AtomicInteger NEXT_ID = new AtomicInteger(1);
 
+    /** The name of the vsock socket {@link #guestAgent} makes, in a directory of its own. */
+    static final String AGENT_SOCKET = "vsock.sock";
+
     private String name;
     private BootSourceConfig bootSource;
     private MachineConfig machineConfig = MachineConfig.DEFAULT;
@@ -45,6 +52,8 @@ public final class MicroVmBuilder {
     private EntropyConfig entropy;
     private BalloonConfig balloon;
     private boolean virtioConsole;
+    private boolean guestAgent;
+    private final List<ShareConfig> shares = new ArrayList<>();
     private int consoleHistoryBytes = DEFAULT_CONSOLE_HISTORY_BYTES;
     private OutputStream consoleCopy;
     private PrintStream errors = System.err;
@@ -113,9 +122,35 @@ public final class MicroVmBuilder {
         return this;
     }
 
+    /**
+     * Shares a host directory over virtio-fs, as Ember's {@code PUT /shares/{id}}; the guest
+     * mounts it with {@code mount -t virtiofs TAG /mnt}. Shares take the slots after the other
+     * devices, in the order added.
+     */
+    public MicroVmBuilder share(ShareConfig share) {
+        shares.add(Objects.requireNonNull(share, "share"));
+        return this;
+    }
+
+    /** As {@link #share(ShareConfig)}. */
+    public MicroVmBuilder share(String tag, java.nio.file.Path path, boolean readOnly) {
+        return share(new ShareConfig(tag, path, readOnly));
+    }
+
     /** Attaches a virtio console ({@code hvc1}) beside the UART. */
     public MicroVmBuilder virtioConsole(boolean virtioConsole) {
         this.virtioConsole = virtioConsole;
+        return this;
+    }
+
+    /**
+     * Gives the guest a way to reach its agent ({@code ember-agent}, which the default guest
+     * runs): if no {@link #vsock} device is configured, attaches one (guest CID 3) on a Unix
+     * socket in a new temporary directory, deleted when the VM is closed. Then
+     * {@link MicroVm#exec} goes through the agent, and {@link MicroVm#spawn} works.
+     */
+    public MicroVmBuilder guestAgent(boolean guestAgent) {
+        this.guestAgent = guestAgent;
         return this;
     }
 
@@ -160,16 +195,50 @@ public final class MicroVmBuilder {
         if (bootSource == null) {
             throw new IllegalArgumentException("no boot source: call bootSource(...) with the kernel image to boot");
         }
-        DevicesConfig devices = new DevicesConfig(drives, networkInterfaces, vsock, entropy, balloon, virtioConsole);
+        Path socketDir = null;
+        VsockConfig vsockConfig = vsock;
+        if (guestAgent && vsockConfig == null) {
+            try {
+                socketDir = Files.createTempDirectory("ember-agent-");
+            } catch (IOException e) {
+                throw new BootException("cannot create a directory for the guest agent's vsock socket: " + e.getMessage());
+            }
+            vsockConfig = new VsockConfig(3, socketDir.resolve(AGENT_SOCKET));
+        }
+        DevicesConfig devices = new DevicesConfig(drives, networkInterfaces, vsockConfig, entropy, balloon, virtioConsole);
+        for (ShareConfig share : shares) {
+            devices = devices.withShare(share);
+        }
         String cmdline = bootSource.bootArgs() != null ? bootSource.bootArgs() : VmConfig.DEFAULT_CMDLINE;
         String vmName = name != null ? name : "vm-" + NEXT_ID.getAndIncrement();
-        VmConfig config = new VmConfig(machineConfig.vcpuCount(), (long) machineConfig.memSizeMib() << 20,
-                bootSource.kernelImagePath(), bootSource.initrdPath(), cmdline, null, null, devices, false, vmName,
-                machineConfig.engine()).validate();
-        MicroVm vm = new MicroVm(vmName, config, consoleHistoryBytes, consoleCopy, errors);
+        MicroVm vm;
+        try {
+            VmConfig config = new VmConfig(machineConfig.vcpuCount(), (long) machineConfig.memSizeMib() << 20,
+                    bootSource.kernelImagePath(), bootSource.initrdPath(), cmdline, null, null, devices, false, vmName,
+                    machineConfig.engine()).validate();
+            vm = new MicroVm(vmName, config, consoleHistoryBytes, consoleCopy, errors);
+        } catch (BootException | RuntimeException e) {
+            deleteQuietly(socketDir);
+            throw e;
+        }
+        if (socketDir != null) {
+            vm.deleteOnClose(socketDir);
+        }
         if (machineConfig.trackDirtyPages()) {
             vm.machine().trackDirtyPages();
         }
         return vm;
+    }
+
+    private static void deleteQuietly(Path dir) {
+        if (dir == null) {
+            return;
+        }
+        try {
+            Files.deleteIfExists(dir.resolve(AGENT_SOCKET));
+            Files.deleteIfExists(dir);
+        } catch (IOException e) {
+            // A temporary directory left behind is harmless; the build's own error matters.
+        }
     }
 }

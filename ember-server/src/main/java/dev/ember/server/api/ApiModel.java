@@ -18,6 +18,7 @@ import dev.ember.config.MmdsConfig;
 import dev.ember.config.NetworkInterfaceConfig;
 import dev.ember.config.RateLimiterConfig;
 import dev.ember.config.TokenBucketConfig;
+import dev.ember.config.ShareConfig;
 import dev.ember.config.VsockConfig;
 import java.nio.file.Path;
 import java.util.List;
@@ -295,6 +296,27 @@ final class ApiModel {
         }
     }
 
+    /**
+     * {@code Share}: Ember's own resource, {@code PUT /shares/{share_id}} (Firecracker has no
+     * virtio-fs): a host directory the guest mounts with {@code mount -t virtiofs TAG /mnt}.
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record Share(@JsonProperty("share_id") String shareId,
+                 @JsonProperty("tag") String tag,
+                 @JsonProperty("path_on_host") String pathOnHost,
+                 @JsonProperty("is_read_only") Boolean isReadOnly) implements Json.Checked {
+        @Override
+        public void check() {
+            require("share_id", shareId);
+            require("tag", tag);
+            require("path_on_host", pathOnHost);
+        }
+
+        ShareConfig toConfig() {
+            return new ShareConfig(tag, Path.of(pathOnHost), isReadOnly != null && isReadOnly);
+        }
+    }
+
     /** {@code EntropyDevice}. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     record Entropy(@JsonProperty("rate_limiter") RateLimiter rateLimiter) implements Json.Checked {
@@ -452,7 +474,8 @@ final class ApiModel {
                       @JsonProperty("mmds-config") Mmds mmdsConfig,
                       @JsonProperty("network-interfaces") List<NetworkInterface> networkInterfaces,
                       @JsonProperty("vsock") Vsock vsock,
-                      @JsonProperty("entropy") Entropy entropy) implements Json.Checked {
+                      @JsonProperty("entropy") Entropy entropy,
+                      @JsonProperty("shares") List<Share> shares) implements Json.Checked {
         @Override
         public void check() {
             for (Json.Checked c : new Json.Checked[] {balloon, bootSource, logger, machineConfig, metrics, mmdsConfig, vsock, entropy}) {
@@ -461,7 +484,8 @@ final class ApiModel {
                 }
             }
             for (List<? extends Json.Checked> list : List.of(drives == null ? List.<Drive>of() : drives,
-                    networkInterfaces == null ? List.<NetworkInterface>of() : networkInterfaces)) {
+                    networkInterfaces == null ? List.<NetworkInterface>of() : networkInterfaces,
+                    shares == null ? List.<Share>of() : shares)) {
                 for (Json.Checked c : list) {
                     if (c == null) {
                         throw new Json.FieldError("invalid type: null, expected a map");

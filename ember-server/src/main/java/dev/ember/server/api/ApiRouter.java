@@ -120,6 +120,12 @@ final class ApiRouter {
                         matchId(id, d.driveId());
                         controller.putDrive(d);
                     }
+                    case "shares" -> {
+                        String id = checkedId(rest);
+                        ApiModel.Share share = Json.parse(body, ApiModel.Share.class);
+                        matchId(id, share.shareId());
+                        controller.putShare(share);
+                    }
                     case "logger" -> controller.putLogger(Json.parse(body, ApiModel.Logger.class));
                     case "serial" -> controller.putSerial(Json.parse(body, ApiModel.Serial.class));
                     case "machine-config" -> controller.putMachine(Json.parse(body, ApiModel.Machine.class));
@@ -249,6 +255,7 @@ final class ApiRouter {
             case "mmds" -> "mmds";
             case "vsock" -> "vsock";
             case "entropy" -> "entropy";
+            case "shares" -> "share";
             case "serial" -> "serial";
             case "vm" -> "vm";
             default -> null;

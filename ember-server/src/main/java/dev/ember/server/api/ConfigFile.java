@@ -48,6 +48,9 @@ final class ConfigFile {
             if (c.entropy() != null) {
                 controller.putEntropy(c.entropy());
             }
+            if (c.shares() != null) {
+                c.shares().forEach(controller::putShare);
+            }
             if (c.balloon() != null) {
                 controller.putBalloon(c.balloon());
             }

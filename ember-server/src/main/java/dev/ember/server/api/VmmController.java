@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ember.boot.BootException;
 import dev.ember.config.DevicesConfig;
 import dev.ember.config.DriveConfig;
+import dev.ember.config.ShareConfig;
 import dev.ember.config.NetworkInterfaceConfig;
 import dev.ember.config.RateLimiterConfig;
 import dev.ember.devices.virtio.balloon.VirtioBalloon;
@@ -81,6 +82,7 @@ final class VmmController {
     private BootSource bootSource;
     private Machine machine = Machine.DEFAULT;
     private final Map<String, Drive> drives = new LinkedHashMap<>();
+    private final Map<String, ApiModel.Share> shares = new LinkedHashMap<>();
     private final Map<String, NetworkInterface> nets = new LinkedHashMap<>();
     private ApiModel.Vsock vsock;
     private ApiModel.Entropy entropy;
@@ -132,7 +134,8 @@ final class VmmController {
 
     synchronized ApiModel.FullConfig fullConfig() {
         return new ApiModel.FullConfig(currentBalloon(), orderedDrives(), bootSource, loggerConfig, machine, metricsConfig,
-                mmdsConfig, new ArrayList<>(nets.values()), vsock, entropy);
+                mmdsConfig, new ArrayList<>(nets.values()), vsock, entropy,
+                shares.isEmpty() ? null : new ArrayList<>(shares.values()));
     }
 
     synchronized boolean started() {
@@ -239,6 +242,30 @@ final class VmmController {
         convert("Vsock config error: ", v::toConfig);
         checkDevices(drives, nets, v, entropy, balloon);
         vsock = v;
+    }
+
+    /** {@code PUT /shares/{id}}: Ember's virtio-fs share, pre-boot only; a share of the same id is replaced. */
+    synchronized void putShare(ApiModel.Share s) {
+        preBoot();
+        ShareConfig config = convert("Share config error: ", s::toConfig);
+        for (ApiModel.Share other : shares.values()) {
+            if (!other.shareId().equals(s.shareId()) && other.tag().equals(config.tag())) {
+                throw ApiError.badRequest("Share config error: tag '" + config.tag() + "' is used by share '"
+                        + other.shareId() + "'");
+            }
+        }
+        Map<String, ApiModel.Share> candidate = new LinkedHashMap<>(shares);
+        candidate.put(s.shareId(), s);
+        Map<String, ApiModel.Share> saved = new LinkedHashMap<>(shares);
+        shares.clear();
+        shares.putAll(candidate);
+        try {
+            checkDevices(drives, nets, vsock, entropy, balloon);
+        } catch (ApiError e) {
+            shares.clear();
+            shares.putAll(saved);
+            throw e;
+        }
     }
 
     synchronized void putEntropy(ApiModel.Entropy e) {
@@ -661,9 +688,17 @@ final class VmmController {
             }
         }
         List<NetworkInterfaceConfig> netConfigs = nets.values().stream().map(NetworkInterface::toConfig).toList();
-        return new DevicesConfig(driveConfigs, netConfigs, vsock == null ? null : vsock.toConfig(),
+        DevicesConfig devices = new DevicesConfig(driveConfigs, netConfigs, vsock == null ? null : vsock.toConfig(),
                 entropy == null ? null : entropy.toConfig(), balloon == null ? null : balloon.toConfig(), false,
                 mmdsConfig == null ? null : mmdsConfig.toConfig(), false);
+        return withShares(devices, shares.values().stream().map(ApiModel.Share::toConfig).toList());
+    }
+
+    private static DevicesConfig withShares(DevicesConfig devices, List<ShareConfig> shares) {
+        for (ShareConfig share : shares) {
+            devices = devices.withShare(share);
+        }
+        return devices;
     }
 
     /**
@@ -672,8 +707,8 @@ final class VmmController {
      */
     private static DevicesConfig withKeyboard(DevicesConfig d) {
         try {
-            return new DevicesConfig(d.drives(), d.networks(), d.vsock(), d.entropy(), d.balloon(), d.virtioConsole(),
-                    d.mmds(), true);
+            return withShares(new DevicesConfig(d.drives(), d.networks(), d.vsock(), d.entropy(), d.balloon(),
+                    d.virtioConsole(), d.mmds(), true), d.shares());
         } catch (IllegalArgumentException full) {
             return d;
         }

@@ -255,6 +255,27 @@ class ApiPreBootTest {
     }
 
     @Test
+    void sharesPutChecksTagPathAndIdsAndAppearInVmConfig() throws IOException {
+        Path shared = Files.createDirectories(dir.resolve("shared"));
+        String body = "{\"share_id\": \"work\", \"tag\": \"work\", \"path_on_host\": \"" + shared + "\"}";
+        assertEquals(204, put("/shares/work", body).status());
+        assertEquals(204, put("/shares/work", body.replace("}", ", \"is_read_only\": true}")).status());
+        String config = get("/vm/config").body();
+        assertTrue(config.contains("\"shares\":[{\"share_id\":\"work\",\"tag\":\"work\",\"path_on_host\":\"" + shared
+                + "\",\"is_read_only\":true}]"), config);
+        assertRefusedUnchanged("PUT", "/shares/other", body, "The id from the path does not match the id from the body!");
+        assertRefusedUnchanged("PUT", "/shares/docs", body.replace("\"work\", \"tag", "\"docs\", \"tag"),
+                "Share config error: tag 'work' is used by share 'work'");
+        assertRefusedUnchanged("PUT", "/shares/docs", "{\"share_id\": \"docs\", \"tag\": \"" + "t".repeat(37)
+                + "\", \"path_on_host\": \"" + shared + "\"}",
+                "Share config error: invalid share tag '" + "t".repeat(37) + "': use 1 to 36 bytes (UTF-8), no NUL");
+        assertRefusedUnchanged("PUT", "/shares/docs", "{\"share_id\": \"docs\", \"tag\": \"docs\", \"path_on_host\": "
+                + "\"/nonexistent/dir\"}", "Share config error: share 'docs': /nonexistent/dir is not a directory");
+        assertRefusedUnchanged("PUT", "/shares/docs", "{\"share_id\": \"docs\", \"tag\": \"docs\"}",
+                DESER + "missing field `path_on_host` at line 1 column 35.");
+    }
+
+    @Test
     void balloonVsockEntropyPut() throws IOException {
         assertRefusedUnchanged("PUT", "/balloon", "{\"amount_mib\": 100000, \"deflate_on_oom\": false}",
                 "Balloon config error: Amount of pages requested is too large.");

@@ -19,7 +19,7 @@ import dev.ember.devices.virtio.queue.VirtqueueViolation;
  */
 public interface VirtioDevice {
 
-    /** {@return the device ID (§5): 1 network, 2 block, 3 console, 4 entropy, 5 balloon, 19 socket} */
+    /** {@return the device ID (§5): 1 network, 2 block, 3 console, 4 entropy, 5 balloon, 18 input, 19 socket, 26 file system} */
     int deviceType();
 
     /**

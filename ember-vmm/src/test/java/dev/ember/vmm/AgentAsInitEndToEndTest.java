@@ -1,0 +1,81 @@
+package dev.ember.vmm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.ember.agent.AgentException;
+import dev.ember.agent.GuestAgent;
+import dev.ember.agent.MountSpec;
+import dev.ember.agent.ProcessSpec;
+import dev.ember.config.BootSourceConfig;
+import dev.ember.config.MachineConfig;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.OptionalInt;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The container path without virtio-fs: the default initramfs booted with
+ * {@code rdinit=/usr/bin/ember-agent}, so the agent is PID 1; the host assembles a root in a
+ * tmpfs with MOUNT requests and an exec, and runs a process chrooted into it.
+ */
+class AgentAsInitEndToEndTest {
+
+    private static final Path GUEST = Path.of(System.getProperty("ember.guest.dir", "guest/out"));
+    private static final Duration T = Duration.ofSeconds(120);
+    private static final String ROOT = "/run/ember/rootfs";
+
+    @Test
+    void agentAsPid1MountsARootAndRunsAProcessChrootedIntoIt() throws Exception {
+        try (MicroVm vm = MicroVm.builder()
+                .name("agent-init")
+                .bootSource(new BootSourceConfig(GUEST.resolve("Image"), GUEST.resolve("initramfs.cpio"),
+                        "console=ttyS0 rdinit=/usr/bin/ember-agent"))
+                .machineConfig(new MachineConfig(1, 128, false, false))
+                .guestAgent(true)
+                .errors(new PrintStream(new ByteArrayOutputStream(), true))
+                .build()) {
+            vm.start();
+            assertTrue(vm.awaitOutput("ember-agent: ready", T), vm.console().text());
+            GuestAgent agent = vm.agent();
+            agent.awaitReady(T);
+
+            agent.mount(MountSpec.of("tmpfs", ROOT, "size=16m", 0));
+            ExecResult copy = vm.exec("mkdir " + ROOT + "/bin && cp /bin/busybox " + ROOT + "/bin/"
+                    + " && for a in sh ls cat hostname touch; do ln -s busybox " + ROOT + "/bin/$a; done", null, T);
+            assertEquals(0, copy.exitCode(), copy.stderrText());
+            agent.mount(MountSpec.of("proc", ROOT + "/proc", "", MountSpec.MS_NOSUID | MountSpec.MS_NODEV | MountSpec.MS_NOEXEC));
+            agent.mount(MountSpec.bind(ROOT + "/bin", ROOT + "/ro", true));
+            agent.hostname("box");
+
+            ProcessSpec inside = ProcessSpec.builder("sh", "-c", "ls /; hostname; cat /proc/1/comm; touch /ro/x")
+                    .root(ROOT).env(List.of("PATH=/bin")).build();
+            ExecResult r = vm.exec(inside, null, T);
+            assertEquals("bin\nproc\nro\nbox\nember-agent\n", r.stdoutText());
+            assertThat(r.stderrText()).contains("Read-only file system");
+            assertEquals(1, r.exitCode());
+
+            assertEquals(OptionalInt.of(0).getAsInt(), vm.shutdown(T));
+        }
+    }
+
+    @Test
+    void aFailedMountReportsTheGuestsReason() throws Exception {
+        try (MicroVm vm = MicroVm.builder()
+                .bootSource(new BootSourceConfig(GUEST.resolve("Image"), GUEST.resolve("initramfs.cpio"),
+                        "console=ttyS0 rdinit=/usr/bin/ember-agent"))
+                .guestAgent(true)
+                .errors(new PrintStream(new ByteArrayOutputStream(), true))
+                .build()) {
+            vm.start();
+            vm.agent().awaitReady(T);
+            AgentException e = org.junit.jupiter.api.Assertions.assertThrows(AgentException.class,
+                    () -> vm.agent().mount(MountSpec.of("no-such-fs", "/mnt/x", "", 0)));
+            assertThat(e.getMessage()).contains("/mnt/x").contains("No such device");
+        }
+    }
+}
