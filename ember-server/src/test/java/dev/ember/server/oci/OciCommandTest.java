@@ -37,6 +37,8 @@ class OciCommandTest {
         System.setOut(new PrintStream(stdout, true, StandardCharsets.UTF_8));
         try {
             int status = cl.execute(withRoot(args));
+            cl.getOut().flush();
+            cl.getErr().flush();
             return new Result(status, out + stdout.toString(StandardCharsets.UTF_8), err.toString());
         } finally {
             System.setOut(oldOut);
@@ -44,12 +46,13 @@ class OciCommandTest {
     }
 
     private String[] withRoot(String... args) {
-        String[] all = new String[args.length + 4];
+        String[] all = new String[args.length + 5];
         all[0] = "--root";
         all[1] = tmp.resolve("state").toString();
         all[2] = "--log";
         all[3] = tmp.resolve("log.json").toString();
-        System.arraycopy(args, 0, all, 4, args.length);
+        all[4] = "--log-format=json";
+        System.arraycopy(args, 0, all, 5, args.length);
         return all;
     }
 
@@ -146,8 +149,8 @@ class OciCommandTest {
         JsonNode n = new ObjectMapper().readTree(f.out());
         assertThat(n.path("ociVersionMax").asText()).isEqualTo(OciCommand.SPEC_VERSION);
         assertThat(n.path("mountOptions").toString()).contains("rbind");
-        Result v = run("--version");
-        assertThat(v.out()).contains("ember-oci version").contains("spec: ");
+        assertThat(new OciCommand.Version().getVersion()).contains("ember-oci version " + OciCommand.VERSION,
+                "spec: " + OciCommand.SPEC_VERSION);
     }
 
     @Test
