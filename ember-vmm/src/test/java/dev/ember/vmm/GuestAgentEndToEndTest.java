@@ -13,6 +13,11 @@ import dev.ember.config.BootSourceConfig;
 import dev.ember.config.MachineConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -189,6 +194,29 @@ class GuestAgentEndToEndTest {
         assertThat(r.output()).contains("to-out").contains("to-err");
         assertThat(vm.console().text()).doesNotContain("to-out");
         assertThat(vm.metrics().get("uart", "write_count") - consoleBytes).isLessThan(10);
+    }
+
+    @Test
+    void malformedRequestsCloseTheirConnectionAndTheAgentServesOn() throws Exception {
+        byte[][] hostile = {
+            {(byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, 'S'},            // 4 GiB frame
+            {1, 0, 0x10, 0, 'S'},                                                  // 1 MiB + 1
+            {0, 0, 0, 0, 'Z'},                                                     // unknown type
+            {5, 0, 0, 0, 'S', 'a', (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, 0x7F},  // field longer than the frame
+            {0, 0, 0, 0, 'S'},                                                     // spawn without a program
+        };
+        for (byte[] request : hostile) {
+            try (SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+                c.connect(UnixDomainSocketAddress.of(vm.agent().udsPath()));
+                c.write(ByteBuffer.wrap("CONNECT 1024\n".getBytes(StandardCharsets.US_ASCII)));
+                c.write(ByteBuffer.wrap(request));
+                // The answer, if any, is a failure; then the agent closes the connection.
+                byte[] rest = Channels.newInputStream(c).readAllBytes();
+                assertThat(new String(rest, StandardCharsets.ISO_8859_1)).startsWith("OK ").doesNotContain("\np");
+            }
+        }
+        assertEquals("ember-agent 1", vm.agent().ping());
+        assertEquals("still\n", vm.exec("echo still", null, T).stdoutText());
     }
 
     @Test
