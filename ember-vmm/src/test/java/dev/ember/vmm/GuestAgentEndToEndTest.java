@@ -220,6 +220,28 @@ class GuestAgentEndToEndTest {
     }
 
     @Test
+    void rlimitsApplyToTheProcess() throws Exception {
+        ProcessSpec spec = ProcessSpec.builder("/bin/sh", "-c", "ulimit -n; ulimit -H -n")
+                .rlimit(new ProcessSpec.Rlimit("RLIMIT_NOFILE", 64, 128)).build();
+        assertEquals("64\n128\n", vm.exec(spec, null, T).stdoutText());
+    }
+
+    @Test
+    void execFallsBackToTheConsoleWhenNoAgentAnswers() throws Exception {
+        // A vsock device, but a guest whose only program is a shell on the console: no agent.
+        try (MicroVm own = MicroVm.builder()
+                .bootSource(new BootSourceConfig(GUEST.resolve("Image"), GUEST.resolve("initramfs.cpio"),
+                        "console=ttyS0 rdinit=/bin/sh"))
+                .guestAgent(true)
+                .errors(new PrintStream(new ByteArrayOutputStream(), true))
+                .build()) {
+            own.start();
+            assertEquals(new GuestCommandResult("via-console", 0), own.exec("echo via-$((1))console | tr -d 1", T));
+            assertThat(own.console().text()).contains("via-console");
+        }
+    }
+
+    @Test
     void theAgentAnswersPing() throws Exception {
         assertEquals("ember-agent 1", vm.agent().ping());
     }
