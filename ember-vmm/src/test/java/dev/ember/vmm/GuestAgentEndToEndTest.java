@@ -259,13 +259,19 @@ class GuestAgentEndToEndTest {
     }
 
     @Test
-    void theBuildersSocketIsDeletedOnClose() throws Exception {
+    void shutdownThroughTheAgentPowersOffCleanlyAndTheSocketIsDeletedOnClose() throws Exception {
         Path socket;
         try (MicroVm own = MicroVm.builder()
                 .bootSource(new BootSourceConfig(GUEST.resolve("Image"), GUEST.resolve("initramfs.cpio"), null))
-                .guestAgent(true).build()) {
+                .guestAgent(true)
+                .errors(new PrintStream(new ByteArrayOutputStream(), true))
+                .build()) {
             socket = own.agent().udsPath();
             assertThat(socket).exists();
+            own.start();
+            own.agent().awaitReady(T);
+            assertEquals(0, own.shutdown(T));
+            assertThat(own.console().text()).doesNotContain("# poweroff");   // nothing typed at the console shell
         }
         assertFalse(Files.exists(socket));
         assertFalse(Files.exists(socket.getParent()));
