@@ -667,6 +667,7 @@ static void init_setup(void) {
 }
 
 static int listen_socket(void) {
+    static int warned;
     int s;
     if (unix_path) {
         struct sockaddr_un a = { .sun_family = AF_UNIX };
@@ -681,7 +682,10 @@ static int listen_socket(void) {
     if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) < 0 || listen(s, 64) < 0) goto fail;
     return s;
 fail:
-    logmsg("cannot listen on %s: %s (retrying in 5 s)", unix_path ? unix_path : "vsock port 1024", strerror(errno));
+    if (!warned) {   /* once: a guest without a vsock device must not fill its console */
+        logmsg("cannot listen on %s: %s (retrying every 5 s)", unix_path ? unix_path : "vsock port 1024", strerror(errno));
+        warned = 1;
+    }
     if (s >= 0) close(s);
     return -1;
 }

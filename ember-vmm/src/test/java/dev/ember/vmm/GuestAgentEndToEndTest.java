@@ -13,6 +13,11 @@ import dev.ember.config.BootSourceConfig;
 import dev.ember.config.MachineConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -192,6 +197,51 @@ class GuestAgentEndToEndTest {
     }
 
     @Test
+    void malformedRequestsCloseTheirConnectionAndTheAgentServesOn() throws Exception {
+        byte[][] hostile = {
+            {(byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, 'S'},            // 4 GiB frame
+            {1, 0, 0x10, 0, 'S'},                                                  // 1 MiB + 1
+            {0, 0, 0, 0, 'Z'},                                                     // unknown type
+            {5, 0, 0, 0, 'S', 'a', (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, 0x7F},  // field longer than the frame
+            {0, 0, 0, 0, 'S'},                                                     // spawn without a program
+        };
+        for (byte[] request : hostile) {
+            try (SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+                c.connect(UnixDomainSocketAddress.of(vm.agent().udsPath()));
+                c.write(ByteBuffer.wrap("CONNECT 1024\n".getBytes(StandardCharsets.US_ASCII)));
+                c.write(ByteBuffer.wrap(request));
+                // The answer, if any, is a failure; then the agent closes the connection.
+                byte[] rest = Channels.newInputStream(c).readAllBytes();
+                assertThat(new String(rest, StandardCharsets.ISO_8859_1)).startsWith("OK ").doesNotContain("\np");
+            }
+        }
+        assertEquals("ember-agent 1", vm.agent().ping());
+        assertEquals("still\n", vm.exec("echo still", null, T).stdoutText());
+    }
+
+    @Test
+    void rlimitsApplyToTheProcess() throws Exception {
+        ProcessSpec spec = ProcessSpec.builder("/bin/sh", "-c", "ulimit -n; ulimit -H -n")
+                .rlimit(new ProcessSpec.Rlimit("RLIMIT_NOFILE", 64, 128)).build();
+        assertEquals("64\n128\n", vm.exec(spec, null, T).stdoutText());
+    }
+
+    @Test
+    void execFallsBackToTheConsoleWhenNoAgentAnswers() throws Exception {
+        // A vsock device, but a guest whose only program is a shell on the console: no agent.
+        try (MicroVm own = MicroVm.builder()
+                .bootSource(new BootSourceConfig(GUEST.resolve("Image"), GUEST.resolve("initramfs.cpio"),
+                        "console=ttyS0 rdinit=/bin/sh"))
+                .guestAgent(true)
+                .errors(new PrintStream(new ByteArrayOutputStream(), true))
+                .build()) {
+            own.start();
+            assertEquals(new GuestCommandResult("via-console", 0), own.exec("echo via-$((1))console | tr -d 1", T));
+            assertThat(own.console().text()).contains("via-console");
+        }
+    }
+
+    @Test
     void theAgentAnswersPing() throws Exception {
         assertEquals("ember-agent 1", vm.agent().ping());
     }
@@ -209,13 +259,19 @@ class GuestAgentEndToEndTest {
     }
 
     @Test
-    void theBuildersSocketIsDeletedOnClose() throws Exception {
+    void shutdownThroughTheAgentPowersOffCleanlyAndTheSocketIsDeletedOnClose() throws Exception {
         Path socket;
         try (MicroVm own = MicroVm.builder()
                 .bootSource(new BootSourceConfig(GUEST.resolve("Image"), GUEST.resolve("initramfs.cpio"), null))
-                .guestAgent(true).build()) {
+                .guestAgent(true)
+                .errors(new PrintStream(new ByteArrayOutputStream(), true))
+                .build()) {
             socket = own.agent().udsPath();
             assertThat(socket).exists();
+            own.start();
+            own.agent().awaitReady(T);
+            assertEquals(0, own.shutdown(T));
+            assertThat(own.console().text()).doesNotContain("# poweroff");   // nothing typed at the console shell
         }
         assertFalse(Files.exists(socket));
         assertFalse(Files.exists(socket.getParent()));
