@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs Ember's whole test suite on a fresh machine: installs the Debian packages the tests use,
-# builds the default guest (cached), then runs every Maven test, end-to-end boots included.
+# builds the default guest (cached), sets up podman and containerd and builds the container images
+# (cached), then runs every Maven test, end-to-end boots and containers included.
 set -euo pipefail
 source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
 
@@ -9,6 +10,12 @@ say "checking Debian packages for the tests..."
 ensure_packages maven binutils-riscv64-linux-gnu gcc-riscv64-linux-gnu device-tree-compiler opensbi
 say "building the default guest (cached after the first run)..."
 "$EMBER_ROOT/guest/build.sh" >&2
+say "setting up podman and containerd for the container tests (scripts/container-tools.sh)..."
+"$EMBER_ROOT/scripts/container-tools.sh" >&2
+say "building the riscv64 container images from Debian packages (cached after the first run)..."
+"$EMBER_ROOT/scripts/container-images.sh" >&2
+# podman and ctr in the tests use this store, configuration and containerd socket
+eval "$("$EMBER_ROOT/scripts/container-tools.sh" env)"
 say "running the Maven test suite (unit tests, then end-to-end boots)..."
 cd "$EMBER_ROOT"
 exec mvn -B -ntp "$@" verify
