@@ -14,6 +14,9 @@ say "setting up podman and containerd for the container tests (scripts/container
 "$EMBER_ROOT/scripts/container-tools.sh" >&2
 say "building the riscv64 container images from Debian packages (cached after the first run)..."
 "$EMBER_ROOT/scripts/container-images.sh" >&2
+# the container tests run the real ./ember-oci launcher, which needs the jars before Maven's own
+# package phase (after the tests) makes them
+build_jars
 # podman and ctr in the tests use this store, configuration and containerd socket
 eval "$("$EMBER_ROOT/scripts/container-tools.sh" env)"
 say "running the Maven test suite (unit tests, then end-to-end boots)..."
