@@ -253,13 +253,18 @@ archive_digests() { # archive_digests ARCHIVE
 # Imports the archive into podman's store and into containerd (when one answers), each only when it
 # holds another image under that name.
 import_image() { # import_image NAME ARCHIVE
-    local name=$1 archive=$2 ref=localhost/$1:latest
+    local name=$1 archive=$2 ref=localhost/$1:latest old_id
     archive_digests "$archive"
-    if [[ sha256:$(podman image inspect --format '{{.Id}}' "$ref" 2>/dev/null) != "$CONFIG_DIGEST" ]]; then
+    old_id=$(podman image inspect --format '{{.Id}}' "$ref" 2>/dev/null || true)
+    if [[ sha256:$old_id != "$CONFIG_DIGEST" ]]; then
         # (skopeo notes that riscv64 is not the host's architecture: expected, not shown)
         skopeo copy --quiet "oci-archive:$archive" "containers-storage:$ref" 2>"$archive.import.log" ||
             { cat "$archive.import.log" >&2; die "skopeo could not import $archive into podman"; }
         rm -f "$archive.import.log"
+        # The image this one replaces, once it has no name left, unless a container still uses it.
+        if [[ -n $old_id && $(podman image inspect --format '{{len .RepoTags}}' "$old_id" 2>/dev/null) == 0 ]]; then
+            podman rmi "$old_id" >/dev/null 2>&1 || true
+        fi
         say "$name: imported into podman as $ref"
     fi
     if ctr version >/dev/null 2>&1; then
