@@ -79,6 +79,10 @@ class BadInputTest {
             arguments("bad mac",             new String[] {"--kernel", k, "--net", "user,mac=01:02:03:04:05:06"}, 2, "multicast"),
             arguments("vsock socket dir",    new String[] {"--kernel", k, "--vsock", "cid=3,uds=/nonexistent/dir/v.sock"}, 1, "/nonexistent/dir/v.sock"),
             arguments("vsock reserved cid",  new String[] {"--kernel", k, "--vsock", "cid=2,uds=" + tmp.resolve("v.sock")}, 2, "CID"),
+            arguments("share path missing",  new String[] {"--kernel", k, "--share", "/nonexistent/dir,tag=data"}, 2, "/nonexistent/dir does not exist"),
+            arguments("share path a file",   new String[] {"--kernel", k, "--share", disk + ",tag=data"},     2, "is not a directory"),
+            arguments("share without tag",   new String[] {"--kernel", k, "--share", tmp.toString()},        2, "needs tag=NAME"),
+            arguments("share tag too long",  new String[] {"--kernel", k, "--share", tmp + ",tag=" + "t".repeat(37)}, 2, "invalid share tag"),
             arguments("balloon not a size",  new String[] {"--kernel", k, "--balloon", "big"},              2, "--balloon big"));
     }
 

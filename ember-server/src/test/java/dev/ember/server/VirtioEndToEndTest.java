@@ -115,6 +115,24 @@ class VirtioEndToEndTest {
     }
 
     @Test
+    void aHostDirectorySharedWithShareIsMountedAndWrittenByTheGuest() throws Exception {
+        Path share = Files.createDirectories(tmp.resolve("share"));
+        Files.writeString(share.resolve("from-host.txt"), "host-to-guest\n");
+        Path ro = Files.createDirectories(tmp.resolve("ro"));
+        try (EmberProcess vm = EmberProcess.start(run(rootCopy(), "--share", share + ",tag=hostdir",
+                "--share", ro + ",tag=rodir,ro"))) {
+            awaitPrompt(vm);
+            assertThat(command(vm, "mkdir -p /mnt/h /mnt/r && mount -t virtiofs hostdir /mnt/h && mount -t virtiofs rodir /mnt/r"
+                    + " && cat /mnt/h/from-host.txt && echo guest-to-host > /mnt/h/from-guest.txt && sync"))
+                    .contains("host-to-guest");
+            assertThat(command(vm, "touch /mnt/r/x || echo refused-$((6*7))")).contains("refused-42");
+            powerOff(vm);
+        }
+        assertThat(share.resolve("from-guest.txt")).hasContent("guest-to-host");
+        assertThat(ro).isEmptyDirectory();
+    }
+
+    @Test
     void fileSyncedByTheGuestSurvivesSigkillOfEmber() throws Exception {
         Path root = rootCopy();
         String secret = "survivor-" + Long.toHexString(System.nanoTime());

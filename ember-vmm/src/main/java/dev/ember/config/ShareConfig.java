@@ -28,6 +28,9 @@ public record ShareConfig(String tag, Path path, boolean readOnly) implements De
         if (path == null) {
             throw new IllegalArgumentException("share '" + tag + "' needs a host directory");
         }
+        if (!Files.exists(path)) {
+            throw new IllegalArgumentException("share '" + tag + "': " + path + " does not exist");
+        }
         if (!Files.isDirectory(path)) {
             throw new IllegalArgumentException("share '" + tag + "': " + path + " is not a directory");
         }
