@@ -55,6 +55,7 @@ public final class ContainerVm {
     private volatile GuestProcess process;
     private volatile boolean startRequested;
     private volatile int earlySignal;
+    private final long born = System.nanoTime();
     private MicroVm vm;
     private GuestAgent agent;
     private HostTerminal terminal;
@@ -72,7 +73,7 @@ public final class ContainerVm {
         Path consoleSocket = args.length > 2 && !args[2].isEmpty() ? Path.of(args[2]) : null;
         String logFile = System.getProperty("ember.oci.log");
         RuntimeLog log = new RuntimeLog(logFile == null || logFile.isEmpty() ? null : Path.of(logFile),
-                System.getProperty("ember.oci.logFormat", "text"), false);
+                System.getProperty("ember.oci.logFormat", "text"), Boolean.getBoolean("ember.oci.debug"));
         System.exit(new ContainerVm(store, id, consoleSocket, log).run());
     }
 
@@ -162,8 +163,10 @@ public final class ContainerVm {
         }
         vm = builder.build();
         vm.start();
+        milestone("VM started");
         agent = new GuestAgent(vsock);
         agent.awaitReady(SETUP_TIMEOUT);
+        milestone("agent ready");
         for (MountPlan.GuestMount m : plan.mounts()) {
             if (m.content() != null) {
                 copyIn(m.source(), m.content());
@@ -178,6 +181,12 @@ public final class ContainerVm {
             agent.hostname(bundle.spec().hostname());
         }
         this.bundle = bundle;
+        milestone("mounts made");
+    }
+
+    /** Logs, at debug level, how long after this process's start {@code what} happened. */
+    private void milestone(String what) {
+        log.debug("container " + id + ": " + what + " after " + (System.nanoTime() - born) / 1_000_000 + " ms");
     }
 
     private Bundle bundle;
@@ -267,8 +276,10 @@ public final class ContainerVm {
                 u == null ? 0 : (int) u.uid(), u == null ? 0 : (int) u.gid(), groups,
                 terminal == null ? null : new ProcessSpec.TerminalSize(size[0] > 0 ? size[0] : 24, size[1] > 0 ? size[1] : 80),
                 rlimits);
+        milestone("start requested");
         GuestProcess gp = agent.spawn(spec);
         process = gp;
+        milestone("process started");
         record = record.withStatus(ContainerRecord.RUNNING);
         store.write(record);
         List<Thread> pumps = new ArrayList<>();
@@ -284,6 +295,7 @@ public final class ContainerVm {
             pumps.add(pump("stderr", gp.stderr(), new FileOutputStream(FileDescriptor.err), false));
         }
         int code = gp.waitFor();
+        milestone("process exited with " + code);
         for (Thread t : pumps.subList(1, pumps.size())) {
             t.join(2000);        // the output that came before the exit status
         }
@@ -359,6 +371,7 @@ public final class ContainerVm {
         if (terminal != null) {
             terminal.close();
         }
+        milestone("VM closed");
         return code;
     }
 

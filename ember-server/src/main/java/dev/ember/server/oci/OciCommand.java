@@ -174,6 +174,7 @@ public final class OciCommand {
         cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
         cmd.add("-Dember.oci.log=" + (logFile == null ? "" : logFile.toAbsolutePath()));
         cmd.add("-Dember.oci.logFormat=" + logFormat);
+        cmd.add("-Dember.oci.debug=" + debug);
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(ContainerVm.class.getName());
