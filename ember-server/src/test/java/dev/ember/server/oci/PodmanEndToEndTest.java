@@ -54,7 +54,11 @@ class PodmanEndToEndTest {
     }
 
     static Result exec(List<String> cmd, Duration timeout) throws IOException, InterruptedException {
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        return exec(cmd, Path.of("/dev/null"), timeout);
+    }
+
+    static Result exec(List<String> cmd, Path stdin, Duration timeout) throws IOException, InterruptedException {
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(stdin.toFile()));
         Path out = Files.createTempFile("podman", ".out");
         Path err = Files.createTempFile("podman", ".err");
         pb.redirectOutput(out.toFile()).redirectError(err.toFile());
@@ -108,6 +112,29 @@ class PodmanEndToEndTest {
         assertThat(r.out()).contains("written on the host");
         assertThat(host.resolve("from-guest.txt")).hasContent("written in the guest");
         assertThat(host.resolve("dir")).isDirectory();
+    }
+
+    @Test
+    void standardInputReachesTheContainerWithDashI(@TempDir Path dir) throws Exception {
+        byte[] data = new byte[300_000];
+        new java.util.Random(11).nextBytes(data);
+        Path in = Files.write(dir.resolve("in.bin"), data);
+        String expected = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(data));
+        List<String> cmd = new ArrayList<>(List.of("podman", "--runtime", RUNTIME.toString(), "run", "--rm", "-i",
+                "--network", "none", BUSYBOX, "sha256sum"));
+        Result r = exec(cmd, in, RUN);
+        assertThat(r.status()).as(r.err()).isZero();
+        assertThat(r.out()).startsWith(expected);
+    }
+
+    @Test
+    void memoryAndCpuLimitsSizeTheMicroVm() throws Exception {
+        Result r = run("--cpus", "2", "-m", "300m", BUSYBOX, "sh", "-c", "nproc; grep MemTotal /proc/meminfo");
+        assertThat(r.status()).as(r.err()).isZero();
+        List<String> lines = r.out().lines().toList();
+        assertThat(lines.getFirst()).isEqualTo("2");
+        long kib = Long.parseLong(lines.get(1).replaceAll("[^0-9]", ""));
+        assertThat(kib).isBetween(250L * 1024, 300L * 1024);     // 300 MiB less what the kernel keeps
     }
 
     @Test
