@@ -18,6 +18,8 @@
 #   env                print the environment for podman/ctr:  eval "$(scripts/container-tools.sh env)"
 #   stop-containerd    stop the containerd this script started
 #   baseline [N]       time `podman run --runtime runc ... echo hi` N times (default 10, hyperfine)
+#   startup [N]        `podman run ... echo hi` to its first output line, runc on the native busybox
+#                      against ember-oci on the riscv64 one, N rounds alternating (default 5)
 # docs/containers.md explains every setting.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -209,10 +211,38 @@ baseline() {
     say "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
+# Milliseconds from starting "$@" to its first line of output.
+first_line_ms() {
+    local t0 t1
+    t0=$(date +%s%N)
+    t1=$("$@" 2>/dev/null | { read -r _; date +%s%N; cat >/dev/null; })
+    echo $(( (t1 - t0) / 1000000 ))
+}
+
+startup() {
+    local rounds=${1:-5} i runc=() ember=()
+    eval "$(print_env)"
+    local runc_cmd=(podman run --runtime runc --rm --network none localhost/ember-native-busybox echo hi)
+    local ember_cmd=(podman run --runtime "$EMBER_ROOT/ember-oci" --rm --network none localhost/ember-busybox echo hi)
+    say "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+    "${runc_cmd[@]}" >/dev/null 2>&1; "${ember_cmd[@]}" >/dev/null 2>&1   # warm-up (and ember-oci's AOT cache)
+    for ((i = 0; i < rounds; i++)); do
+        runc+=($(first_line_ms "${runc_cmd[@]}"))
+        ember+=($(first_line_ms "${ember_cmd[@]}"))
+    done
+    summary() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { printf "median %d ms (%d-%d)", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
+    echo "podman run ... echo hi, to the first output line, $rounds rounds:"
+    echo "  runc, native busybox:      $(summary "${runc[@]}")"
+    echo "  ember-oci, riscv64 busybox: $(summary "${ember[@]}")"
+    echo "  per round (runc/ember ms): $(for ((i = 0; i < rounds; i++)); do printf '%s/%s ' "${runc[i]}" "${ember[i]}"; done)"
+    say "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
 case "${1:-setup}" in
     setup) setup ;;
     env) print_env ;;
     stop-containerd) stop_containerd ;;
     baseline) baseline "${2:-10}" ;;
+    startup) startup "${2:-5}" ;;
     *) die "usage: $0 [setup|env|stop-containerd|baseline [RUNS]]" ;;
 esac

@@ -17,7 +17,8 @@ import java.nio.file.Path;
  * classes it loads and links then come ready-made from the cache. It parses a command line,
  * serves the API on a temporary socket, sends it a handful of pre-boot requests (good and bad
  * ones, so the error paths load too), encodes and decodes a snapshot's state and maps a memory
- * file (what a restore does first), and stops. It prints nothing and starts no guest.
+ * file (what a restore does first), runs {@code ember-oci}'s commands on a throw-away bundle, and
+ * stops. It prints nothing and starts no guest.
  *
  * <p>Run by {@code scripts/lib.sh} with {@code -XX:AOTCacheOutput}, once per build of the jars.
  */
@@ -55,6 +56,9 @@ public final class StartupTraining {
             }
             // What a restore does before the guest runs: decode a state file, map a memory file.
             dev.ember.vmm.VmState.exerciseForTraining(dir);
+            // What ember-oci's short-lived commands do: parse runc's command line, read a bundle,
+            // plan its mounts, keep a container's record, answer state and features.
+            dev.ember.server.oci.OciCommand.exerciseForTraining(dir);
         } finally {
             try (var files = Files.list(dir)) {
                 for (Path p : files.toList()) {

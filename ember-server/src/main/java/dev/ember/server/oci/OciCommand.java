@@ -93,6 +93,56 @@ public final class OciCommand {
         return cl;
     }
 
+    /**
+     * For the JVM start-up cache's training run ({@code StartupTraining}): the runtime's commands
+     * on a throw-away bundle and state directory under {@code dir}, their output discarded. No VM
+     * is started.
+     */
+    public static void exerciseForTraining(Path dir) throws IOException, OciException {
+        Path bundle = Files.createDirectories(dir.resolve("oci-bundle"));
+        Files.createDirectories(bundle.resolve("rootfs"));
+        Files.writeString(bundle.resolve(Bundle.CONFIG), """
+                {"ociVersion":"1.0.2","process":{"terminal":false,"user":{"uid":0,"gid":0},"args":["true"],
+                 "env":["PATH=/bin"],"cwd":"/","rlimits":[{"type":"RLIMIT_NOFILE","hard":1024,"soft":1024}]},
+                 "root":{"path":"rootfs"},"hostname":"training",
+                 "mounts":[{"destination":"/proc","type":"proc","source":"proc"},
+                           {"destination":"/dev","type":"tmpfs","source":"tmpfs","options":["nosuid","mode=755"]}],
+                 "linux":{"resources":{"memory":{"limit":134217728}},"namespaces":[{"type":"pid"}]}}""");
+        Bundle b = Bundle.load(bundle);
+        MountPlan.of(b);
+        b.unsupported();
+        Signals.parse("SIGTERM");
+        Path root = dir.resolve("oci-state");
+        ContainerStore store = new ContainerStore(root);
+        store.reserve("training");
+        store.write(new ContainerRecord("training", bundle.toString(), ContainerRecord.STOPPED, 0, 0,
+                Instant.now().toString(), null, null, 0));
+        java.io.PrintStream out = System.out;
+        try {
+            System.setOut(new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
+            for (String[] args : List.of(new String[] {"features"}, new String[] {"state", "training"},
+                    new String[] {"state", "no-such-container"}, new String[] {"list"})) {
+                CommandLine cl = commandLine();
+                cl.setOut(new java.io.PrintWriter(java.io.Writer.nullWriter()));
+                cl.setErr(new java.io.PrintWriter(java.io.Writer.nullWriter()));
+                String[] all = new String[args.length + 2];
+                all[0] = "--root";
+                all[1] = root.toString();
+                System.arraycopy(args, 0, all, 2, args.length);
+                cl.execute(all);
+            }
+        } finally {
+            System.setOut(out);
+        }
+        store.remove("training");
+        try (var files = Files.walk(bundle)) {
+            for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+        Files.deleteIfExists(root);
+    }
+
     // ---- create --------------------------------------------------------------------------------
 
     /** Options shared by create and run. */
