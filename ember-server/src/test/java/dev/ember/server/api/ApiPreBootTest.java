@@ -270,7 +270,7 @@ class ApiPreBootTest {
                 + "\", \"path_on_host\": \"" + shared + "\"}",
                 "Share config error: invalid share tag '" + "t".repeat(37) + "': use 1 to 36 bytes (UTF-8), no NUL");
         assertRefusedUnchanged("PUT", "/shares/docs", "{\"share_id\": \"docs\", \"tag\": \"docs\", \"path_on_host\": "
-                + "\"/nonexistent/dir\"}", "Share config error: share 'docs': /nonexistent/dir is not a directory");
+                + "\"/nonexistent/dir\"}", "Share config error: share 'docs': /nonexistent/dir does not exist");
         assertRefusedUnchanged("PUT", "/shares/docs", "{\"share_id\": \"docs\", \"tag\": \"docs\"}",
                 DESER + "missing field `path_on_host` at line 1 column 35.");
     }

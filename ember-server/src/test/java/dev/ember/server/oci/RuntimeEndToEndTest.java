@@ -13,10 +13,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The runtime's lifecycle driven directly, as conmon and containerd's shim drive it, on a bundle
@@ -31,12 +31,23 @@ class RuntimeEndToEndTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Duration SLOW = Duration.ofSeconds(240);
 
-    @TempDir Path tmp;
+    /** Bundles hold the image's absolute applet symlinks, which JUnit's @TempDir warns about: cleaned here instead. */
+    private Path tmp;
     private Path root;
 
     @BeforeAll
     void layoutIsThere() throws Exception {
         assertThat(busyboxLayout()).as("the ember-busybox image must be built (scripts/container-images.sh)").isNotNull();
+        tmp = Files.createTempDirectory("ember-oci-test");
+    }
+
+    @AfterAll
+    void removeBundles() throws IOException {
+        try (Stream<Path> s = Files.walk(tmp)) {      // walk does not follow symlinks
+            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
     }
 
     private static Path busyboxLayout() throws IOException {
