@@ -356,6 +356,10 @@ public final class OciCommand {
 
     void delete(String id, boolean force) throws OciException, IOException, InterruptedException {
         ContainerStore store = store();
+        ContainerStore.checkId(id);
+        if (force && store.find(id).isEmpty() && !java.nio.file.Files.exists(store.dir(id))) {
+            return;      // as runc: --force succeeds for a container that is already gone
+        }
         ContainerRecord r = store.read(id);
         String status = ContainerStore.status(r);
         if (status.equals(ContainerRecord.RUNNING) && !force) {

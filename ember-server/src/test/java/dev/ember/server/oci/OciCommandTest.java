@@ -112,6 +112,7 @@ class OciCommandTest {
         }
         assertOneLineError(run("kill", "ghost", "TERM"), "container ghost does not exist");
         assertOneLineError(run("state", "../etc"), "invalid container id");
+        assertThat(run("delete", "--force", "ghost").status()).isZero();     // runc's rule: already gone is fine
     }
 
     @Test
