@@ -30,7 +30,7 @@ import picocli.CommandLine.Option;
  * {@code InstanceStart}, and what idle microVMs cost in resident memory.
  *
  * <h2>Running it</h2>
- * {@code ./ember bench api [--rounds N] [--vms N]} (see {@code scripts/bench.sh}).
+ * {@code ./ember bench api [--rounds N] [--vms N] [--stalled N]} (see {@code scripts/bench.sh}).
  *
  * <h2>What is measured</h2>
  * Each round starts a fresh {@code ember --api-sock S --boot-timer} in a child JVM with the
@@ -71,6 +71,10 @@ public final class ControlPlaneFigures implements Callable<Integer> {
     @Option(names = "--ember-jvm-opts", defaultValue = "", description = "the launcher's JVM options")
     String emberJvmOpts;
 
+    @Option(names = "--stalled", defaultValue = "1000",
+            description = "connections holding half a request body during the request-rate run (default ${DEFAULT-VALUE})")
+    int stalledClients;
+
     @Option(names = "--timeout", defaultValue = "120", description = "seconds any one step may take")
     long timeoutSeconds;
 
@@ -99,6 +103,7 @@ public final class ControlPlaneFigures implements Callable<Integer> {
             System.err.printf(Locale.ROOT, "round %d: socket %.0f ms (metric %.0f ms), boot timer %.0f ms, userspace line %.0f ms%n",
                     r, round[0], round[1], round[2], round[3]);
         }
+        double[] rate = requestRates();
         long one = residentMemory(1);
         long many = residentMemory(vms);
         System.out.printf(Locale.ROOT, "%-66s %s%n", "figure (medians of " + rounds + " rounds)", "value");
@@ -106,6 +111,9 @@ public final class ControlPlaneFigures implements Callable<Integer> {
         print("process start to API ready (api_server.process_startup_time_us)", startupMetric, "ms");
         print("InstanceStart to the boot timer's write (Guest-boot-time)", bootTimer, "ms");
         print("InstanceStart request to the first userspace line (client)", userspace, "ms");
+        System.out.printf(Locale.ROOT, "%-66s %.0f /s%n", "GET /machine-config, 2 clients, no stalled clients", rate[0]);
+        System.out.printf(Locale.ROOT, "%-66s %.0f /s%n", "GET /machine-config, 2 clients, " + stalledClients
+                + " clients holding half a body", rate[1]);
         System.out.printf(Locale.ROOT, "%-66s %d MiB%n", "resident memory, 1 idle 128 MiB microVM", one >> 10);
         System.out.printf(Locale.ROOT, "%-66s %d MiB (%.1f MiB per added VM)%n",
                 "resident memory, " + vms + " idle 128 MiB microVMs", many >> 10, (many - one) / 1024.0 / Math.max(1, vms - 1));
@@ -164,6 +172,75 @@ public final class ControlPlaneFigures implements Callable<Integer> {
             Files.deleteIfExists(socket);
             Files.deleteIfExists(dir);
         }
+    }
+
+    /**
+     * Requests per second that a fresh {@code ember --api-sock} answers to two clients (each a new
+     * connection per {@code GET /machine-config}, as curl makes them) for 3 s, first alone, then
+     * while {@link #stalledClients} other connections have each sent headers and half a body.
+     */
+    private double[] requestRates() throws IOException, InterruptedException, ConsoleException {
+        Path dir = Files.createTempDirectory("ember-bench-rate");
+        Path socket = dir.resolve("api.sock");
+        List<String> command = javaCommand(emberClasspath, "dev.ember.server.EmberCommand");
+        command.addAll(List.of("--api-sock", socket.toString()));
+        List<SocketChannel> stalled = new ArrayList<>();
+        try (GuestConsole ember = GuestConsole.start("ember-api", command, true)) {
+            long deadline = System.nanoTime() + Duration.ofSeconds(timeoutSeconds).toNanos();
+            while (!accepts(socket)) {
+                if (System.nanoTime() > deadline) {
+                    throw new ConsoleException("the API socket was not accepting: " + ember.tail(500));
+                }
+                Thread.sleep(1);
+            }
+            rate(socket, 3000);                       // warm-up: the server JIT-compiles its request path
+            double alone = rate(socket, 3000);
+            byte[] half = ("PUT /machine-config HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: 64\r\n\r\n{\"vcpu_count\": ").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            for (int i = 0; i < stalledClients; i++) {
+                SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(socket));
+                ch.write(java.nio.ByteBuffer.wrap(half));
+                stalled.add(ch);
+            }
+            double withStalled = rate(socket, 3000);
+            return new double[] {alone, withStalled};
+        } finally {
+            for (SocketChannel ch : stalled) {
+                ch.close();
+            }
+            Files.deleteIfExists(socket);
+            Files.deleteIfExists(dir);
+        }
+    }
+
+    /** {@return GET /machine-config answers per second from two client threads over {@code millis}} */
+    private static double rate(Path socket, long millis) throws InterruptedException {
+        java.util.concurrent.atomic.AtomicLong answers = new java.util.concurrent.atomic.AtomicLong();
+        long end = System.nanoTime() + millis * 1_000_000;
+        byte[] get = "GET /machine-config HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+                .getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        List<Thread> clients = new ArrayList<>();
+        for (int t = 0; t < 2; t++) {
+            clients.add(Thread.ofPlatform().start(() -> {
+                java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(4096);
+                while (System.nanoTime() < end) {
+                    try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(socket))) {
+                        ch.write(java.nio.ByteBuffer.wrap(get));
+                        buf.clear();
+                        while (ch.read(buf) >= 0) {
+                            buf.clear();
+                        }
+                        answers.incrementAndGet();
+                    } catch (IOException e) {
+                        return;
+                    }
+                }
+            }));
+        }
+        for (Thread t : clients) {
+            t.join();
+        }
+        return answers.get() * 1000.0 / millis;
     }
 
     /** {@return a child JVM's command: this JDK's java, the launcher's JVM options, {@code mainClass}} */
