@@ -59,8 +59,8 @@ jars_fresh() {
     done
 }
 build_jars() {
+    jars_fresh && return 0   # first: every ./ember and ./ember-oci call passes here
     ensure_packages maven
-    jars_fresh && return 0
     say "building Ember (mvn package, about a minute the first time)..."
     (cd "$EMBER_ROOT" && mvn -B -q -DskipTests package > "$EMBER_ROOT/target-build.log" 2>&1) \
         || { tail -40 "$EMBER_ROOT/target-build.log" >&2; die "build failed; the full log is $EMBER_ROOT/target-build.log"; }

@@ -171,13 +171,10 @@ final class ApiServer implements AutoCloseable {
         }
 
         private static void tooLarge(Response response, Callback callback, long size) {
-            response.setStatus(400);
-            response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
-            response.getHeaders().put(HttpHeader.CONNECTION, "close");
             String body = Json.MAPPER.createObjectNode().put("error", "Request payload with size " + size
                     + " is larger than the limit of " + MAX_PAYLOAD + " allowed by server.\n"
                     + "All previous unanswered requests will be dropped.").toString();
-            Content.Sink.write(response, true, body, callback);
+            reply(response, callback, 400, body, true);
         }
     }
 }

@@ -39,8 +39,14 @@ public record ContainerRecord(
         return new ContainerRecord(id, bundle, s, pid, pidStartMillis, created, annotations, error, exitCode);
     }
 
-    public ContainerRecord withPid(long p, long startMillis) {
-        return new ContainerRecord(id, bundle, status, p, startMillis, created, annotations, error, exitCode);
+    /** {@return this record naming {@code process} as the container's VM process} */
+    public ContainerRecord withProcess(ProcessHandle process) {
+        return new ContainerRecord(id, bundle, status, process.pid(), startMillis(process), created, annotations, error, exitCode);
+    }
+
+    /** {@return when {@code process} started, in ms since the epoch; 0 if the system does not say} */
+    static long startMillis(ProcessHandle process) {
+        return process.info().startInstant().map(t -> t.toEpochMilli()).orElse(0L);
     }
 
     public ContainerRecord failed(String why) {

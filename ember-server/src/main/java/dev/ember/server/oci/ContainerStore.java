@@ -132,7 +132,7 @@ public final class ContainerStore {
         }
         return ProcessHandle.of(r.pid())
                 .filter(ProcessHandle::isAlive)
-                .map(h -> h.info().startInstant().map(t -> t.toEpochMilli() == r.pidStartMillis()).orElse(true))
+                .map(h -> h.info().startInstant().isEmpty() || ContainerRecord.startMillis(h) == r.pidStartMillis())
                 .orElse(false);
     }
 
@@ -156,7 +156,8 @@ public final class ContainerStore {
         }
     }
 
-    private static void deleteTree(Path p) throws IOException {
+    /** Deletes {@code p} and everything beneath it, never following a symbolic link. */
+    static void deleteTree(Path p) throws IOException {
         if (!Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             return;
         }

@@ -57,6 +57,7 @@ public final class ContainerVm {
     private volatile int earlySignal;
     private final long born = System.nanoTime();
     private MicroVm vm;
+    private Bundle bundle;
     private GuestAgent agent;
     private HostTerminal terminal;
 
@@ -87,9 +88,7 @@ public final class ContainerVm {
             control = ControlChannel.bind(sockets.resolve("ctl.sock"));
             control.serve(this::handle);
             boot(bundle, plan, sockets);
-            ProcessHandle self = ProcessHandle.current();
-            record = record.withPid(self.pid(), self.info().startInstant().map(t -> t.toEpochMilli()).orElse(0L))
-                    .withStatus(ContainerRecord.CREATED);
+            record = record.withProcess(ProcessHandle.current()).withStatus(ContainerRecord.CREATED);
             store.write(record);
         } catch (Exception e) {
             String why = e.getMessage() == null ? e.toString() : e.getMessage();
@@ -121,8 +120,7 @@ public final class ContainerVm {
     private void fail(String why) {
         try {
             ContainerRecord r = record != null ? record : store.read(id);
-            ProcessHandle self = ProcessHandle.current();
-            store.write(r.withPid(self.pid(), self.info().startInstant().map(t -> t.toEpochMilli()).orElse(0L)).failed(why));
+            store.write(r.withProcess(ProcessHandle.current()).failed(why));
         } catch (IOException | OciException e) {
             System.err.println("ember-oci: " + why);
         }
@@ -188,8 +186,6 @@ public final class ContainerVm {
     private void milestone(String what) {
         log.debug("container " + id + ": " + what + " after " + (System.nanoTime() - born) / 1_000_000 + " ms");
     }
-
-    private Bundle bundle;
 
     /** Writes {@code content} to {@code path} in the guest (outside the container's root). */
     private void copyIn(String path, byte[] content) throws IOException, AgentException, InterruptedException {
@@ -282,21 +278,21 @@ public final class ContainerVm {
         milestone("process started");
         record = record.withStatus(ContainerRecord.RUNNING);
         store.write(record);
-        List<Thread> pumps = new ArrayList<>();
+        List<Thread> outputs = new ArrayList<>();      // what must be forwarded before the exit
         if (terminal != null) {
-            pumps.add(pump("stdin", terminal.input(), gp.stdin(), true));
-            pumps.add(pump("stdout", gp.stdout(), terminal.output(), false));
+            pump("stdin", terminal.input(), gp.stdin(), true);
+            outputs.add(pump("stdout", gp.stdout(), terminal.output(), false));
             Thread resize = new Thread(() -> watchWindow(gp), "ember-oci-winsize");
             resize.setDaemon(true);
             resize.start();
         } else {
-            pumps.add(pump("stdin", new FileInputStream(FileDescriptor.in), gp.stdin(), true));
-            pumps.add(pump("stdout", gp.stdout(), new FileOutputStream(FileDescriptor.out), false));
-            pumps.add(pump("stderr", gp.stderr(), new FileOutputStream(FileDescriptor.err), false));
+            pump("stdin", new FileInputStream(FileDescriptor.in), gp.stdin(), true);
+            outputs.add(pump("stdout", gp.stdout(), new FileOutputStream(FileDescriptor.out), false));
+            outputs.add(pump("stderr", gp.stderr(), new FileOutputStream(FileDescriptor.err), false));
         }
         int code = gp.waitFor();
         milestone("process exited with " + code);
-        for (Thread t : pumps.subList(1, pumps.size())) {
+        for (Thread t : outputs) {
             t.join(2000);        // the output that came before the exit status
         }
         return code;

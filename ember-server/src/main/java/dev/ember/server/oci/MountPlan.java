@@ -71,14 +71,13 @@ public final class MountPlan {
         p.shares.add(new Share(ROOT_TAG, bundle.rootfs(), ro));
         p.mounts.add(new GuestMount(ROOT_TAG, GUEST_ROOT, "virtiofs", "", ro ? MS_RDONLY : 0, null));
         List<OciSpec.Mount> list = bundle.spec().mounts() == null ? List.of() : bundle.spec().mounts();
-        int files = 0;
         for (OciSpec.Mount m : list) {
-            files += p.add(m, files);
+            p.add(m);
         }
         return p;
     }
 
-    private int add(OciSpec.Mount m, int fileIndex) throws OciException {
+    private void add(OciSpec.Mount m) throws OciException {
         long flags = 0;
         List<String> data = new ArrayList<>();
         for (String o : m.optionList()) {
@@ -93,7 +92,8 @@ public final class MountPlan {
         String target = GUEST_ROOT + m.destination();
         boolean bind = type.equals("bind") || (flags & MS_BIND) != 0;
         if (bind) {
-            return bind(m, target, flags & ~(MS_BIND | MS_REC), fileIndex);
+            bind(m, target, flags & ~(MS_BIND | MS_REC));
+            return;
         }
         String joined = String.join(",", data);
         switch (type) {
@@ -109,10 +109,9 @@ public final class MountPlan {
             case "cgroup", "cgroup2" -> skipped.add(m.destination() + " (" + type + "): the guest kernel has no cgroups");
             default -> throw new OciException("mount " + m.destination() + ": type \"" + type + "\" is not supported");
         }
-        return 0;
     }
 
-    private int bind(OciSpec.Mount m, String target, long flags, int fileIndex) throws OciException {
+    private void bind(OciSpec.Mount m, String target, long flags) throws OciException {
         if (m.source() == null || !m.source().startsWith("/")) {
             throw new OciException("bind mount " + m.destination() + ": source \"" + m.source() + "\" is not an absolute host path");
         }
@@ -122,7 +121,7 @@ public final class MountPlan {
             boolean ro = (flags & MS_RDONLY) != 0;
             shares.add(new Share(tag, source, ro));
             mounts.add(new GuestMount(tag, target, "virtiofs", "", flags, null));
-            return 0;
+            return;
         }
         if (Files.isRegularFile(source)) {
             try {
@@ -131,16 +130,16 @@ public final class MountPlan {
                             + (MAX_FILE_BIND >> 20) + " MiB (only directories are shared live)");
                 }
                 byte[] content = Files.readAllBytes(source);
-                String staged = "/run/ember/files/" + fileIndex;
-                mounts.add(new GuestMount(staged, target, "", "", MS_BIND | flags, content));
-                return 1;
+                long copied = mounts.stream().filter(g -> g.content() != null).count();
+                mounts.add(new GuestMount("/run/ember/files/" + copied, target, "", "", MS_BIND | flags, content));
+                return;
             } catch (IOException e) {
                 throw new OciException("bind mount " + m.destination() + ": cannot read " + source + ": " + e.getMessage());
             }
         }
         if (Files.exists(source, LinkOption.NOFOLLOW_LINKS) && m.source().startsWith("/dev/")) {
             skipped.add(m.destination() + ": host device " + source + " is not passed to the VM");
-            return 0;
+            return;
         }
         throw new OciException("bind mount " + m.destination() + ": source " + source + " does not exist");
     }

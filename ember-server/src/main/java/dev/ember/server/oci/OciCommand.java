@@ -134,13 +134,8 @@ public final class OciCommand {
         } finally {
             System.setOut(out);
         }
-        store.remove("training");
-        try (var files = Files.walk(bundle)) {
-            for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
-        Files.deleteIfExists(root);
+        ContainerStore.deleteTree(root);
+        ContainerStore.deleteTree(bundle);
     }
 
     // ---- create --------------------------------------------------------------------------------
