@@ -1,10 +1,12 @@
 package dev.ember.vmm;
 
+import dev.ember.config.DevicesConfig;
 import dev.ember.config.EngineConfig;
 import dev.ember.riscv.testing.Assembler;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -43,16 +45,23 @@ final class BareMetalProgram {
     private final Map<String, Long> symbols;
     private final byte[] elf;
 
-    private BareMetalProgram(String name, String source) {
+    private BareMetalProgram(String name, String source, Map<String, Long> symbols, byte[] elf) {
         this.name = name;
         this.source = source;
-        this.symbols = Assembler.symbols(source);
-        this.elf = Assembler.assembleElf(source);
+        this.symbols = symbols;
+        this.elf = elf;
     }
 
     /** {@return the program {@code baremetal/NAME.S}, its includes expanded, assembled} */
     static BareMetalProgram load(String name) {
-        return new BareMetalProgram(name, expand(resource(name + ".S")));
+        String source = expand(resource(name + ".S"));
+        return new BareMetalProgram(name, source, Assembler.symbols(source), Assembler.assembleElf(source));
+    }
+
+    /** {@return the C program {@code baremetal/NAME.c}, compiled as {@link Assembler#compileElf} says} */
+    static BareMetalProgram compile(String name) {
+        String source = resource(name + ".c");
+        return new BareMetalProgram(name, source, Assembler.compiledSymbols(source), Assembler.compileElf(source));
     }
 
     private static String expand(String text) {
@@ -97,6 +106,42 @@ final class BareMetalProgram {
         return file;
     }
 
+    /** How much of the start and of the end of a run's console output {@link Run#console} keeps. */
+    static final int CONSOLE_KEEP = 256 * 1024;
+
+    /** A console sink that keeps the first and the last {@code keep} bytes and counts the rest. */
+    private static final class HeadAndTail extends OutputStream {
+        private final ByteArrayOutputStream head = new ByteArrayOutputStream();
+        private final byte[] tail;
+        private long tailBytes;
+
+        HeadAndTail(int keep) {
+            this.tail = new byte[keep];
+        }
+
+        @Override
+        public synchronized void write(int b) {
+            if (head.size() < tail.length) {
+                head.write(b);
+            } else {
+                tail[(int) (tailBytes++ % tail.length)] = (byte) b;
+            }
+        }
+
+        synchronized String text() {
+            StringBuilder b = new StringBuilder(head.toString(StandardCharsets.UTF_8));
+            if (tailBytes > tail.length) {
+                b.append("\n[... ").append(tailBytes - tail.length).append(" bytes left out ...]\n");
+            }
+            int n = (int) Math.min(tailBytes, tail.length);
+            byte[] last = new byte[n];
+            for (int i = 0; i < n; i++) {
+                last[i] = tail[(int) ((tailBytes - n + i) % tail.length)];
+            }
+            return b.append(new String(last, StandardCharsets.UTF_8)).toString();
+        }
+    }
+
     /** What one run left behind. */
     record Run(String program, EngineConfig engine, int status, String console, String errors, EngineStats stats,
                long[] diag, Duration elapsed) {
@@ -138,10 +183,21 @@ final class BareMetalProgram {
      */
     Run run(Path dir, EngineConfig engine, int vcpus, long memoryBytes, Duration timeout,
             Consumer<VirtualMachine> whileRunning) throws Exception {
+        return run(dir, engine, vcpus, memoryBytes, DevicesConfig.NONE, timeout, whileRunning);
+    }
+
+    /**
+     * Runs the program as {@link #run(Path, EngineConfig, int, long, Duration, Consumer)} does,
+     * with {@code devices} attached. The console keeps its first and last {@value #CONSOLE_KEEP}
+     * bytes, so a program that prints without end cannot fill the heap.
+     */
+    Run run(Path dir, EngineConfig engine, int vcpus, long memoryBytes, DevicesConfig devices, Duration timeout,
+            Consumer<VirtualMachine> whileRunning) throws Exception {
         Path file = writeElf(dir);
-        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        HeadAndTail console = new HeadAndTail(CONSOLE_KEEP);
         ByteArrayOutputStream errors = new ByteArrayOutputStream();
-        VmConfig config = new VmConfig(vcpus, memoryBytes, null, null, "", null, file).withEngine(engine).named(name);
+        VmConfig config = new VmConfig(vcpus, memoryBytes, null, null, "", null, file, devices)
+                .withEngine(engine).named(name);
         long start = System.nanoTime();
         try (VirtualMachine vm = new VirtualMachine(config, console, new PrintStream(errors, true, StandardCharsets.UTF_8))) {
             Thread watchdog = Thread.ofPlatform().daemon().name("baremetal-watchdog").start(() -> {
@@ -163,7 +219,7 @@ final class BareMetalProgram {
             for (int i = 0; i < diag.length; i++) {
                 diag[i] = vm.memory().readU64(diagGpa + 8L * i);
             }
-            return new Run(name, engine, status, console.toString(StandardCharsets.UTF_8),
+            return new Run(name, engine, status, console.text(),
                     errors.toString(StandardCharsets.UTF_8), vm.engineStats(), diag, elapsed);
         }
     }

@@ -41,8 +41,13 @@ import java.util.stream.Stream;
  * {@code java.io.tmpdir}. Entries are published by atomic rename, so concurrent test forks may
  * share the cache; a stale or partial entry is never read.
  *
- * <p>The tools come from Debian's {@code binutils-riscv64-linux-gnu}, which the project's test
- * command installs. Every subprocess is bounded by {@link #TIMEOUT_SECONDS}.
+ * <p>Bare-metal C programs ({@link #compileElf}) take the same way with
+ * {@code riscv64-linux-gnu-gcc} in place of {@code as}: freestanding, no C library, linked at
+ * {@link #RAM_BASE} with {@code -N}, entered at {@code _start}.
+ *
+ * <p>The tools come from Debian's {@code binutils-riscv64-linux-gnu} and
+ * {@code gcc-riscv64-linux-gnu}, which the project's test command installs. Every subprocess is
+ * bounded by {@link #TIMEOUT_SECONDS}.
  *
  * <p>Thread-safe; holds no state besides the on-disk cache.
  */
@@ -62,6 +67,11 @@ public final class Assembler {
 
     // Part of every cache key: changing the recipe must not return images built the old way.
     private static final String RECIPE = "as " + AS_FLAGS + " " + PRELUDE + " ld " + LD_FLAGS + " objcopy -O binary; nm; v1";
+    private static final List<String> GCC_FLAGS = List.of("-march=rv64imac_zicsr", "-mabi=lp64", "-mcmodel=medany",
+            "-ffreestanding", "-nostdlib", "-nostartfiles", "-static", "-fno-pic", "-no-pie", "-O2", "-Wall", "-Werror",
+            "-Wl,-N", "-Wl,-Ttext=0x" + Long.toHexString(RAM_BASE), "-Wl,-e,_start", "-Wl,--build-id=none",
+            "-Wl,--no-warn-rwx-segments");
+    private static final String C_RECIPE = "gcc " + GCC_FLAGS + "; nm; v1";
 
     private static final String BIN = ".bin";
     private static final String ELF = ".elf";
@@ -90,12 +100,29 @@ public final class Assembler {
     }
 
     /**
+     * {@return the linked ELF file of the bare-metal C program {@code source}} It defines
+     * {@code _start}, brings its own {@code memset} and {@code memcpy}, and uses no floating point.
+     */
+    public static byte[] compileElf(String source) {
+        return product(C_RECIPE, source, ELF);
+    }
+
+    /** {@return every symbol of the compiled C program {@code source}, as {@link #symbols} lists them} */
+    public static Map<String, Long> compiledSymbols(String source) {
+        return parseSymbols(product(C_RECIPE, source, SYMBOLS));
+    }
+
+    /**
      * {@return every symbol {@code nm} lists for the linked program, by name, with its
      * address} Labels are included (local ones too, except assembler-local {@code .L} names),
      * as are the symbols ld defines, such as {@code __global_pointer$}.
      */
     public static Map<String, Long> symbols(String source) {
-        String listing = new String(product(source, SYMBOLS), StandardCharsets.UTF_8);
+        return parseSymbols(product(source, SYMBOLS));
+    }
+
+    private static Map<String, Long> parseSymbols(byte[] nmOutput) {
+        String listing = new String(nmOutput, StandardCharsets.UTF_8);
         Map<String, Long> symbols = new TreeMap<>();
         for (String line : listing.split("\n")) {
             String[] fields = line.trim().split("\\s+");
@@ -107,13 +134,21 @@ public final class Assembler {
     }
 
     private static byte[] product(String source, String suffix) {
+        return product(RECIPE, source, suffix);
+    }
+
+    private static byte[] product(String recipe, String source, String suffix) {
         String text = source.endsWith("\n") ? source : source + "\n";
         try {
             Path cache = cacheDirectory();
-            String key = sha256(RECIPE + "\n" + text);
+            String key = sha256(recipe + "\n" + text);
             Path file = cache.resolve(key + suffix);
             if (!Files.isRegularFile(file)) {
-                build(text, cache, key);
+                if (recipe.equals(C_RECIPE)) {
+                    buildC(text, cache, key);
+                } else {
+                    build(text, cache, key);
+                }
             }
             return Files.readAllBytes(file);
         } catch (IOException e) {
@@ -122,7 +157,7 @@ public final class Assembler {
     }
 
     private static void build(String source, Path cache, String key) throws IOException {
-        requireTools();
+        requireTools("as", "ld", "objcopy", "nm");
         Path work = Files.createTempDirectory(cache, key + "-");
         try {
             Files.writeString(work.resolve("prelude.s"), PRELUDE);
@@ -132,6 +167,20 @@ public final class Assembler {
             run(source, work, null, tool("objcopy"), List.of("-O", "binary"), "program.elf", "program.bin");
             run(source, work, work.resolve("program.nm"), tool("nm"), List.of(), "program.elf");
             publish(work.resolve("program.bin"), cache.resolve(key + BIN));
+            publish(work.resolve("program.elf"), cache.resolve(key + ELF));
+            publish(work.resolve("program.nm"), cache.resolve(key + SYMBOLS));
+        } finally {
+            deleteTree(work);
+        }
+    }
+
+    private static void buildC(String source, Path cache, String key) throws IOException {
+        requireTools("gcc", "nm");
+        Path work = Files.createTempDirectory(cache, key + "-");
+        try {
+            Files.writeString(work.resolve("program.c"), source);
+            run(source, work, null, tool("gcc"), GCC_FLAGS, "-o", "program.elf", "program.c");
+            run(source, work, work.resolve("program.nm"), tool("nm"), List.of(), "program.elf");
             publish(work.resolve("program.elf"), cache.resolve(key + ELF));
             publish(work.resolve("program.nm"), cache.resolve(key + SYMBOLS));
         } finally {
@@ -172,13 +221,13 @@ public final class Assembler {
         }
     }
 
-    private static void requireTools() {
-        for (String name : List.of("as", "ld", "objcopy", "nm")) {
+    private static void requireTools(String... names) {
+        for (String name : names) {
             if (!onPath(tool(name))) {
                 throw new IllegalStateException(tool(name) + " is not on the PATH. Instruction tests"
-                        + " assemble their programs with GNU binutils for RISC-V: run the project's test"
-                        + " command (bash .ci/run), which installs binutils-riscv64-linux-gnu, or"
-                        + " apt-get install binutils-riscv64-linux-gnu yourself.");
+                        + " build their programs with the GNU toolchain for RISC-V: run the project's test"
+                        + " command (bash .ci/run), which installs binutils-riscv64-linux-gnu and"
+                        + " gcc-riscv64-linux-gnu, or apt-get install them yourself.");
             }
         }
     }
