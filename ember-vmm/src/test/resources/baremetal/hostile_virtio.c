@@ -32,7 +32,11 @@
  *   input (18)   q1: an EV_LED status event
  *   fs (26)      q1: FUSE_INIT; the reply has error 0 and the request's unique id
  *
- * Report: one line per device on the UART; HTIF tohost gets status 0 when every check
+ * Last, the network device is flooded with a million frames of frames.h's mix, 16 per
+ * notification, taking in whatever the user-mode stack answers; then an ICMP echo to the gateway
+ * and a DNS question for "localhost" must both be answered within 10 s.
+ *
+ * Report: one line per device on the UART, and one for the flood; HTIF tohost gets status 0 when every check
  * passed, otherwise a code naming the slot and step (0x1000 + slot * 0x100 + step), with
  * diag[] = code, seen, expected, mcause, mepc, mtval, slot's device id, scenario.
  *
@@ -132,6 +136,8 @@ void *memcpy(void *d, const void *s, unsigned long n) {
     while (n--) *p++ = *q++;
     return d;
 }
+
+#include "frames.h"
 
 static inline u32 rd32(u64 gpa) { return *(volatile u32 *) gpa; }
 static inline void wr32(u64 gpa, u32 v) { *(volatile u32 *) gpa = v; }
@@ -480,8 +486,141 @@ static void drive(int slot, u32 id) {
     puts_(" recovered\n");
 }
 
+/* ---- the flood ---------------------------------------------------------------------- */
+
+#define NET_HDR 12   /* struct virtio_net_hdr with num_buffers: VIRTIO 1.2 §5.1.6 */
+#define FLOOD_FRAMES 1000000UL
+#define ECHO_ID 0xe4b0
+#define DNS_ID 0x4242
+#define DNS_PORT 5353
+
+static u8 tx_frames[QUEUE_SIZE][NET_HDR + FRAME_MAX] __attribute__((aligned(16)));
+static u8 rx_frames[QUEUE_SIZE][NET_HDR + FRAME_MAX] __attribute__((aligned(16)));
+static u16 rx_seen;
+static unsigned long rx_count, rx_echo_replies, rx_dns_answers;
+
+/* Makes every receive buffer available (§5.1.6.3: each holds a header and a whole frame). */
+static void rx_post_all(int slot) {
+    struct queue_page *rx = &queues[slot][0];
+    for (int k = 0; k < QUEUE_SIZE; k++) {
+        rx->desc[k] = (struct desc) { (u64) rx_frames[k], NET_HDR + FRAME_MAX, F_WRITE, 0 };
+        rx->avail_ring[k] = (u16) k;
+    }
+    rx_seen = 0;
+    fence();
+    rx->avail_idx = QUEUE_SIZE;
+    fence();
+    wr32(base(slot) + REG_QUEUE_NOTIFY, 0);
+}
+
+static u32 be16_at(const u8 *p) { return (u32) p[0] << 8 | p[1]; }
+
+/* Looks at the frames received since the last call, counts the answers it waits for, and gives the buffers back. */
+static void rx_drain(int slot) {
+    struct queue_page *rx = &queues[slot][0];
+    fence();
+    u16 used = *(volatile u16 *) &rx->used_idx;
+    if (used == rx_seen) return;
+    while (rx_seen != used) {
+        u32 id = rx->used_ring[rx_seen % QUEUE_SIZE].id;
+        if (id >= QUEUE_SIZE) fail(0x60, id, QUEUE_SIZE);
+        const u8 *e = rx_frames[id] + NET_HDR;
+        const u8 *ip = e + 14;
+        rx_count++;
+        if (be16_at(e + 12) == ETH_IPV4 && (ip[0] >> 4) == 4) {
+            const u8 *l4 = ip + (ip[0] & 15) * 4;
+            if (ip[9] == 1 && l4[0] == 0 && be16_at(l4 + 4) == ECHO_ID) rx_echo_replies++;
+            if (ip[9] == 17 && be16_at(l4) == 53 && be16_at(l4 + 2) == DNS_PORT && be16_at(l4 + 8) == DNS_ID
+                    && (l4[10] & 0x80) && (l4[11] & 15) == 0 && be16_at(l4 + 14) >= 1) {
+                rx_dns_answers++;
+            }
+        }
+        rx->avail_ring[rx->avail_idx % QUEUE_SIZE] = (u16) id;
+        fence();
+        rx->avail_idx++;
+        rx_seen++;
+    }
+    fence();
+    wr32(base(slot) + REG_QUEUE_NOTIFY, 0);
+}
+
+/* Sends `n` frames from tx_frames in one batch and waits until the device has used them all. */
+static void tx_batch(int slot, const size_t *lengths, int n, u32 step) {
+    struct queue_page *tx = &queues[slot][1];
+    u16 idx = tx->avail_idx;
+    for (int k = 0; k < n; k++) {
+        tx->desc[k] = (struct desc) { (u64) tx_frames[k], (u32) (NET_HDR + lengths[k]), 0, 0 };
+        tx->avail_ring[(u16) (idx + k) % QUEUE_SIZE] = (u16) k;
+    }
+    fence();
+    tx->avail_idx = (u16) (idx + n);
+    fence();
+    wr32(base(slot) + REG_QUEUE_NOTIFY, 1);
+    u64 deadline = now() + 5 * TICKS_PER_S;
+    while (*(volatile u16 *) &tx->used_idx != (u16) (idx + n)) {
+        u32 st = rd32(base(slot) + REG_STATUS);
+        if ((st & S_NEEDS_RESET) || now() > deadline) fail(step, st, *(volatile u16 *) &tx->used_idx);
+        rx_drain(slot);
+    }
+}
+
+/* A DNS query for "localhost", type A, from DNS_PORT. */
+static size_t dns_query(u8 *f) {
+    static const u8 question[] = {9, 'l', 'o', 'c', 'a', 'l', 'h', 'o', 's', 't', 0, 0, 1, 0, 1};
+    size_t n = ethernet(f, GATEWAY_MAC, ETH_IPV4);
+    n += ipv4(f + n, 5, 17, GUEST_IP, DNS_IP, 8 + 12 + sizeof question, 0);
+    size_t at = n + udp(f + n, DNS_PORT, 53, 12 + sizeof question);
+    u8 *d = f + n + 8;
+    memset(d, 0, 12);
+    be16(d, DNS_ID);
+    d[2] = 0x01;        /* RD */
+    be16(d + 4, 1);     /* one question */
+    memcpy(d + 12, question, sizeof question);
+    return at < 60 ? 60 : at;
+}
+
+/*
+ * Floods the network device with FLOOD_FRAMES frames of frames.h's mix, QUEUE_SIZE per
+ * notification, taking in whatever the stack answers; then checks the network still works:
+ * an ICMP echo to the gateway and a DNS question to the stack's resolver are answered.
+ */
+static void flood(int slot) {
+    current_slot = slot;
+    current_scenario = SCENARIOS;
+    init_device(slot);
+    rx_post_all(slot);
+    size_t lengths[QUEUE_SIZE];
+    for (unsigned long i = 0; i < FLOOD_FRAMES; i += QUEUE_SIZE) {
+        for (int k = 0; k < QUEUE_SIZE; k++) {
+            memset(tx_frames[k], 0, NET_HDR);
+            lengths[k] = make_frame(tx_frames[k] + NET_HDR, i + (unsigned long) k);
+        }
+        tx_batch(slot, lengths, QUEUE_SIZE, 0x61);
+        rx_drain(slot);
+    }
+    unsigned long flood_rx = rx_count;
+    rx_echo_replies = rx_dns_answers = 0;
+    u64 deadline = now() + 10 * TICKS_PER_S;
+    while (rx_echo_replies == 0 || rx_dns_answers == 0) {
+        memset(tx_frames[0], 0, NET_HDR);
+        memset(tx_frames[1], 0, NET_HDR);
+        lengths[0] = icmp_echo(tx_frames[0] + NET_HDR, ECHO_ID, 32);
+        lengths[1] = dns_query(tx_frames[1] + NET_HDR);
+        tx_batch(slot, lengths, 2, 0x62);
+        u64 retry = now() + TICKS_PER_S / 2;
+        while ((rx_echo_replies == 0 || rx_dns_answers == 0) && now() < retry) rx_drain(slot);
+        if (now() > deadline) fail(0x63, rx_echo_replies, rx_dns_answers);
+    }
+    puts_("flood: ");
+    puthex(FLOOD_FRAMES);
+    puts_(" frames sent, ");
+    puthex(flood_rx);
+    puts_(" received; echo and dns answered after\n");
+}
+
 int main(void) {
     int devices = 0;
+    int net_slot = -1;
     for (int slot = VIRTIO_SLOTS - 1; slot >= 0; slot--) {
         u64 b = base(slot);
         if (rd32(b + REG_MAGIC) != 0x74726976 || rd32(b + REG_VERSION) != 2) continue;
@@ -498,7 +637,9 @@ int main(void) {
         }
         drive(slot, id);
         devices++;
+        if (id == 1) net_slot = slot;
     }
+    if (net_slot >= 0) flood(net_slot);
     puts_("hostile-virtio: devices ");
     putc_((char) ('0' + devices));
     puts_(" all recovered\n");

@@ -37,7 +37,7 @@ final class BareMetalProgram {
     /** The status a run is stopped with when it does not finish in time. */
     static final int TIMED_OUT = 0x7171;
 
-    private static final Pattern INCLUDE = Pattern.compile("(?m)^\\s*\\.include\\s+\"([^\"]+)\"\\s*$");
+    private static final Pattern INCLUDE = Pattern.compile("(?m)^\\s*(?:\\.include|#include)\\s+\"([^\"]+)\"\\s*$");
     private static final String[] DIAG_NAMES = {"test", "seen", "expected", "mcause", "mepc", "mtval", "word6", "word7"};
 
     private final String name;
@@ -58,13 +58,17 @@ final class BareMetalProgram {
         return new BareMetalProgram(name, source, Assembler.symbols(source), Assembler.assembleElf(source));
     }
 
-    /** {@return the C program {@code baremetal/NAME.c}, compiled as {@link Assembler#compileElf} says} */
+    /**
+     * {@return the C program {@code baremetal/NAME.c}, its {@code #include "NAME"} lines expanded
+     * from {@code baremetal/}, compiled as {@link Assembler#compileElf} says}
+     */
     static BareMetalProgram compile(String name) {
-        String source = resource(name + ".c");
+        String source = expand(resource(name + ".c"));
         return new BareMetalProgram(name, source, Assembler.compiledSymbols(source), Assembler.compileElf(source));
     }
 
-    private static String expand(String text) {
+    /** {@return {@code text} with each {@code .include "NAME"} or {@code #include "NAME"} line replaced by {@code baremetal/NAME}} */
+    static String expand(String text) {
         Matcher m = INCLUDE.matcher(text);
         StringBuilder out = new StringBuilder();
         while (m.find()) {

@@ -41,6 +41,11 @@ record HostFootprint(long rssBytes, long heapBytes, int threads) {
         return String.format("RSS %+d MiB, heap %+d MiB, threads %+d", rssBytes / MIB, heapBytes / MIB, threads);
     }
 
+    /** {@return the CPU time this process has used, in nanoseconds: every thread, the GC's and the JIT's too} */
+    static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
+    }
+
     private static long rss() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {

@@ -29,8 +29,11 @@ import org.junit.jupiter.api.io.TempDir;
  * network, vsock, entropy, balloon, keyboard, virtio-fs and console device, and checks after
  * each that the device set DEVICE_NEEDS_RESET or returned the chain (a block read past the
  * disk's end with an error status), and that after a reset a well-formed request works again
- * (the program's header lists the checks). Meanwhile a {@link Bystander} VM in the same JVM
- * runs checksum jobs through its guest agent, all of which must come back right.
+ * (the program's header lists the checks). Then it floods the network device with a million
+ * frames of {@code baremetal/frames.h}'s mix of valid and garbage traffic, sixteen per
+ * notification, straight at the user-mode network stack, and checks that the stack still
+ * answers an ICMP echo to the gateway and a DNS question. Meanwhile a {@link Bystander} VM in
+ * the same JVM runs checksum jobs through its guest agent, all of which must come back right.
  *
  * <p>Host bound: the hostile VM has {@value #GUEST_MIB} MiB of guest RAM, mapped anonymous and
  * touched by the guest at will, so the process's resident set may grow by that much plus
@@ -43,7 +46,7 @@ class HostileDriverTest {
     static final int OVERHEAD_MIB = 96;
     static final int HEAP_MIB = 48;
     private static final long MIB = 1L << 20;
-    private static final Duration TIMEOUT = Duration.ofSeconds(150);
+    private static final Duration TIMEOUT = Duration.ofSeconds(400);
 
     @Test
     void everyDeviceSurvivesHostileChainsAndWorksAfterAReset(@TempDir Path tmp) throws Exception {
@@ -67,6 +70,7 @@ class HostileDriverTest {
         BareMetalProgram program = BareMetalProgram.compile("hostile_virtio");
         try (Bystander bystander = new Bystander()) {
             HostFootprint baseline = HostFootprint.now();
+            long cpuBefore = HostFootprint.processCpuNanos();
             bystander.start();
             BareMetalProgram.Run run;
             HostFootprint peak;
@@ -80,12 +84,15 @@ class HostileDriverTest {
             HostFootprint growth = peak.minus(baseline);
             System.out.println(run.describe());
             String console = run.console().replaceAll("[^\\x20-\\x7e\\n]", "");
-            console.lines().filter(l -> l.contains("slot") || l.startsWith("hostile")).forEach(System.out::println);
+            console.lines().filter(l -> l.contains("slot") || l.startsWith("hostile") || l.startsWith("flood"))
+                    .forEach(System.out::println);
             System.out.println("bystander: " + jobs.describe());
-            System.out.println("host growth at peak: " + growth.describe());
+            System.out.println("host growth at peak: " + growth.describe() + "; process CPU "
+                    + (HostFootprint.processCpuNanos() - cpuBefore) / 1_000_000 + " ms");
 
             assertEquals(0, run.status(), run::describe);
-            assertThat(console).contains("hostile-virtio: devices 8 all recovered");
+            assertThat(console).contains("hostile-virtio: devices 8 all recovered")
+                    .contains("flood: 0xf4240 frames sent").contains("echo and dns answered after");
             // The console's well-formed request went through before the first hostile chain and after each reset.
             assertEquals(1 + 8, console.split("\\[console ok]", -1).length - 1, console);
             assertThat(jobs.failures()).isEmpty();

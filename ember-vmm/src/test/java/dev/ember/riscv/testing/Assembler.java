@@ -72,6 +72,8 @@ public final class Assembler {
             "-Wl,-N", "-Wl,-Ttext=0x" + Long.toHexString(RAM_BASE), "-Wl,-e,_start", "-Wl,--build-id=none",
             "-Wl,--no-warn-rwx-segments");
     private static final String C_RECIPE = "gcc " + GCC_FLAGS + "; nm; v1";
+    private static final List<String> LINUX_GCC_FLAGS = List.of("-static", "-Os", "-s", "-Wall", "-Wextra", "-Werror");
+    private static final String LINUX_RECIPE = "gcc " + LINUX_GCC_FLAGS + "; v1";
 
     private static final String BIN = ".bin";
     private static final String ELF = ".elf";
@@ -105,6 +107,15 @@ public final class Assembler {
      */
     public static byte[] compileElf(String source) {
         return product(C_RECIPE, source, ELF);
+    }
+
+    /**
+     * {@return the static riscv64 Linux executable built from the C program {@code source}}
+     * against glibc ({@code libc6-dev-riscv64-cross}), stripped, for tests that run a program of
+     * their own in the default guest without adding it to the guest's image.
+     */
+    public static byte[] compileLinuxProgram(String source) {
+        return product(LINUX_RECIPE, source, ELF);
     }
 
     /** {@return every symbol of the compiled C program {@code source}, as {@link #symbols} lists them} */
@@ -145,7 +156,9 @@ public final class Assembler {
             Path file = cache.resolve(key + suffix);
             if (!Files.isRegularFile(file)) {
                 if (recipe.equals(C_RECIPE)) {
-                    buildC(text, cache, key);
+                    buildC(text, cache, key, GCC_FLAGS, true);
+                } else if (recipe.equals(LINUX_RECIPE)) {
+                    buildC(text, cache, key, LINUX_GCC_FLAGS, false);
                 } else {
                     build(text, cache, key);
                 }
@@ -174,15 +187,18 @@ public final class Assembler {
         }
     }
 
-    private static void buildC(String source, Path cache, String key) throws IOException {
+    private static void buildC(String source, Path cache, String key, List<String> flags, boolean symbols)
+            throws IOException {
         requireTools("gcc", "nm");
         Path work = Files.createTempDirectory(cache, key + "-");
         try {
             Files.writeString(work.resolve("program.c"), source);
-            run(source, work, null, tool("gcc"), GCC_FLAGS, "-o", "program.elf", "program.c");
-            run(source, work, work.resolve("program.nm"), tool("nm"), List.of(), "program.elf");
+            run(source, work, null, tool("gcc"), flags, "-o", "program.elf", "program.c");
+            if (symbols) {
+                run(source, work, work.resolve("program.nm"), tool("nm"), List.of(), "program.elf");
+                publish(work.resolve("program.nm"), cache.resolve(key + SYMBOLS));
+            }
             publish(work.resolve("program.elf"), cache.resolve(key + ELF));
-            publish(work.resolve("program.nm"), cache.resolve(key + SYMBOLS));
         } finally {
             deleteTree(work);
         }
