@@ -7,9 +7,11 @@
  *   hostile-guest flood IFACE N      sends N Ethernet frames on IFACE through AF_PACKET, a fixed
  *                                    mix of valid and garbage frames (below); prints
  *                                    "flood: N sent, E errors"
- *   hostile-guest bomb SECONDS MIB   forks without end, each process touching MIB MiB of fresh
- *                                    memory, until SECONDS have passed; every process asks to be
- *                                    the OOM killer's first choice; prints "bomb: F forks, R refused"
+ *   hostile-guest bomb SECONDS MIB   forks without end until SECONDS have passed, every process
+ *                                    but the first touching MIB MiB more fresh memory each round;
+ *                                    every process asks to be the OOM killer's first choice; the
+ *                                    first prints "bomb: F forks, R refused" (forks it made, and
+ *                                    forks the kernel refused it)
  *   hostile-guest write DEV SECONDS  writes DEV with O_DIRECT in 1 MiB blocks from the start,
  *                                    wrapping at its end, as fast as it can for SECONDS; prints
  *                                    "write: B bytes"
@@ -72,6 +74,14 @@ static int flood(const char *iface, unsigned long count) {
     return 0;
 }
 
+/* Maps `mib` MiB of fresh memory, populated at once (one call, not a fault per page). */
+static void grow(int mib) {
+    if (mmap(NULL, (size_t) mib << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0)
+            == MAP_FAILED) {
+        usleep(1000);
+    }
+}
+
 static int bomb(int seconds, int mib) {
     time_t deadline = time(NULL) + seconds;
     unsigned long forks = 0, refused = 0;
@@ -82,23 +92,17 @@ static int bomb(int seconds, int mib) {
     while (time(NULL) < deadline) {
         pid_t p = fork();
         if (p == 0) {
-            /* The child lets go of the caller's output, so only the first process holds it, grabs
-               memory and goes on forking, as its parent does. */
+            /* The child lets go of the caller's output, so that only the first process holds it. */
             dup2(devnull, 1);
             dup2(devnull, 2);
-            size_t bytes = (size_t) mib << 20;
-            uint8_t *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-            if (m != MAP_FAILED) {
-                for (size_t at = 0; at < bytes; at += 4096) m[at] = 1;
-            }
-            continue;
-        }
-        if (p < 0) {
+        } else if (p < 0) {
             refused++;
             usleep(1000);
         } else {
             forks++;
         }
+        /* Every process but the first grows without end, and all go on forking. */
+        if (getpid() != top) grow(mib);
         while (waitpid(-1, NULL, WNOHANG) > 0) { }
     }
     if (getpid() == top) printf("bomb: %lu forks, %lu refused\n", forks, refused);
