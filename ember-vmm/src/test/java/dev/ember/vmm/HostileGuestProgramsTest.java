@@ -42,19 +42,21 @@ import org.junit.jupiter.api.io.TempDir;
  *       {@code baremetal/frames.h}'s mix of valid and garbage frames (ARP, IPv4 with options,
  *       fragments and broken lengths, TCP, UDP to fresh ports, DHCP, DNS, ICMP, unknown
  *       ethertypes): afterwards a TCP connection from the guest to a host port still answers.
- *       Through the guest kernel a frame costs about 13,000 guest instructions, so CI sends
+ *       Through the guest kernel a frame costs about 23,000 guest instructions, so CI sends
  *       {@value #FLOOD_FRAMES} this way ({@code -Dember.hostile.floodFrames=1000000} for the
  *       full million); {@link HostileDriverTest} sends the million straight into the device.</li>
- *   <li>A fork bomb whose processes take memory without end, as an unprivileged user with
- *       {@code RLIMIT_NPROC} {@value #BOMB_NPROC}: the guest's fork limit refuses forks and its
- *       OOM killer kills, and the guest answers afterwards.</li>
+ *   <li>A fork bomb whose processes take memory without end, as an unprivileged user under
+ *       {@code RLIMIT_NPROC} {@value #BOMB_NPROC}: the guest's fork limit or its OOM killer stops
+ *       it (the test asserts that one of them acted and reports both), no process of it is left
+ *       after a {@code kill -9 -1}, and the guest answers afterwards.</li>
  *   <li>A guest that writes its disk as fast as it can, without and with a rate limiter on that
  *       disk: the bystander's round trips are reported for each, and for an idle neighbour.</li>
  * </ul>
  *
  * <p>Host bound, per hostile VM: its guest RAM ({@value #GUEST_MIB} MiB, {@value #BOMB_GUEST_MIB}
- * MiB for the fork bomb) is anonymous memory the guest may touch in full, so the process's resident set may grow by that much plus
- * {@value #OVERHEAD_MIB} MiB (devices, network flows, translator, the VM's threads); the heap
+ * MiB for the fork bomb) is anonymous memory the guest may touch in full, so the process's
+ * resident set may grow by that much plus {@value #OVERHEAD_MIB} MiB (devices, network flows,
+ * translator, the VM's threads); the heap
  * in use after a GC by at most {@value #HEAP_MIB} MiB. Growth is measured from a baseline taken
  * after the hostile VM booted, so the bound covers what the hostile program makes the host do.
  */
