@@ -5,5 +5,7 @@
  * a message for the user.
  *
  * <p>May use: {@code memory}.
+ *
+ * <p>Package map: uses memory.
  */
 package dev.ember.boot;

@@ -30,6 +30,14 @@ public final class ApiLauncher {
     }
 
     /**
+     * For the JVM start-up cache's training run ({@code dev.ember.server.StartupTraining}): serves
+     * the API on a socket in {@code dir} and sends it pre-boot requests, good and bad. Prints nothing.
+     */
+    public static void exerciseForTraining(Path dir) throws IOException {
+        ApiTraining.exercise(dir);
+    }
+
+    /**
      * Records how long the process took to serve its API, as Firecracker's
      * {@code api_server.process_startup_time_us} and {@code process_startup_time_cpu_us}: wall
      * time since the kernel started the process, JVM start-up included, and CPU time so far.

@@ -30,6 +30,9 @@
  * </ul>
  *
  * <p>May use: {@code dev.ember.config}, {@code dev.ember.vmm}, the balloon device's public API,
- * Jetty and Jackson. Nothing else in Ember imports this package except the command line.
+ * the errors of {@code boot} and {@code snapshot}, {@code mmds} (the store behind
+ * {@code /mmds}), Jetty and Jackson. Nothing else in Ember imports this package except the command line.
+ *
+ * <p>Package map: uses vmm, config, boot, mmds, snapshot, devices.virtio.balloon; libraries com.fasterxml.jackson, org.eclipse.jetty.
  */
 package dev.ember.server.api;
