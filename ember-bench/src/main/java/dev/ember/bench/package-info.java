@@ -12,6 +12,6 @@
  * microVMs, the control plane's), use {@code vmm}, {@code config}, {@code mmds},
  * {@code devices.serial} and {@code riscv.cpu}; nothing imports the server.
  *
- * <p>Package map: uses vmm, config, devices.serial, mmds, riscv.cpu; libraries com.fasterxml.jackson, picocli.
+ * <p>Package map: uses vmm, config, devices.serial, mmds, riscv.cpu, log; libraries com.fasterxml.jackson, picocli.
  */
 package dev.ember.bench;

@@ -3,6 +3,7 @@ package dev.ember.server;
 import dev.ember.boot.BootException;
 import dev.ember.config.DevicesConfig;
 import dev.ember.config.EngineConfig;
+import dev.ember.log.LogSink;
 import dev.ember.vmm.VirtualMachine;
 import dev.ember.snapshot.SnapshotException;
 import dev.ember.vmm.VmConfig;
@@ -141,7 +142,7 @@ final class RunCommand implements Callable<Integer> {
         Terminal terminal = Terminal.open();
         VirtualMachine vm;
         try {
-            vm = new VirtualMachine(config, new FileOutputStream(java.io.FileDescriptor.out), System.err);
+            vm = new VirtualMachine(config, new FileOutputStream(java.io.FileDescriptor.out), LogSink.stderr());
         } catch (BootException e) {
             terminal.restore();
             System.err.println("ember: " + e.getMessage());
@@ -188,7 +189,7 @@ final class RunCommand implements Callable<Integer> {
         VirtualMachine vm;
         try {
             vm = VirtualMachine.restore(Path.of(files[0]), Path.of(files[1]), null,
-                    new FileOutputStream(java.io.FileDescriptor.out), System.err, null);
+                    new FileOutputStream(java.io.FileDescriptor.out), LogSink.stderr(), null);
         } catch (SnapshotException | BootException e) {
             terminal.restore();
             System.err.println("ember: cannot restore the snapshot: " + e.getMessage());

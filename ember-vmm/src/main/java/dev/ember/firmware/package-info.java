@@ -8,6 +8,6 @@
  * {@code devices.power} and {@code devices.serial} (for constants of the board only: register
  * window sizes and finisher codes, defined once by the device they describe).
  *
- * <p>Package map: uses riscv.cpu, riscv.isa, memory, devices.irq, devices.power, devices.serial, firmware.fdt.
+ * <p>Package map: uses riscv.cpu, riscv.isa, memory, devices.irq, devices.power, devices.serial, firmware.fdt, log.
  */
 package dev.ember.firmware;

@@ -7,6 +7,6 @@
  *
  * <p>May use: the JDK only. Used by the CPU (through the MMU), the devices and the loaders.
  *
- * <p>Package map: uses nothing.
+ * <p>Package map: uses log.
  */
 package dev.ember.memory;

@@ -26,6 +26,6 @@
  * hand-written JSON library in a VMM would be more guest-reachable code to get wrong. Never
  * imports a device or the VMM.
  *
- * <p>Package map: uses config, net; libraries com.fasterxml.jackson.
+ * <p>Package map: uses config, net, log; libraries com.fasterxml.jackson.
  */
 package dev.ember.mmds;

@@ -5,6 +5,6 @@
  *
  * <p>May use: the JDK only. Never imports a device or the VMM.
  *
- * <p>Package map: uses nothing.
+ * <p>Package map: uses log.
  */
 package dev.ember.net;

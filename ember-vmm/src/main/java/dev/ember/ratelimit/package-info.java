@@ -18,6 +18,6 @@
  * <p>May use: {@code config} (the {@code RateLimiterConfig} and {@code TokenBucketConfig}
  * records) and the JDK. Devices use this package; it imports no device.
  *
- * <p>Package map: uses config.
+ * <p>Package map: uses config, log.
  */
 package dev.ember.ratelimit;

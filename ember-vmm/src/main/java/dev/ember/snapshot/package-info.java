@@ -3,6 +3,6 @@
  * ({@link SnapshotFile}) and the guest memory file ({@link MemoryFile}), with the atomic
  * write both use. What goes into a state file is {@code dev.ember.vmm.VmState}.
  *
- * <p>Package map: uses nothing.
+ * <p>Package map: uses log.
  */
 package dev.ember.snapshot;

@@ -1,5 +1,6 @@
 package dev.ember.server.api;
 
+import dev.ember.log.Log;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
@@ -42,11 +43,11 @@ public final class ApiLauncher {
      * {@code api_server.process_startup_time_us} and {@code process_startup_time_cpu_us}: wall
      * time since the kernel started the process, JVM start-up included, and CPU time so far.
      */
-    private static void recordStartupTime(ApiMetrics metrics, ApiLogger logger) {
+    private static void recordStartupTime(ApiMetrics metrics, Log log) {
         long us = microsSinceProcessStart();
         if (us >= 0) {
             metrics.store("api_server", "process_startup_time_us", us);
-            logger.info("Process start to API socket ready: " + us / 1000 + " ms");
+            log.info("Process start to API socket ready: " + us / 1000 + " ms");
         }
         if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
             metrics.store("api_server", "process_startup_time_cpu_us", os.getProcessCpuTime() / 1000);
@@ -88,7 +89,8 @@ public final class ApiLauncher {
         ApiMetrics metrics = new ApiMetrics();
         CompletableFuture<Integer> exit = new CompletableFuture<>();
         VmmController controller = new VmmController(id, logger, metrics, new FileOutputStream(FileDescriptor.out),
-                System.in, System.err, exit::complete);
+                System.in, logger.vmSink(System.err), exit::complete);
+        Log log = Log.of(logger, ApiLauncher.class);
         controller.setBootTimer(bootTimer);
         ApiServer server = null;
         try {
@@ -99,8 +101,8 @@ public final class ApiLauncher {
                     System.err.println("ember: " + e.getMessage());
                     return 1;
                 }
-                recordStartupTime(metrics, logger);
-                logger.info("API server started.");
+                recordStartupTime(metrics, log);
+                log.info("API server started.");
                 ApiServer started = server;
                 // Killed by a signal: still remove the socket, so the next start can bind it.
                 Runtime.getRuntime().addShutdownHook(new Thread(started::close, "ember-api-close"));

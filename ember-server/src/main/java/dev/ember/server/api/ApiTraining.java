@@ -1,5 +1,6 @@
 package dev.ember.server.api;
 
+import dev.ember.log.LogSink;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -25,7 +26,7 @@ final class ApiTraining {
         ApiLogger logger = new ApiLogger("training", quiet);
         ApiMetrics metrics = new ApiMetrics();
         VmmController controller = new VmmController("training", logger, metrics, OutputStream.nullOutputStream(),
-                null, quiet, status -> { });
+                null, LogSink.discard(), status -> { });
         ApiServer server = ApiServer.start(socket, new ApiRouter(controller, logger, metrics));
         try {
             for (int round = 0; round < 3; round++) {

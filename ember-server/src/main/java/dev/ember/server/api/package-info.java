@@ -33,6 +33,6 @@
  * the errors of {@code boot} and {@code snapshot}, {@code mmds} (the store behind
  * {@code /mmds}), Jetty and Jackson. Nothing else in Ember imports this package except the command line.
  *
- * <p>Package map: uses vmm, config, boot, mmds, snapshot, devices.virtio.balloon; libraries com.fasterxml.jackson, org.eclipse.jetty.
+ * <p>Package map: uses vmm, config, boot, mmds, snapshot, devices.virtio.balloon, log; libraries com.fasterxml.jackson, org.eclipse.jetty.
  */
 package dev.ember.server.api;

@@ -9,6 +9,6 @@
  * <p>May use: {@code vmm} (the embedding API), {@code config}, {@code agent}, Jackson and
  * picocli; never a device or a hart.
  *
- * <p>Package map: uses vmm, config, agent; libraries com.fasterxml.jackson, picocli.
+ * <p>Package map: uses vmm, config, agent, log; libraries com.fasterxml.jackson, picocli.
  */
 package dev.ember.server.oci;

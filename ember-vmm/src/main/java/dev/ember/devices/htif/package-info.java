@@ -4,6 +4,6 @@
  *
  * <p>May use: {@code memory}.
  *
- * <p>Package map: uses memory.
+ * <p>Package map: uses memory, log.
  */
 package dev.ember.devices.htif;

@@ -6,6 +6,6 @@
  *
  * <p>May use: {@code memory}. Never the CPU.
  *
- * <p>Package map: uses memory.
+ * <p>Package map: uses memory, log.
  */
 package dev.ember.devices.irq;

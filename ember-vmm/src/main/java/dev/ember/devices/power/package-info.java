@@ -5,6 +5,6 @@
  *
  * <p>May use {@code dev.ember.memory}; imports nothing from the CPU or the VMM.
  *
- * <p>Package map: uses memory.
+ * <p>Package map: uses memory, log.
  */
 package dev.ember.devices.power;

@@ -5,6 +5,6 @@
  * {@link dev.ember.devices.irq.IrqLine}; they take host input and give host output through
  * plain functional interfaces, and import nothing from the CPU or the VMM.
  *
- * <p>Package map: uses memory, devices.irq.
+ * <p>Package map: uses memory, devices.irq, log.
  */
 package dev.ember.devices.serial;

@@ -9,6 +9,6 @@
  * guest memory through {@link dev.ember.devices.virtio.VirtioContext}. May use: {@code memory},
  * {@code devices.irq}, {@code devices.virtio.queue}; each device's package adds what it needs. Never imports the CPU or the VMM.
  *
- * <p>Package map: uses memory, devices.irq, devices.virtio.queue.
+ * <p>Package map: uses memory, devices.irq, devices.virtio.queue, log.
  */
 package dev.ember.devices.virtio;

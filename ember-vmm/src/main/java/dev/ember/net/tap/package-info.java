@@ -5,6 +5,6 @@
  *
  * <p>May use: {@code net} (the backend contract) and the JDK. Linux only.
  *
- * <p>Package map: uses net.
+ * <p>Package map: uses net, log.
  */
 package dev.ember.net.tap;

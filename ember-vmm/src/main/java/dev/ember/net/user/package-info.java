@@ -14,6 +14,6 @@
  * <p>May use: the JDK ({@code java.nio} channels and selectors) and {@link dev.ember.net}.
  * Never imports a device or the VMM.
  *
- * <p>Package map: uses net.
+ * <p>Package map: uses net, log.
  */
 package dev.ember.net.user;

@@ -9,6 +9,6 @@
  *
  * <p>May use: {@code memory}, {@code riscv.isa}, {@code riscv.cpu.fpu}.
  *
- * <p>Package map: uses memory, riscv.isa, riscv.cpu.fpu.
+ * <p>Package map: uses memory, riscv.isa, riscv.cpu.fpu, log.
  */
 package dev.ember.riscv.cpu;

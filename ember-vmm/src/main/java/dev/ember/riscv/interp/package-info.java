@@ -9,6 +9,6 @@
  *
  * <p>May use: {@code riscv.cpu}, {@code riscv.cpu.fpu}, {@code riscv.isa}, {@code memory}.
  *
- * <p>Package map: uses riscv.cpu, riscv.cpu.fpu, riscv.isa, memory.
+ * <p>Package map: uses riscv.cpu, riscv.cpu.fpu, riscv.isa, memory, log.
  */
 package dev.ember.riscv.interp;

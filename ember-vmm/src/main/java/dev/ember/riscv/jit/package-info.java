@@ -16,6 +16,6 @@
  * <p>May use: {@code riscv.cpu}, {@code riscv.cpu.fpu}, {@code riscv.isa}, {@code riscv.interp} (the interpreter runs
  * cold code, and its instruction semantics are shared), {@code memory}.
  *
- * <p>Package map: uses riscv.cpu, riscv.cpu.fpu, riscv.isa, riscv.interp, memory.
+ * <p>Package map: uses riscv.cpu, riscv.cpu.fpu, riscv.isa, riscv.interp, memory, log.
  */
 package dev.ember.riscv.jit;

@@ -8,6 +8,6 @@
  * <p>May use: {@code devices.virtio}, {@code devices.virtio.queue}, {@code memory}, {@code config}
  * (its own record, read by its {@code create} factory).
  *
- * <p>Package map: uses devices.virtio, devices.virtio.queue, memory, config.
+ * <p>Package map: uses devices.virtio, devices.virtio.queue, memory, config, log.
  */
 package dev.ember.devices.virtio.balloon;

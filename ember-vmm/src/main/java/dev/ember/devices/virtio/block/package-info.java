@@ -17,6 +17,6 @@
  * a copy-on-write overlay as it walks a memory file's). Knows nothing of the API: the VMM hands it
  * a drive's config record.
  *
- * <p>Package map: uses devices.virtio, devices.virtio.queue, memory, config, ratelimit, snapshot.
+ * <p>Package map: uses devices.virtio, devices.virtio.queue, memory, config, ratelimit, snapshot, log.
  */
 package dev.ember.devices.virtio.block;

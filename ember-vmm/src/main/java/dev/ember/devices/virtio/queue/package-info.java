@@ -6,6 +6,6 @@
  *
  * <p>May use: {@code memory}. Knows nothing of the transport or of any device type.
  *
- * <p>Package map: uses memory.
+ * <p>Package map: uses memory, log.
  */
 package dev.ember.devices.virtio.queue;

@@ -5,6 +5,6 @@
  * <p>May use: {@code devices.virtio}, {@code devices.virtio.queue}, {@code memory},
  * {@code config} (its own record) and {@code ratelimit}.
  *
- * <p>Package map: uses devices.virtio, devices.virtio.queue, memory, config, ratelimit.
+ * <p>Package map: uses devices.virtio, devices.virtio.queue, memory, config, ratelimit, log.
  */
 package dev.ember.devices.virtio.rng;

@@ -12,6 +12,6 @@
  * (its own record, read by its {@code create} factory), and
  * {@code java.nio.channels}. Knows nothing of the VMM or of other device types.
  *
- * <p>Package map: uses devices.virtio, devices.virtio.queue, memory, config.
+ * <p>Package map: uses devices.virtio, devices.virtio.queue, memory, config, log.
  */
 package dev.ember.devices.virtio.vsock;
