@@ -124,13 +124,15 @@ final class RunCommand implements Callable<Integer> {
                 return 1;
             }
         }
+        if (jitThreshold < 0 || jitThreshold > EngineConfig.MAX_THRESHOLD) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--jit-threshold must be between 0 and " + EngineConfig.MAX_THRESHOLD + ", not " + jitThreshold);
+        }
         EngineConfig engineConfig;
         try {
             engineConfig = new EngineConfig(EngineConfig.Kind.parse(engine), jitThreshold);
         } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage().startsWith("jit_threshold")
-                    ? "--jit-threshold must be between 0 and " + EngineConfig.MAX_THRESHOLD + ", not " + jitThreshold
-                    : "--engine: " + e.getMessage());
+            throw new CommandLine.ParameterException(spec.commandLine(), "--engine: " + e.getMessage());
         }
         VmConfig config;
         try {
