@@ -14,6 +14,12 @@
  * {@code InstanceStart}, into a {@code dev.ember.vmm.VirtualMachine}; it reaches the running VM
  * only through {@link dev.ember.server.api.RunningVm}.
  *
+ * <p>Reports: {@link dev.ember.server.api.ApiLogger} is the {@code dev.ember.log.LogSink} of the
+ * API and of the VM it starts, writing Firecracker's log-file lines once {@code PUT /logger} has
+ * named the file. A request's failure is an {@link dev.ember.server.api.ApiError}, which carries
+ * its HTTP status; errors from below map to a status by their type (for example
+ * {@code dev.ember.mmds.MmdsLimitExceededException} to 413), never by their message's words.
+ *
  * <p>Where Ember differs from Firecracker, on purpose:
  * <ul>
  *   <li>{@code GET /} reports {@code "app_name": "ember"} and Ember's version;</li>
