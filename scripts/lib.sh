@@ -79,7 +79,7 @@ JAVA_OPTS_DEFAULT=(--enable-native-access=ALL-UNNAMED -XX:+UseParallelGC -Xss4m 
 
 # JDK 25's AOT cache (JEP 483, 514): the classes a fresh ember process loads and links before it
 # answers on its API socket come ready-made from a cache written by one training run
-# (dev.ember.server.api.StartupTraining: parses a command line, serves a few API requests on a
+# (dev.ember.server.StartupTraining: parses a command line, serves a few API requests on a
 # temporary socket, no guest). Trained once per build of the jars, retrained when they change;
 # its output goes to target-aot.log, never to a console. EMBER_AOT=0 runs without it.
 AOT_CACHE="$EMBER_ROOT/ember-server/target/ember.aot"
@@ -91,7 +91,7 @@ prepare_aot_cache() {
         say "training the JVM start-up cache (once per build, a few seconds)..."
         local tmp="$AOT_CACHE.$$.tmp"
         if "$JAVA" "${JAVA_OPTS_DEFAULT[@]}" -XX:AOTCacheOutput="$tmp" -cp "$(ember_classpath)" \
-                dev.ember.server.api.StartupTraining > "$EMBER_ROOT/target-aot.log" 2>&1 && [ -f "$tmp" ]; then
+                dev.ember.server.StartupTraining > "$EMBER_ROOT/target-aot.log" 2>&1 && [ -f "$tmp" ]; then
             mv -f "$tmp" "$AOT_CACHE"
         else
             rm -f "$tmp"

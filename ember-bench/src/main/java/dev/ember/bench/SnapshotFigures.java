@@ -1,6 +1,7 @@
 package dev.ember.bench;
 
 import dev.ember.config.DevicesConfig;
+import dev.ember.log.LogSink;
 import dev.ember.vmm.VirtualMachine;
 import dev.ember.vmm.VmConfig;
 import java.io.ByteArrayOutputStream;
@@ -71,7 +72,7 @@ public final class SnapshotFigures {
         long memAllocated = 0;
         Path state = dir.resolve("vm.state");
         Path mem = dir.resolve("vm.mem");
-        try (VirtualMachine vm = new VirtualMachine(config, console, new PrintStream(console, true))) {
+        try (VirtualMachine vm = new VirtualMachine(config, console, LogSink.stream(new PrintStream(console, true)))) {
             Thread run = runInBackground(vm);
             console.await("ember-guest: userspace up", 300_000);
             Thread.sleep(2000);   // the shell is up
@@ -183,7 +184,7 @@ public final class SnapshotFigures {
         VmConfig config = new VmConfig(1, 256L << 20, guest.resolve("Image"), guest.resolve("initramfs.cpio"),
                 VmConfig.DEFAULT_CMDLINE, null, null, DevicesConfig.NONE, false, "dirty-" + mode);
         Console console = new Console();
-        try (VirtualMachine vm = new VirtualMachine(config, console, new PrintStream(console, true))) {
+        try (VirtualMachine vm = new VirtualMachine(config, console, LogSink.stream(new PrintStream(console, true)))) {
             if (mode > 0) {
                 vm.trackDirtyPages();
             }
@@ -217,7 +218,7 @@ public final class SnapshotFigures {
     private static double restoreMillis(Path state, Path mem) throws Exception {
         long start = System.nanoTime();
         VirtualMachine vm = VirtualMachine.restore(state, mem, c -> c.named("restored"), OutputStream.nullOutputStream(),
-                new PrintStream(OutputStream.nullOutputStream()), null);
+                LogSink.discard(), null);
         long[] before = instret(vm);
         Thread run = runInBackground(vm);
         while (Arrays.equals(before, instret(vm))) {
@@ -243,7 +244,7 @@ public final class SnapshotFigures {
         long start = System.nanoTime();
         for (int k = 0; k < n; k++) {
             VirtualMachine vm = VirtualMachine.restore(state, mem, c -> c.named("clone-" + vms.size()),
-                    OutputStream.nullOutputStream(), new PrintStream(OutputStream.nullOutputStream()), null);
+                    OutputStream.nullOutputStream(), LogSink.discard(), null);
             vms.add(vm);
             threads.add(runInBackground(vm));
         }

@@ -5,11 +5,13 @@
  * micro-benchmarks of the pieces.
  *
  * <p>The comparison drives whole VMM processes through their serial consoles
- * ({@link dev.ember.bench.GuestConsole}) and imports nothing from Ember: Ember is measured as
- * a user runs it, through {@code dev.ember.server.EmberCommand} in a child JVM, once per
- * execution engine, and what it says about its engine is parsed from its stderr
- * ({@link dev.ember.bench.EngineReport}). The one
- * exception is the memory figure of idle microVMs, which embeds them through the Java API as
- * an application would.
+ * ({@link dev.ember.bench.GuestConsole}): Ember is measured as a user runs it, through
+ * {@code dev.ember.server.EmberCommand} in a child JVM, once per execution engine, and what it
+ * says about its engine is parsed from its stderr ({@link dev.ember.bench.EngineReport}).
+ * Figures that embed microVMs through the Java API, as an application would (the memory of idle
+ * microVMs, the control plane's), use {@code vmm}, {@code config}, {@code mmds},
+ * {@code devices.serial} and {@code riscv.cpu}; nothing imports the server.
+ *
+ * <p>Package map: uses vmm, config, devices.serial, mmds, riscv.cpu, log; libraries com.fasterxml.jackson, picocli.
  */
 package dev.ember.bench;

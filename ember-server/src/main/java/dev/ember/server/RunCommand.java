@@ -3,6 +3,7 @@ package dev.ember.server;
 import dev.ember.boot.BootException;
 import dev.ember.config.DevicesConfig;
 import dev.ember.config.EngineConfig;
+import dev.ember.log.LogSink;
 import dev.ember.vmm.VirtualMachine;
 import dev.ember.snapshot.SnapshotException;
 import dev.ember.vmm.VmConfig;
@@ -123,13 +124,15 @@ final class RunCommand implements Callable<Integer> {
                 return 1;
             }
         }
+        if (jitThreshold < 0 || jitThreshold > EngineConfig.MAX_THRESHOLD) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--jit-threshold must be between 0 and " + EngineConfig.MAX_THRESHOLD + ", not " + jitThreshold);
+        }
         EngineConfig engineConfig;
         try {
             engineConfig = new EngineConfig(EngineConfig.Kind.parse(engine), jitThreshold);
         } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage().startsWith("jit_threshold")
-                    ? "--jit-threshold must be between 0 and " + EngineConfig.MAX_THRESHOLD + ", not " + jitThreshold
-                    : "--engine: " + e.getMessage());
+            throw new CommandLine.ParameterException(spec.commandLine(), "--engine: " + e.getMessage());
         }
         VmConfig config;
         try {
@@ -141,7 +144,7 @@ final class RunCommand implements Callable<Integer> {
         Terminal terminal = Terminal.open();
         VirtualMachine vm;
         try {
-            vm = new VirtualMachine(config, new FileOutputStream(java.io.FileDescriptor.out), System.err);
+            vm = new VirtualMachine(config, new FileOutputStream(java.io.FileDescriptor.out), LogSink.stderr());
         } catch (BootException e) {
             terminal.restore();
             System.err.println("ember: " + e.getMessage());
@@ -188,7 +191,7 @@ final class RunCommand implements Callable<Integer> {
         VirtualMachine vm;
         try {
             vm = VirtualMachine.restore(Path.of(files[0]), Path.of(files[1]), null,
-                    new FileOutputStream(java.io.FileDescriptor.out), System.err, null);
+                    new FileOutputStream(java.io.FileDescriptor.out), LogSink.stderr(), null);
         } catch (SnapshotException | BootException e) {
             terminal.restore();
             System.err.println("ember: cannot restore the snapshot: " + e.getMessage());

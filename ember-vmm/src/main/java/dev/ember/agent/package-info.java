@@ -12,5 +12,7 @@
  *
  * <p>May use: {@code java.nio.channels} only. Knows nothing of the VMM or of devices: it talks
  * to the vsock device's Unix socket as any host process could.
+ *
+ * <p>Package map: uses log.
  */
 package dev.ember.agent;

@@ -5,5 +5,7 @@
  * a message for the user.
  *
  * <p>May use: {@code memory}.
+ *
+ * <p>Package map: uses memory, log.
  */
 package dev.ember.boot;

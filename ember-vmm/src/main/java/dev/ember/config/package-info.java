@@ -5,5 +5,7 @@
  * {@code --config-file} will build the same records, so the three cannot drift apart.
  *
  * <p>May use: the JDK only. Imports no device: {@code vmm} turns records into devices.
+ *
+ * <p>Package map: uses nothing.
  */
 package dev.ember.config;

@@ -6,5 +6,7 @@
  * code in step with every write ({@link dev.ember.memory.CodePages}).
  *
  * <p>May use: the JDK only. Used by the CPU (through the MMU), the devices and the loaders.
+ *
+ * <p>Package map: uses log.
  */
 package dev.ember.memory;

@@ -125,7 +125,7 @@ public final class Mmds {
      * Replaces the document ({@code PUT /mmds}).
      *
      * @throws IllegalArgumentException if json is not JSON, or with Firecracker's
-     *         {@value #LIMIT_EXCEEDED} when it exceeds the limit; the document is then unchanged
+     *         {@value #LIMIT_EXCEEDED} ({@link MmdsLimitExceededException}) when it exceeds the limit; the document is then unchanged
      */
     public synchronized void put(String json) {
         JsonNode node = parse(json);
@@ -244,7 +244,7 @@ public final class Mmds {
     private void checkLimit(JsonNode node) {
         try {
             if (MAPPER.writeValueAsBytes(node).length > dataStoreLimit) {
-                throw new IllegalArgumentException(LIMIT_EXCEEDED);
+                throw new MmdsLimitExceededException();
             }
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException(e.getOriginalMessage(), e);

@@ -25,5 +25,7 @@
  * JSON pointer and printed back byte-for-byte as Firecracker's serde_json does, and a
  * hand-written JSON library in a VMM would be more guest-reachable code to get wrong. Never
  * imports a device or the VMM.
+ *
+ * <p>Package map: uses config, net, log; libraries com.fasterxml.jackson.
  */
 package dev.ember.mmds;

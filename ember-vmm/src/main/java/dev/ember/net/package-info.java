@@ -4,5 +4,7 @@
  * and UDP to host sockets, port forwarding), {@code net.tap} a Linux TAP device.
  *
  * <p>May use: the JDK only. Never imports a device or the VMM.
+ *
+ * <p>Package map: uses log.
  */
 package dev.ember.net;

@@ -17,5 +17,7 @@
  *
  * <p>May use: {@code config} (the {@code RateLimiterConfig} and {@code TokenBucketConfig}
  * records) and the JDK. Devices use this package; it imports no device.
+ *
+ * <p>Package map: uses config, log.
  */
 package dev.ember.ratelimit;

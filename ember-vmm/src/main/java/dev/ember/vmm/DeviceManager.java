@@ -28,6 +28,7 @@ import dev.ember.devices.virtio.rng.VirtioRng;
 import dev.ember.devices.virtio.vsock.VirtioVsock;
 import dev.ember.firmware.DeviceTree;
 import dev.ember.firmware.DeviceTree.VirtioSlot;
+import dev.ember.log.LogSink;
 import dev.ember.memory.GuestMemory;
 import dev.ember.memory.PhysicalBus;
 import dev.ember.mmds.Mmds;
@@ -41,7 +42,6 @@ import dev.ember.net.user.UserNetworkConfig;
 import dev.ember.ratelimit.RateLimiter;
 import dev.ember.ratelimit.RefillTimer;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.net.InetAddress;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -83,7 +83,7 @@ final class DeviceManager implements AutoCloseable {
 
     /** @param vmName names the VM's rate-limit timer thread ({@code ember-ratelimit-vmName}) */
     DeviceManager(DevicesConfig config, String vmName, GuestMemory ram, PhysicalBus bus, Plic plic,
-                  VirtioConsole.Output consoleOutput, PrintStream errors, Mmds mmds) throws BootException {
+                  VirtioConsole.Output consoleOutput, LogSink log, Mmds mmds) throws BootException {
         this.refillTimer = new RefillTimer(vmName);
         this.mmds = mmds;
         if (mmds != null && config.mmds() != null) {
@@ -97,16 +97,16 @@ final class DeviceManager implements AutoCloseable {
             for (DeviceConfig d : config.devices()) {
                 // Each device package builds its device from its own record.
                 switch (d) {
-                    case DriveConfig drive -> attach(VirtioBlock.create(drive, errors::println, refillTimer),
-                            "virtio-blk " + drive.driveId(), ram, bus, plic, errors);
-                    case NetworkInterfaceConfig n -> attachNetwork(n, netIndex++, config, ram, bus, plic, errors);
-                    case VsockConfig v -> attach(VirtioVsock.create(v), "virtio-vsock", ram, bus, plic, errors);
-                    case EntropyConfig e -> attach(VirtioRng.create(e, refillTimer), "virtio-rng", ram, bus, plic, errors);
-                    case BalloonConfig b -> attach(VirtioBalloon.create(b), "virtio-balloon", ram, bus, plic, errors);
-                    case KeyboardConfig k -> attach(VirtioInput.create(k), "virtio-input keyboard", ram, bus, plic, errors);
-                    case ShareConfig s -> attach(VirtioFs.create(s), "virtio-fs " + s.tag(), ram, bus, plic, errors);
+                    case DriveConfig drive -> attach(VirtioBlock.create(drive, log, refillTimer),
+                            "virtio-blk " + drive.driveId(), ram, bus, plic, log);
+                    case NetworkInterfaceConfig n -> attachNetwork(n, netIndex++, config, ram, bus, plic, log);
+                    case VsockConfig v -> attach(VirtioVsock.create(v), "virtio-vsock", ram, bus, plic, log);
+                    case EntropyConfig e -> attach(VirtioRng.create(e, refillTimer), "virtio-rng", ram, bus, plic, log);
+                    case BalloonConfig b -> attach(VirtioBalloon.create(b), "virtio-balloon", ram, bus, plic, log);
+                    case KeyboardConfig k -> attach(VirtioInput.create(k), "virtio-input keyboard", ram, bus, plic, log);
+                    case ShareConfig s -> attach(VirtioFs.create(s), "virtio-fs " + s.tag(), ram, bus, plic, log);
                     case VirtioConsoleConfig c -> attach(VirtioConsole.create(c, consoleOutput), "virtio-console", ram, bus,
-                            plic, errors);
+                            plic, log);
                 }
             }
         } catch (DiskImageException e) {
@@ -123,12 +123,12 @@ final class DeviceManager implements AutoCloseable {
 
     /** Builds interface {@code n}'s backend (user-mode or TAP, behind MMDS when configured) and its device. */
     private void attachNetwork(NetworkInterfaceConfig n, int index, DevicesConfig config, GuestMemory ram,
-                               PhysicalBus bus, Plic plic, PrintStream errors) throws IOException {
+                               PhysicalBus bus, Plic plic, LogSink log) throws IOException {
         NetBackend backend;
         if (n.userMode()) {
-            backend = userNetwork(n);
+            backend = userNetwork(n, log);
         } else {
-            TapBackend tap = TapBackend.open(n.hostDevName(), errors::println);
+            TapBackend tap = TapBackend.open(n.hostDevName(), log);
             taps.put(n.ifaceId(), tap);
             backend = tap;
         }
@@ -139,26 +139,26 @@ final class DeviceManager implements AutoCloseable {
             backend = new MmdsNetBackend(stack, backend);
         }
         try {
-            attach(VirtioNet.create(n, index, backend, refillTimer), "virtio-net " + n.ifaceId(), ram, bus, plic, errors);
+            attach(VirtioNet.create(n, index, backend, refillTimer), "virtio-net " + n.ifaceId(), ram, bus, plic, log);
         } catch (RuntimeException e) {
             backend.close();
             throw e;
         }
     }
 
-    private static NetBackend userNetwork(NetworkInterfaceConfig n) throws IOException {
+    private static NetBackend userNetwork(NetworkInterfaceConfig n, LogSink log) throws IOException {
         List<HostForward> forwards = new ArrayList<>();
         for (PortForward f : n.portForwards()) {
             forwards.add(new HostForward(f.protocol().equals("tcp") ? HostForward.Protocol.TCP : HostForward.Protocol.UDP,
                     InetAddress.getByName(f.hostAddress()), f.hostPort(), f.guestPort()));
         }
-        return new UserNetwork(UserNetworkConfig.defaults().withHostForwards(forwards));
+        return new UserNetwork(UserNetworkConfig.defaults().withHostForwards(forwards), log);
     }
 
-    private void attach(VirtioDevice device, String name, GuestMemory ram, PhysicalBus bus, Plic plic, PrintStream errors) {
+    private void attach(VirtioDevice device, String name, GuestMemory ram, PhysicalBus bus, Plic plic, LogSink log) {
         int k = transports.size();
         VirtioSlot slot = VirtioSlot.standard(DeviceTree.VIRTIO_COUNT - 1 - k);
-        VirtioMmio transport = new VirtioMmio(device, ram, plic.source(slot.irq()), name, errors::println);
+        VirtioMmio transport = new VirtioMmio(device, ram, plic.source(slot.irq()), name, log);
         bus.map(slot.base(), transport);
         transports.add(transport);
         slots.add(slot);

@@ -1,6 +1,7 @@
 package dev.ember.vmm;
 
 import dev.ember.config.EngineConfig;
+import dev.ember.log.LogSink;
 import dev.ember.memory.GuestMemory;
 import dev.ember.riscv.cpu.ExecutionEngine;
 import dev.ember.riscv.cpu.Hart;
@@ -33,14 +34,15 @@ final class Engines {
 
     /**
      * @param threadName the name of the translator's thread
+     * @param log        the VM's sink, for the translator's reports
      */
-    static Engines create(EngineConfig config, Hart[] harts, GuestMemory ram, String threadName) {
+    static Engines create(EngineConfig config, Hart[] harts, GuestMemory ram, String threadName, LogSink log) {
         DecodedPages decoded = new DecodedPages(ram);
         // Threshold 0 asks for all code to run translated from its first execution: the hart
         // translates what it needs before it goes on. Otherwise a translator thread does, and
         // the harts go on interpreting meanwhile.
         TranslationCache cache = config.kind() == EngineConfig.Kind.JIT
-                ? new TranslationCache(ram, decoded, config.jitThreshold(), config.jitThreshold() > 0, threadName)
+                ? new TranslationCache(ram, decoded, config.jitThreshold(), config.jitThreshold() > 0, threadName, log)
                 : null;
         ExecutionEngine[] engines = new ExecutionEngine[harts.length];
         for (Hart h : harts) {

@@ -7,10 +7,12 @@ import dev.ember.agent.ProcessSpec;
 import dev.ember.config.DevicesConfig;
 import dev.ember.config.DriveConfig;
 import dev.ember.config.VsockConfig;
-import java.io.ByteArrayOutputStream;
+import dev.ember.log.Level;
+import dev.ember.log.Log;
+import dev.ember.log.LogEvent;
+import dev.ember.log.LogSink;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -144,8 +146,8 @@ public final class MicroVm implements AutoCloseable {
     private final ConsoleHistory history;
     private final ConsoleInputPipe input;
     private final GuestConsole console;
-    private final ErrorLog errorLog;
-    private final PrintStream errors;
+    private final KeptLog keptLog;
+    private final Log log;
     private final String tag = HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
     private final CompletableFuture<Integer> exit = new CompletableFuture<>();
     private final ReentrantLock execLock = new ReentrantLock();
@@ -159,15 +161,15 @@ public final class MicroVm implements AutoCloseable {
     private volatile Route route = Route.UNKNOWN;
     private Path ownedSocketDir;             // made by the builder for the agent's vsock; deleted on close
 
-    MicroVm(String name, VmConfig config, int consoleHistoryBytes, OutputStream consoleCopy, PrintStream userErrors)
+    MicroVm(String name, VmConfig config, int consoleHistoryBytes, OutputStream consoleCopy, LogSink userLog)
             throws dev.ember.boot.BootException {
         this.name = name;
         this.history = new ConsoleHistory(consoleHistoryBytes, consoleCopy);
         this.input = new ConsoleInputPipe();
         this.console = new GuestConsole(history, input);
-        this.errorLog = new ErrorLog(userErrors);
-        this.errors = new PrintStream(errorLog, true, StandardCharsets.UTF_8);
-        this.machine = new VirtualMachine(config, history, errors);
+        this.keptLog = new KeptLog(userLog);
+        this.log = Log.of(keptLog, MicroVm.class);
+        this.machine = new VirtualMachine(config, history, keptLog);
         this.agent = agentFor(config);
     }
 
@@ -182,20 +184,20 @@ public final class MicroVm implements AutoCloseable {
     }
 
     /** A VM restored from a snapshot: {@code machine} is built, nothing runs until {@link #start}. */
-    private MicroVm(String name, int consoleHistoryBytes, PrintStream userErrors, Restorer restorer)
+    private MicroVm(String name, int consoleHistoryBytes, LogSink userLog, Restorer restorer)
             throws dev.ember.boot.BootException, dev.ember.snapshot.SnapshotException {
         this.name = name;
         this.history = new ConsoleHistory(consoleHistoryBytes, null);
         this.input = new ConsoleInputPipe();
         this.console = new GuestConsole(history, input);
-        this.errorLog = new ErrorLog(userErrors);
-        this.errors = new PrintStream(errorLog, true, StandardCharsets.UTF_8);
-        this.machine = restorer.restore(history, errors);
+        this.keptLog = new KeptLog(userLog);
+        this.log = Log.of(keptLog, MicroVm.class);
+        this.machine = restorer.restore(history, keptLog);
         this.agent = agentFor(machine.config());
     }
 
     private interface Restorer {
-        VirtualMachine restore(OutputStream console, PrintStream errors)
+        VirtualMachine restore(OutputStream console, LogSink log)
                 throws dev.ember.boot.BootException, dev.ember.snapshot.SnapshotException;
     }
 
@@ -241,8 +243,8 @@ public final class MicroVm implements AutoCloseable {
     public static MicroVm restore(Path stateFile, Path memoryFile, String name)
             throws dev.ember.snapshot.SnapshotException, dev.ember.boot.BootException {
         String vmName = name != null ? name : "vm-" + MicroVmBuilder.NEXT_ID.getAndIncrement();
-        return new MicroVm(vmName, MicroVmBuilder.DEFAULT_CONSOLE_HISTORY_BYTES, System.err,
-                (console, errors) -> VirtualMachine.restore(stateFile, memoryFile, c -> c.named(vmName), console, errors, null));
+        return new MicroVm(vmName, MicroVmBuilder.DEFAULT_CONSOLE_HISTORY_BYTES, LogSink.systemLogger(),
+                (console, log) -> VirtualMachine.restore(stateFile, memoryFile, c -> c.named(vmName), console, log, null));
     }
 
     /**
@@ -299,9 +301,9 @@ public final class MicroVm implements AutoCloseable {
             for (int k = 1; k <= n; k++) {
                 int index = k;
                 String cloneName = name + "-clone-" + k;
-                MicroVm clone = new MicroVm(cloneName, MicroVmBuilder.DEFAULT_CONSOLE_HISTORY_BYTES, System.err,
-                        (console, errors) -> VirtualMachine.restore(state, memory,
-                                c -> cloneIdentity(c, cloneName, index, dir, frozen), console, errors, null));
+                MicroVm clone = new MicroVm(cloneName, MicroVmBuilder.DEFAULT_CONSOLE_HISTORY_BYTES, keptLog.forward,
+                        (console, log) -> VirtualMachine.restore(state, memory,
+                                c -> cloneIdentity(c, cloneName, index, dir, frozen), console, log, null));
                 clones.add(clone);
                 dev.ember.mmds.Mmds own = machine.mmds();
                 if (own != null && own.isInitialized() && clone.machine.mmds() != null) {
@@ -377,8 +379,7 @@ public final class MicroVm implements AutoCloseable {
             status = KILLED_STATUS;
         } catch (Throwable t) {
             // Contained: a VMM bug ends this VM, never the embedding application or another VM.
-            errors.println("ember: VM " + name + " stopped by an internal error: " + t);
-            t.printStackTrace(errors);
+            log.error("ember: VM " + name + " stopped by an internal error: " + t, t);
             status = 1;
         }
         synchronized (stateLock) {
@@ -796,7 +797,7 @@ public final class MicroVm implements AutoCloseable {
 
     /** {@return what the VMM reported about this VM (a vCPU's internal error, a failed reboot), the first 64 KiB} */
     public String errorOutput() {
-        return errorLog.text();
+        return keptLog.text();
     }
 
     /**
@@ -841,7 +842,7 @@ public final class MicroVm implements AutoCloseable {
                 java.nio.file.Files.deleteIfExists(ownedSocketDir.resolve(MicroVmBuilder.AGENT_SOCKET));
                 java.nio.file.Files.deleteIfExists(ownedSocketDir);
             } catch (IOException e) {
-                errors.println("ember: VM " + name + ": cannot delete " + ownedSocketDir + ": " + e.getMessage());
+                log.warn("ember: VM " + name + ": cannot delete " + ownedSocketDir + ": " + e.getMessage());
             }
         }
         synchronized (stateLock) {
@@ -854,36 +855,45 @@ public final class MicroVm implements AutoCloseable {
         return "MicroVm[" + name + ", " + state() + "]";
     }
 
-    /** The VMM's messages about this VM: kept (the first {@value #ERROR_LOG_BYTES} bytes) and passed on. */
-    private static final class ErrorLog extends OutputStream {
-        private final PrintStream forward;
-        private final ByteArrayOutputStream kept = new ByteArrayOutputStream();
+    /**
+     * The VMM's reports about this VM: those at WARN and above kept as text (the first
+     * {@value #ERROR_LOG_BYTES} bytes, for {@link #errorOutput}), and every one passed on to the
+     * application's sink.
+     */
+    private static final class KeptLog implements LogSink {
+        final LogSink forward;
+        private final StringBuilder kept = new StringBuilder();
 
-        ErrorLog(PrintStream forward) {
+        KeptLog(LogSink forward) {
             this.forward = forward;
         }
 
         @Override
-        public void write(int b) {
-            write(new byte[] {(byte) b}, 0, 1);
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) {
-            synchronized (kept) {
-                kept.write(b, off, Math.min(len, Math.max(0, ERROR_LOG_BYTES - kept.size())));
+        public void log(LogEvent event) {
+            if (Level.WARN.admits(event.level())) {
+                String line = event.message() + (event.cause() == null ? "" : ": " + event.cause()) + "\n";
+                synchronized (kept) {
+                    kept.append(line, 0, Math.min(line.length(), Math.max(0, ERROR_LOG_BYTES - kept.length())));
+                }
             }
-            forward.write(b, off, len);
+            if (forward.isEnabled(event.level())) {
+                forward.log(event);
+            }
         }
 
         @Override
-        public void flush() {
-            forward.flush();
+        public boolean isEnabled(Level level) {
+            return Level.WARN.admits(level) || forward.isEnabled(level);
+        }
+
+        @Override
+        public boolean wantsOrigin() {
+            return forward.wantsOrigin();
         }
 
         String text() {
             synchronized (kept) {
-                return kept.toString(StandardCharsets.UTF_8);
+                return kept.toString();
             }
         }
     }

@@ -10,6 +10,7 @@ import dev.ember.config.MachineConfig;
 import dev.ember.config.NetworkInterfaceConfig;
 import dev.ember.config.ShareConfig;
 import dev.ember.config.VsockConfig;
+import dev.ember.log.LogSink;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -56,7 +57,7 @@ public final class MicroVmBuilder {
     private final List<ShareConfig> shares = new ArrayList<>();
     private int consoleHistoryBytes = DEFAULT_CONSOLE_HISTORY_BYTES;
     private OutputStream consoleCopy;
-    private PrintStream errors = System.err;
+    private LogSink log = LogSink.systemLogger();
 
     MicroVmBuilder() {
     }
@@ -176,10 +177,25 @@ public final class MicroVmBuilder {
         return this;
     }
 
-    /** Where the VMM reports this VM's failures (a vCPU's internal error, a failed reboot); {@code System.err} if not set. */
-    public MicroVmBuilder errors(PrintStream errors) {
-        this.errors = Objects.requireNonNull(errors, "errors");
+    /**
+     * Where the VMM reports about this VM (a vCPU's internal error, a failed reboot, a device's
+     * host I/O error, each with its exception): if not set, the JDK's {@link System.Logger} of the
+     * reporting class ({@link LogSink#systemLogger()}), so the application's logging framework
+     * receives them. {@link MicroVm#errorOutput} keeps those at WARN and above either way.
+     */
+    public MicroVmBuilder log(LogSink log) {
+        this.log = Objects.requireNonNull(log, "log");
         return this;
+    }
+
+    /**
+     * Reports about this VM as lines on {@code errors}.
+     *
+     * @deprecated use {@link #log(LogSink)}: {@code log(LogSink.stream(errors))}
+     */
+    @Deprecated
+    public MicroVmBuilder errors(PrintStream errors) {
+        return log(LogSink.stream(Objects.requireNonNull(errors, "errors")));
     }
 
     /**
@@ -216,7 +232,7 @@ public final class MicroVmBuilder {
             VmConfig config = new VmConfig(machineConfig.vcpuCount(), (long) machineConfig.memSizeMib() << 20,
                     bootSource.kernelImagePath(), bootSource.initrdPath(), cmdline, null, null, devices, false, vmName,
                     machineConfig.engine()).validate();
-            vm = new MicroVm(vmName, config, consoleHistoryBytes, consoleCopy, errors);
+            vm = new MicroVm(vmName, config, consoleHistoryBytes, consoleCopy, log);
         } catch (BootException | RuntimeException e) {
             deleteQuietly(socketDir);
             throw e;

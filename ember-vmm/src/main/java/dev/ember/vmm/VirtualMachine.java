@@ -6,6 +6,8 @@ import dev.ember.boot.ElfFile;
 import dev.ember.devices.boottimer.BootTimer;
 import dev.ember.devices.htif.Htif;
 import dev.ember.devices.virtio.input.VirtioInput;
+import dev.ember.log.Log;
+import dev.ember.log.LogSink;
 import dev.ember.mmds.Mmds;
 import dev.ember.devices.irq.Aclint;
 import dev.ember.devices.irq.HartInterruptInputs;
@@ -79,7 +81,7 @@ public final class VirtualMachine implements AutoCloseable {
     private final Aclint aclint;
     private final Uart16550 uart;
     private final ConsoleOutput console;
-    private final PrintStream errors;
+    private final Log log;
     private final Sbi sbi;
     private final SbiConsoleInput sbiInput;
     private byte[] kernelBytes;
@@ -107,10 +109,32 @@ public final class VirtualMachine implements AutoCloseable {
     /**
      * Builds the machine and checks every input file; nothing runs yet.
      *
+     * @param log where the machine and its devices report ({@code dev.ember.log}); the guest's
+     *            console goes to {@code consoleOut}, never here
      * @throws BootException if an image is missing, malformed or does not fit
      */
+    public VirtualMachine(VmConfig config, OutputStream consoleOut, LogSink log) throws BootException {
+        this(config, consoleOut, log, null);
+    }
+
+    /**
+     * As {@link #VirtualMachine(VmConfig, OutputStream, LogSink)}, each report one line on {@code errors}.
+     *
+     * @deprecated give a {@link LogSink}: {@code LogSink.stream(errors)}
+     */
+    @Deprecated
     public VirtualMachine(VmConfig config, OutputStream consoleOut, PrintStream errors) throws BootException {
-        this(config, consoleOut, errors, null);
+        this(config, consoleOut, LogSink.stream(errors), null);
+    }
+
+    /**
+     * As {@link #VirtualMachine(VmConfig, OutputStream, LogSink, Mmds)}, each report one line on {@code errors}.
+     *
+     * @deprecated give a {@link LogSink}: {@code LogSink.stream(errors)}
+     */
+    @Deprecated
+    public VirtualMachine(VmConfig config, OutputStream consoleOut, PrintStream errors, Mmds mmds) throws BootException {
+        this(config, consoleOut, LogSink.stream(errors), mmds);
     }
 
     /**
@@ -119,8 +143,8 @@ public final class VirtualMachine implements AutoCloseable {
      *
      * @throws BootException if an image is missing, malformed or does not fit
      */
-    public VirtualMachine(VmConfig config, OutputStream consoleOut, PrintStream errors, Mmds mmds) throws BootException {
-        this(config, consoleOut, errors, mmds, null, null);
+    public VirtualMachine(VmConfig config, OutputStream consoleOut, LogSink log, Mmds mmds) throws BootException {
+        this(config, consoleOut, log, mmds, null, null);
     }
 
     /**
@@ -138,7 +162,7 @@ public final class VirtualMachine implements AutoCloseable {
      * @throws BootException     if a host resource of the configuration cannot be opened
      */
     public static VirtualMachine restore(Path stateFile, Path memoryFile, UnaryOperator<VmConfig> overrides,
-                                         OutputStream consoleOut, PrintStream errors, Mmds mmds)
+                                         OutputStream consoleOut, LogSink log, Mmds mmds)
             throws SnapshotException, BootException {
         VmState state = VmState.decode(SnapshotFile.read(stateFile));
         Path memory = SnapshotPair.memoryFor(memoryFile, state.memoryId(), state.config().memoryBytes());
@@ -147,17 +171,29 @@ public final class VirtualMachine implements AutoCloseable {
             throw new SnapshotException("a restored VM keeps the snapshot's vCPUs and memory size");
         }
         try {
-            return new VirtualMachine(config, consoleOut, errors, mmds, state, memory);
+            return new VirtualMachine(config, consoleOut, log, mmds, state, memory);
         } catch (IllegalArgumentException e) {
             throw new SnapshotException("the snapshot does not fit its machine: " + e.getMessage(), e);
         }
     }
 
-    private VirtualMachine(VmConfig config, OutputStream consoleOut, PrintStream errors, Mmds mmds,
+    /**
+     * As {@link #restore(Path, Path, UnaryOperator, OutputStream, LogSink, Mmds)}, each report one line on {@code errors}.
+     *
+     * @deprecated give a {@link LogSink}: {@code LogSink.stream(errors)}
+     */
+    @Deprecated
+    public static VirtualMachine restore(Path stateFile, Path memoryFile, UnaryOperator<VmConfig> overrides,
+                                         OutputStream consoleOut, PrintStream errors, Mmds mmds)
+            throws SnapshotException, BootException {
+        return restore(stateFile, memoryFile, overrides, consoleOut, LogSink.stream(errors), mmds);
+    }
+
+    private VirtualMachine(VmConfig config, OutputStream consoleOut, LogSink log, Mmds mmds,
                            VmState restoreFrom, Path memoryFile) throws BootException, IllegalArgumentException {
         this.config = config.validate();
         this.mmds = mmds != null ? mmds : config.devices().mmds() != null ? new Mmds() : null;
-        this.errors = errors;
+        this.log = Log.of(log, VirtualMachine.class);
         this.restored = restoreFrom != null;
         if (!restored) {
             readImages();
@@ -176,13 +212,13 @@ public final class VirtualMachine implements AutoCloseable {
         for (int i = 0; i < harts.length; i++) {
             harts[i] = new Hart(i, bus, clock::ticks);
         }
-        this.engines = Engines.create(config.engine(), harts, ram, config.threadName("ember-jit"));
+        this.engines = Engines.create(config.engine(), harts, ram, config.threadName("ember-jit"), log);
         HartInterruptInputs inputs = new HartInputs();
         this.console = new ConsoleOutput(consoleOut, config.threadName("ember-console-flush"));
         this.plic = new Plic(harts.length, inputs);
         this.uart = new Uart16550(console::write, plic.source(DeviceTree.UART0_IRQ));
         bus.map(DeviceTree.TEST_BASE, new SifiveTest(new Power()));
-        this.bootTimer = new BootTimer(config.bootTimer(), errors::println, System::nanoTime, VirtualMachine::processCpuNanos);
+        this.bootTimer = new BootTimer(config.bootTimer(), log, System::nanoTime, VirtualMachine::processCpuNanos);
         bus.map(BootTimer.BASE, bootTimer);
         this.aclint = new Aclint(harts.length, inputs, clock::ticks);
         bus.map(DeviceTree.CLINT_BASE, aclint);
@@ -192,7 +228,7 @@ public final class VirtualMachine implements AutoCloseable {
         this.sbi = new Sbi(harts, ram, new SbiConsole());
         try {
             this.devices = new DeviceManager(config.devices(), config.threadName("vm"), ram, bus, plic,
-                    dev.ember.devices.virtio.console.VirtioConsole.Output.bytewise(console::write), errors, this.mmds);
+                    dev.ember.devices.virtio.console.VirtioConsole.Output.bytewise(console::write), log, this.mmds);
         } catch (BootException | RuntimeException e) {
             console.close();
             ram.close();
@@ -576,7 +612,7 @@ public final class VirtualMachine implements AutoCloseable {
             try {
                 loadImages();
             } catch (BootException e) {
-                errors.println("ember: reboot failed: " + e.getMessage());
+                log.error("ember: reboot failed: " + e.getMessage(), e);
                 finish(1);
                 break;
             }
@@ -717,9 +753,8 @@ public final class VirtualMachine implements AutoCloseable {
 
     void vcpuFailed(Hart hart, Throwable t) {
         vcpuFailures.incrementAndGet();
-        errors.println("ember: vCPU " + hart.id + " stopped by an internal error at pc 0x" + Long.toHexString(hart.pc)
-                + " (" + Privilege.name(hart.priv) + "-mode, " + hart.disassembleAt(hart.pc) + "): " + t);
-        t.printStackTrace(errors);
+        log.error("ember: vCPU " + hart.id + " stopped by an internal error at pc 0x" + Long.toHexString(hart.pc)
+                + " (" + Privilege.name(hart.priv) + "-mode, " + hart.disassembleAt(hart.pc) + "): " + t, t);
         finish(1);
     }
 
@@ -776,7 +811,7 @@ public final class VirtualMachine implements AutoCloseable {
         if (stopped && translatorStopped) {
             ram.close();
         } else {
-            errors.println("ember: a " + (stopped ? "translator" : "vCPU") + " thread did not stop; its guest memory stays mapped");
+            log.error("ember: a " + (stopped ? "translator" : "vCPU") + " thread did not stop; its guest memory stays mapped");
         }
     }
 

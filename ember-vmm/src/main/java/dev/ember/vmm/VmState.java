@@ -109,7 +109,7 @@ public record VmState(String memoryId, VmConfig config, long clockTicks, List<Ha
 
     /**
      * Builds, encodes and decodes the state of a small machine with one of each device, for the
-     * launcher's start-up training run (see {@code dev.ember.server.api.StartupTraining}), so a
+     * launcher's start-up training run (see {@code dev.ember.server.StartupTraining}), so a
      * fresh process finds the state file's decoding classes in the AOT cache.
      */
     public static void exerciseForTraining(java.nio.file.Path dir) throws Exception {

@@ -8,7 +8,9 @@
  * per vCPU ({@code ember-vcpu-N}), a console input thread and a console flusher; a named VM's
  * threads end in {@code @NAME}.
  *
- * <p>May use: every other package; nothing else may use this one but applications and the
+ * <p>May use: every other package and Jackson (the state file's JSON); nothing else may use this one but applications and the
  * command line.
+ *
+ * <p>Package map: uses every package; libraries com.fasterxml.jackson.
  */
 package dev.ember.vmm;

@@ -70,7 +70,7 @@ class MmdsTest {
     void putOverLimitIsRefusedAndKeepsDocument() {
         Mmds m = new Mmds(20);
         m.put("{\"a\":\"0123456789\"}");          // 18 bytes
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        MmdsLimitExceededException e = assertThrows(MmdsLimitExceededException.class,
                 () -> m.put("{\"a\":\"0123456789ABC\"}"));   // 21 bytes
         assertEquals("The MMDS patch request doesn't fit.", e.getMessage());
         assertEquals("{\"a\":\"0123456789\"}", m.get());
@@ -87,7 +87,7 @@ class MmdsTest {
     void patchOverLimitIsRefusedAndKeepsDocument() {
         Mmds m = new Mmds(30);
         m.put("{\"a\":\"1\"}");
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        MmdsLimitExceededException e = assertThrows(MmdsLimitExceededException.class,
                 () -> m.patch("{\"b\":\"0123456789012345678901234\"}"));
         assertEquals("The MMDS patch request doesn't fit.", e.getMessage());
         assertEquals("{\"a\":\"1\"}", m.get());

@@ -12,6 +12,7 @@ import dev.ember.config.RateLimiterConfig;
 import dev.ember.config.TokenBucketConfig;
 import dev.ember.devices.irq.HartInterruptInputs;
 import dev.ember.devices.irq.Plic;
+import dev.ember.log.LogSink;
 import dev.ember.memory.GuestMemory;
 import dev.ember.memory.PhysicalBus;
 import java.io.PrintStream;
@@ -50,7 +51,7 @@ class DeviceManagerRateLimitTest {
             @Override public void setTimerCompare(int hartId, long mtimecmp) { }
         });
         devices = new DeviceManager(config, "test", ram, new PhysicalBus(ram), plic, (b, off, len) -> { },
-                new PrintStream(PrintStream.nullOutputStream()), null);
+                LogSink.discard(), null);
         return devices;
     }
 

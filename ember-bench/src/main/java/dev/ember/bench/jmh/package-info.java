@@ -14,5 +14,7 @@
  *
  * <p>Guest programs are encoded by {@link dev.ember.bench.jmh.Asm}, a few hand-written
  * encoders, so the benchmarks need no cross toolchain.
+ *
+ * <p>Package map: uses memory, riscv.cpu, riscv.interp, riscv.jit, log; libraries org.openjdk.jmh.
  */
 package dev.ember.bench.jmh;

@@ -1,5 +1,6 @@
 package dev.ember.server.api;
 
+import dev.ember.log.Log;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
@@ -30,15 +31,23 @@ public final class ApiLauncher {
     }
 
     /**
+     * For the JVM start-up cache's training run ({@code dev.ember.server.StartupTraining}): serves
+     * the API on a socket in {@code dir} and sends it pre-boot requests, good and bad. Prints nothing.
+     */
+    public static void exerciseForTraining(Path dir) throws IOException {
+        ApiTraining.exercise(dir);
+    }
+
+    /**
      * Records how long the process took to serve its API, as Firecracker's
      * {@code api_server.process_startup_time_us} and {@code process_startup_time_cpu_us}: wall
      * time since the kernel started the process, JVM start-up included, and CPU time so far.
      */
-    private static void recordStartupTime(ApiMetrics metrics, ApiLogger logger) {
+    private static void recordStartupTime(ApiMetrics metrics, Log log) {
         long us = microsSinceProcessStart();
         if (us >= 0) {
             metrics.store("api_server", "process_startup_time_us", us);
-            logger.info("Process start to API socket ready: " + us / 1000 + " ms");
+            log.info("Process start to API socket ready: " + us / 1000 + " ms");
         }
         if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
             metrics.store("api_server", "process_startup_time_cpu_us", os.getProcessCpuTime() / 1000);
@@ -80,7 +89,8 @@ public final class ApiLauncher {
         ApiMetrics metrics = new ApiMetrics();
         CompletableFuture<Integer> exit = new CompletableFuture<>();
         VmmController controller = new VmmController(id, logger, metrics, new FileOutputStream(FileDescriptor.out),
-                System.in, System.err, exit::complete);
+                System.in, logger.vmSink(System.err), exit::complete);
+        Log log = Log.of(logger, ApiLauncher.class);
         controller.setBootTimer(bootTimer);
         ApiServer server = null;
         try {
@@ -91,8 +101,8 @@ public final class ApiLauncher {
                     System.err.println("ember: " + e.getMessage());
                     return 1;
                 }
-                recordStartupTime(metrics, logger);
-                logger.info("API server started.");
+                recordStartupTime(metrics, log);
+                log.info("API server started.");
                 ApiServer started = server;
                 // Killed by a signal: still remove the socket, so the next start can bind it.
                 Runtime.getRuntime().addShutdownHook(new Thread(started::close, "ember-api-close"));

@@ -1,7 +1,9 @@
 package dev.ember.server.api;
 
 import dev.ember.config.LoggerConfig;
-import java.io.ByteArrayOutputStream;
+import dev.ember.log.Level;
+import dev.ember.log.LogEvent;
+import dev.ember.log.LogSink;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -9,21 +11,20 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.StandardOpenOption;
 import java.time.LocalDateTime;
+import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
 
 /**
- * Ember's log, in Firecracker's line format:
- * {@code 2024-01-01T00:00:00.000000000 [instance-id:thread:LEVEL] message}, the level shown
- * when {@code show_level} is set (as Firecracker's {@code logger/logging.rs} does).
+ * The API server's log sink, in Firecracker's log-file format ({@code logger/logging.rs}):
+ * {@code 2024-01-01T00:00:00.000000000 [instance-id:thread:LEVEL:file:line] message}, the level
+ * shown when {@code show_level} is set and the reporting line when {@code show_log_origin} is.
  *
- * <p>Before {@code PUT /logger}, errors and warnings go to stderr and nothing else is written;
- * afterwards every line at or above the configured level goes to the log file, opened for
- * append. Thread-safe: lines are written under this object's lock.
+ * <p>Before {@code PUT /logger}, errors and warnings go to stderr in that format and nothing else
+ * is written; afterwards every event at or above the configured level goes to the log file,
+ * opened for append. The VM's own reports reach it through {@link #vmSink}. Thread-safe: lines
+ * are written under this object's lock.
  */
-final class ApiLogger {
-
-    /** Firecracker's levels, most severe first; a configured level admits those before it. */
-    enum Level { ERROR, WARN, INFO, DEBUG, TRACE }
+final class ApiLogger implements LogSink {
 
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.nnnnnnnnn");
 
@@ -31,6 +32,7 @@ final class ApiLogger {
     private final PrintStream fallback;
     private OutputStream out;
     private LoggerConfig config;
+    private Level threshold;   // null for Off; meaningful once out != null
 
     ApiLogger(String instanceId, PrintStream fallback) {
         this.instanceId = instanceId;
@@ -59,95 +61,94 @@ final class ApiLogger {
         }
         this.out = opened;
         this.config = config;
+        this.threshold = switch (config.level()) {
+            case "Off" -> null;
+            case "Error" -> Level.ERROR;
+            case "Warning" -> Level.WARN;
+            case "Info" -> Level.INFO;
+            case "Debug" -> Level.DEBUG;
+            default -> Level.TRACE;
+        };
     }
 
     /**
-     * {@return a stream for the VM's own reports (the boot timer's line, a device's driver
-     * error, a vCPU's failure)}: each line goes to {@code stderr} as before, and once the log is
-     * configured also into it, the boot timer's at INFO as Firecracker logs it, the rest at WARN
+     * {@return the sink for the VM's own reports (the boot timer's line, a device's driver error, a
+     * vCPU's failure)}: each at INFO and above goes to {@code stderr} as one line, as {@code ember
+     * run} prints it, and once the log is configured also into it, at the level it was reported at
      */
-    PrintStream vmReports(PrintStream stderr) {
-        OutputStream lines = new OutputStream() {
-            private final ByteArrayOutputStream line = new ByteArrayOutputStream();
+    LogSink vmSink(PrintStream stderr) {
+        ApiLogger file = this;
+        LogSink fileOnly = new LogSink() {
+            @Override
+            public void log(LogEvent event) {
+                file.logToFile(event);
+            }
 
             @Override
-            public synchronized void write(int b) {
-                if (b == '\n') {
-                    String text = line.toString(StandardCharsets.UTF_8);
-                    line.reset();
-                    stderr.println(text);
-                    logVmReport(text);
-                } else if (line.size() < MAX_REPORT_LINE) {
-                    line.write(b);
-                }
+            public boolean isEnabled(Level level) {
+                return file.fileAdmits(level);
+            }
+
+            @Override
+            public boolean wantsOrigin() {
+                return file.wantsOrigin();
             }
         };
-        return new PrintStream(lines, true, StandardCharsets.UTF_8);
+        return LogSink.stream(stderr).atLeast(Level.INFO).and(fileOnly);
     }
 
-    /** Longer VM report lines are cut here; they are one-line messages. */
-    private static final int MAX_REPORT_LINE = 4096;
-
-    private synchronized void logVmReport(String text) {
-        if (out != null) {
-            log(text.startsWith("Guest-boot-time") ? Level.INFO : Level.WARN, text);
-        }
-    }
-
-    void error(String message) {
-        log(Level.ERROR, message);
-    }
-
-    void warn(String message) {
-        log(Level.WARN, message);
-    }
-
-    void info(String message) {
-        log(Level.INFO, message);
-    }
-
-    synchronized void log(Level level, String message) {
+    @Override
+    public synchronized void log(LogEvent event) {
         if (out == null) {
-            if (level.ordinal() <= Level.WARN.ordinal()) {
-                fallback.println(line(level, message, true, false));
+            if (Level.WARN.admits(event.level())) {
+                fallback.println(line(event, true, false));
             }
             return;
         }
-        int allowed = switch (config.level()) {
-            case "Off" -> -1;
-            case "Error" -> 0;
-            case "Warning" -> 1;
-            case "Info" -> 2;
-            case "Debug" -> 3;
-            default -> 4;
-        };
-        if (level.ordinal() > allowed) {
+        logToFile(event);
+    }
+
+    @Override
+    public synchronized boolean isEnabled(Level level) {
+        return out == null ? Level.WARN.admits(level) : fileAdmits(level);
+    }
+
+    @Override
+    public synchronized boolean wantsOrigin() {
+        return config != null && config.showLogOrigin();
+    }
+
+    private synchronized boolean fileAdmits(Level level) {
+        return out != null && threshold != null && threshold.admits(level);
+    }
+
+    private synchronized void logToFile(LogEvent event) {
+        if (!fileAdmits(event.level())) {
             return;
         }
         try {
-            out.write((line(level, message, config.showLevel(), config.showLogOrigin()) + "\n").getBytes(StandardCharsets.UTF_8));
+            out.write((line(event, config.showLevel(), config.showLogOrigin()) + "\n").getBytes(StandardCharsets.UTF_8));
             out.flush();
         } catch (IOException e) {
             fallback.println("ember: cannot write the log: " + e.getMessage());
         }
     }
 
-    private String line(Level level, String message, boolean showLevel, boolean showOrigin) {
+    private String line(LogEvent event, boolean showLevel, boolean showOrigin) {
         StringBuilder sb = new StringBuilder();
-        sb.append(LocalDateTime.now().format(TIME)).append(" [").append(instanceId).append(':')
-                .append(Thread.currentThread().getName());
+        sb.append(LocalDateTime.ofInstant(event.time(), ZoneId.systemDefault()).format(TIME)).append(" [")
+                .append(instanceId).append(':').append(event.thread());
         if (showLevel) {
-            sb.append(':').append(level.name());
+            sb.append(':').append(event.level().name());
         }
-        if (showOrigin) {
-            StackTraceElement caller = StackWalker.getInstance().walk(s -> s
-                    .filter(f -> !f.getClassName().equals(ApiLogger.class.getName())).findFirst()).map(f -> f.toStackTraceElement())
-                    .orElse(null);
-            if (caller != null) {
-                sb.append(':').append(caller.getFileName()).append(':').append(caller.getLineNumber());
-            }
+        if (showOrigin && event.origin() != null) {
+            sb.append(':').append(event.origin().getFileName()).append(':').append(event.origin().getLineNumber());
         }
-        return sb.append("] ").append(message).toString();
+        sb.append("] ").append(event.message());
+        if (event.cause() != null) {
+            sb.append(": ").append(event.cause());
+        }
+        return sb.toString();
     }
 
     /** {@return an I/O error worded as Rust's io::Error displays it, where the cause is known} */

@@ -1,5 +1,6 @@
 package dev.ember.server.api;
 
+import dev.ember.log.Log;
 import dev.ember.server.api.ApiModel.Action;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -28,12 +29,12 @@ final class ApiRouter {
     }
 
     private final VmmController controller;
-    private final ApiLogger logger;
+    private final Log log;
     private final ApiMetrics metrics;
 
     ApiRouter(VmmController controller, ApiLogger logger, ApiMetrics metrics) {
         this.controller = controller;
-        this.logger = logger;
+        this.log = Log.of(logger, ApiRouter.class);
         this.metrics = metrics;
     }
 
@@ -41,7 +42,7 @@ final class ApiRouter {
     Reply route(String method, String path, byte[] body) {
         String describe = method.charAt(0) + method.substring(1).toLowerCase() + " request on \"" + path + "\""
                 + (body == null || path.equals("/mmds") ? "" : " with body \"" + new String(body, StandardCharsets.UTF_8) + "\"");
-        logger.info("The API server received a " + describe + ".");
+        log.info("The API server received a " + describe + ".");
         List<String> tokens = tokens(path);
         String resource = tokens.isEmpty() ? "" : tokens.getFirst();
         String group = method.toLowerCase() + "_api_requests";
@@ -59,10 +60,10 @@ final class ApiRouter {
                 metrics.inc(group, counter + "_fails");
             }
             String status = e.status() == 413 ? "413 Payload too large" : "400 Bad Request";
-            logger.error("Received Error. Status code: " + status + ". Message: " + e.getMessage());
+            log.error("Received Error. Status code: " + status + ". Message: " + e.getMessage());
             return new Reply(e.status(), Json.faultBody(e.getMessage()));
         }
-        logger.info("The request was executed successfully. Status code: "
+        log.info("The request was executed successfully. Status code: "
                 + (reply.status() == 204 ? "204 No Content." : "200 OK."));
         return reply;
     }

@@ -3,6 +3,7 @@ package dev.ember.server.api;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.ember.mmds.Mmds;
+import dev.ember.mmds.MmdsLimitExceededException;
 
 /**
  * The MMDS data store as the API sees it ({@code GET}/{@code PUT}/{@code PATCH /mmds}), over
@@ -55,10 +56,9 @@ final class MmdsStore {
     }
 
     private static ApiError refused(IllegalArgumentException e) {
-        String msg = String.valueOf(e.getMessage());
-        if (msg.contains("doesn't fit")) {
-            return new ApiError(413, "MMDS limit exceeded error: " + msg);
+        if (e instanceof MmdsLimitExceededException) {
+            return new ApiError(413, "MMDS limit exceeded error: " + e.getMessage());
         }
-        return ApiError.badRequest("MMDS error: " + msg);
+        return ApiError.badRequest("MMDS error: " + e.getMessage());
     }
 }

@@ -11,6 +11,8 @@ import dev.ember.config.RateLimiterConfig;
 import dev.ember.devices.virtio.balloon.VirtioBalloon;
 import dev.ember.devices.virtio.balloon.VirtioBalloonStat;
 import dev.ember.devices.virtio.balloon.VirtioBalloonStatistics;
+import dev.ember.log.Log;
+import dev.ember.log.LogSink;
 import dev.ember.server.api.ApiModel.Balloon;
 import dev.ember.server.api.ApiModel.BootSource;
 import dev.ember.server.api.ApiModel.Drive;
@@ -23,7 +25,6 @@ import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.PrintStream;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.nio.file.Files;
@@ -74,7 +75,8 @@ final class VmmController {
     private final ApiMetrics metrics;
     private final OutputStream consoleOut;
     private final InputStream consoleIn;
-    private final PrintStream errors;
+    private final LogSink vmLog;
+    private final Log log;
     private final IntConsumer onExit;
     private final MmdsStore mmds = new MmdsStore(new dev.ember.mmds.Mmds());
 
@@ -100,16 +102,18 @@ final class VmmController {
      * @param id         the instance id ({@code --id}; Firecracker's default is {@code anonymous-instance})
      * @param consoleOut where the guest's serial output goes unless {@code PUT /serial} names a file
      * @param consoleIn  typed into the guest's console, or null
+     * @param vmLog      where the VM reports (stderr and, once configured, the log file: {@link ApiLogger#vmSink})
      * @param onExit     called on the VMM thread with the guest's exit status once the VM has stopped
      */
     VmmController(String id, ApiLogger logger, ApiMetrics metrics, OutputStream consoleOut, InputStream consoleIn,
-                  PrintStream errors, IntConsumer onExit) {
+                  LogSink vmLog, IntConsumer onExit) {
         this.id = id;
         this.logger = logger;
         this.metrics = metrics;
         this.consoleOut = consoleOut;
         this.consoleIn = consoleIn;
-        this.errors = errors;
+        this.vmLog = vmLog;
+        this.log = Log.of(logger, VmmController.class);
         this.onExit = onExit;
     }
 
@@ -504,7 +508,7 @@ final class VmmController {
         }
         VirtualMachine machineVm;
         try {
-            machineVm = new VirtualMachine(config, out, logger.vmReports(errors), mmds.mmds());
+            machineVm = new VirtualMachine(config, out, vmLog, mmds.mmds());
         } catch (BootException | RuntimeException e) {
             throw ApiError.badRequest("Start microvm error: " + e.getMessage());
         }
@@ -516,7 +520,7 @@ final class VmmController {
             trackingDirtyPages = true;
         }
         launch(machineVm, State.RUNNING);
-        logger.info("Successfully started microvm that was configured from one single json");
+        log.info("Successfully started microvm that was configured from one single json");
     }
 
     /** Runs a built or restored machine on the {@code ember-vmm} thread. */
@@ -532,7 +536,7 @@ final class VmmController {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             } catch (RuntimeException | Error e) {
-                errors.println("ember: the VM failed: " + e);
+                Log.of(vmLog, VmmController.class).error("ember: the VM failed: " + e, e);
             } finally {
                 running.close();
             }
@@ -566,7 +570,7 @@ final class VmmController {
         long us = (System.nanoTime() - start) / 1000;
         String kind = p.diff() ? "diff" : "full";
         metrics.store("latencies_us", kind + "_create_snapshot", us);
-        logger.info("'create " + kind + " snapshot' VMM action took " + us + " us.");
+        log.info("'create " + kind + " snapshot' VMM action took " + us + " us.");
     }
 
     /**
@@ -596,7 +600,7 @@ final class VmmController {
         VirtualMachine machineVm;
         try {
             machineVm = VirtualMachine.restore(Path.of(p.snapshotPath()), memory, config -> overrides(config, p),
-                    consoleOut, logger.vmReports(errors), mmds.mmds());
+                    consoleOut, vmLog, mmds.mmds());
         } catch (SnapshotException | BootException | IllegalArgumentException e) {
             throw ApiError.badRequest("Load snapshot error: Failed to restore from snapshot: " + e.getMessage());
         }
@@ -614,7 +618,7 @@ final class VmmController {
         launch(machineVm, resume ? State.RUNNING : State.PAUSED);
         long us = (System.nanoTime() - start) / 1000;
         metrics.store("latencies_us", "load_snapshot", us);
-        logger.info("'load snapshot' VMM action took " + us + " us.");
+        log.info("'load snapshot' VMM action took " + us + " us.");
     }
 
     /** The snapshot's configuration with this VMM's id and the request's overrides. */

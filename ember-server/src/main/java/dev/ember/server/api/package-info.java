@@ -14,6 +14,12 @@
  * {@code InstanceStart}, into a {@code dev.ember.vmm.VirtualMachine}; it reaches the running VM
  * only through {@link dev.ember.server.api.RunningVm}.
  *
+ * <p>Reports: {@link dev.ember.server.api.ApiLogger} is the {@code dev.ember.log.LogSink} of the
+ * API and of the VM it starts, writing Firecracker's log-file lines once {@code PUT /logger} has
+ * named the file. A request's failure is an {@link dev.ember.server.api.ApiError}, which carries
+ * its HTTP status; errors from below map to a status by their type (for example
+ * {@code dev.ember.mmds.MmdsLimitExceededException} to 413), never by their message's words.
+ *
  * <p>Where Ember differs from Firecracker, on purpose:
  * <ul>
  *   <li>{@code GET /} reports {@code "app_name": "ember"} and Ember's version;</li>
@@ -30,6 +36,9 @@
  * </ul>
  *
  * <p>May use: {@code dev.ember.config}, {@code dev.ember.vmm}, the balloon device's public API,
- * Jetty and Jackson. Nothing else in Ember imports this package except the command line.
+ * the errors of {@code boot} and {@code snapshot}, {@code mmds} (the store behind
+ * {@code /mmds}), Jetty and Jackson. Nothing else in Ember imports this package except the command line.
+ *
+ * <p>Package map: uses vmm, config, boot, mmds, snapshot, devices.virtio.balloon, log; libraries com.fasterxml.jackson, org.eclipse.jetty.
  */
 package dev.ember.server.api;

@@ -10,6 +10,8 @@ import dev.ember.config.BootSourceConfig;
 import dev.ember.config.MachineConfig;
 import dev.ember.config.ShareConfig;
 import dev.ember.config.VsockConfig;
+import dev.ember.log.Level;
+import dev.ember.log.LogSink;
 import dev.ember.vmm.MicroVm;
 import java.io.FileDescriptor;
 import java.io.FileInputStream;
@@ -141,7 +143,7 @@ public final class ContainerVm {
                 .machineConfig(new MachineConfig(bundle.vcpus(), bundle.memMib(), false, false))
                 .vsock(new VsockConfig(3, vsock))
                 .consoleCopy(consoleLog)
-                .errors(new PrintStream(consoleLog, true));
+                .log(LogSink.stream(new PrintStream(consoleLog, true)).atLeast(Level.INFO));
         for (MountPlan.Share s : plan.shares()) {
             builder.share(new ShareConfig(s.tag(), s.hostPath(), s.readOnly()));
         }

@@ -1,7 +1,8 @@
 package dev.ember.devices.boottimer;
 
+import dev.ember.log.Log;
+import dev.ember.log.LogSink;
 import dev.ember.memory.MmioDevice;
-import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 
 /**
@@ -26,7 +27,7 @@ public final class BootTimer implements MmioDevice {
     public static final int MAGIC_VALUE_SIGNAL_GUEST_BOOT_COMPLETE = 123;
 
     private final boolean enabled;
-    private final Consumer<String> log;
+    private final Log log;
     private final LongSupplier wallNanos;
     private final LongSupplier cpuNanos;
     private long startWall;
@@ -35,13 +36,13 @@ public final class BootTimer implements MmioDevice {
 
     /**
      * @param enabled   whether to log at all
-     * @param log       where the one line goes
+     * @param log       the VM's sink: the one line goes to it at INFO, as Firecracker logs it
      * @param wallNanos a monotonic clock in nanoseconds
      * @param cpuNanos  the process's CPU time in nanoseconds
      */
-    public BootTimer(boolean enabled, Consumer<String> log, LongSupplier wallNanos, LongSupplier cpuNanos) {
+    public BootTimer(boolean enabled, LogSink log, LongSupplier wallNanos, LongSupplier cpuNanos) {
         this.enabled = enabled;
-        this.log = log;
+        this.log = Log.of(log, BootTimer.class);
         this.wallNanos = wallNanos;
         this.cpuNanos = cpuNanos;
     }
@@ -79,7 +80,7 @@ public final class BootTimer implements MmioDevice {
             line = String.format("Guest-boot-time = %6d us %d ms, %6d CPU us %d CPU ms",
                     wallUs, wallUs / 1000, cpuUs, cpuUs / 1000);
         }
-        log.accept(line);
+        log.info(line);
     }
 
     /** The boot timer's state for snapshots: whether the guest already signalled its boot. */

@@ -3,5 +3,7 @@
  * programs, as on Spike.
  *
  * <p>May use: {@code memory}.
+ *
+ * <p>Package map: uses memory, log.
  */
 package dev.ember.devices.htif;

@@ -5,5 +5,7 @@
  * and devices drive them through {@link dev.ember.devices.irq.IrqLine}s.
  *
  * <p>May use: {@code memory}. Never the CPU.
+ *
+ * <p>Package map: uses memory, log.
  */
 package dev.ember.devices.irq;

@@ -4,5 +4,7 @@
  * on it.
  *
  * <p>May use {@code dev.ember.memory}; imports nothing from the CPU or the VMM.
+ *
+ * <p>Package map: uses memory, log.
  */
 package dev.ember.devices.power;

@@ -1,5 +1,7 @@
 package dev.ember.devices.virtio;
 
+import dev.ember.log.Log;
+import dev.ember.log.LogSink;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -11,7 +13,6 @@ import dev.ember.memory.MmioDevice;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLongArray;
-import java.util.function.Consumer;
 
 /**
  * The virtio-mmio transport, version 2 (VIRTIO 1.2 §4.2): the register window through which the
@@ -68,7 +69,7 @@ public final class VirtioMmio implements MmioDevice {
     private final GuestMemory memory;
     private final IrqLine irq;
     private final String name;
-    private final Consumer<String> log;
+    private final Log log;
     private final long offeredFeatures;
     private final QueueRegisters[] queueRegs;
     private final Virtqueue[] queues;
@@ -88,14 +89,14 @@ public final class VirtioMmio implements MmioDevice {
 
     /**
      * @param name a short label for log lines, e.g. {@code "virtio-blk vda"}
-     * @param log  where the one-line report of a driver's rule-breaking goes
+     * @param log  the VM's sink, for the WARN report of a driver's rule-breaking
      */
-    public VirtioMmio(VirtioDevice device, GuestMemory memory, IrqLine irq, String name, Consumer<String> log) {
+    public VirtioMmio(VirtioDevice device, GuestMemory memory, IrqLine irq, String name, LogSink log) {
         this.device = device;
         this.memory = memory;
         this.irq = irq;
         this.name = name;
-        this.log = log;
+        this.log = Log.of(log, VirtioMmio.class);
         this.offeredFeatures = device.deviceFeatures() | VirtioFeatures.TRANSPORT;
         this.queueRegs = new QueueRegisters[device.queueCount()];
         for (int i = 0; i < queueRegs.length; i++) {
@@ -305,7 +306,7 @@ public final class VirtioMmio implements MmioDevice {
     private void violation(VirtqueueViolation v) {
         violations++;
         if ((status & DEVICE_NEEDS_RESET) == 0) {
-            log.accept("ember: " + name + ": driver error, device needs reset: " + v.getMessage());
+            log.warn("ember: " + name + ": driver error, device needs reset: " + v.getMessage());
         }
         status |= DEVICE_NEEDS_RESET;
         if (active) {

@@ -7,6 +7,8 @@
  *
  * <p>Devices take host resources (files, backends, sockets) through their constructors and
  * guest memory through {@link dev.ember.devices.virtio.VirtioContext}. May use: {@code memory},
- * {@code devices.irq}, {@code net} (network backends). Never imports the CPU or the VMM.
+ * {@code devices.irq}, {@code devices.virtio.queue}; each device's package adds what it needs. Never imports the CPU or the VMM.
+ *
+ * <p>Package map: uses memory, devices.irq, devices.virtio.queue, log.
  */
 package dev.ember.devices.virtio;

@@ -4,5 +4,7 @@
  *
  * <p>Knows nothing of any board; {@link dev.ember.firmware.DeviceTree} describes the board
  * with it. Depends on the JDK only.
+ *
+ * <p>Package map: uses nothing.
  */
 package dev.ember.firmware.fdt;

@@ -6,6 +6,8 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
+import dev.ember.log.Log;
+import dev.ember.log.LogSink;
 import dev.ember.net.NetBackend;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -21,7 +23,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Objects;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.function.Consumer;
 
 /**
  * A Linux TAP interface as a {@link NetBackend}: frames the guest sends are written to the tap,
@@ -74,7 +75,7 @@ public final class TapBackend implements NetBackend {
     private static final String TUN_DEVICE = "/dev/net/tun";
 
     private final String name;
-    private final Consumer<String> log;
+    private final Log log;
     private final Object fdLock = new Object();
     private final MemorySegment txBuffer = Arena.ofAuto().allocate(MAX_FRAME);
     private final MemorySegment txState = Arena.ofAuto().allocate(LibC.CALL_STATE);
@@ -90,27 +91,27 @@ public final class TapBackend implements NetBackend {
     private Thread reader;                // set once by start
     private boolean writeErrorLogged;     // guarded by fdLock
 
-    private TapBackend(String name, int fd, Consumer<String> log) {
+    private TapBackend(String name, int fd, LogSink log) {
         this.name = name;
         this.fd = fd;
-        this.log = log;
+        this.log = Log.of(log, TapBackend.class);
     }
 
-    /** Opens {@code name}, reporting reader failures on standard error. See {@link #open(String, Consumer)}. */
+    /** Opens {@code name}, reporting to the JDK's logger. See {@link #open(String, LogSink)}. */
     public static TapBackend open(String name) throws IOException {
-        return open(name, System.err::println);
+        return open(name, LogSink.systemLogger());
     }
 
     /**
      * Attaches to the existing TAP interface {@code name}.
      *
-     * @param log where a one-line report goes if the reader later stops on an error
+     * @param log the VM's sink: a WARN if the reader later stops on an error or a write first fails
      * @throws IllegalArgumentException if {@code name} is not a valid interface name
      * @throws IOException with a one-line message such as {@code "tap0: no such network
      *         interface"} if the interface is missing or not a TAP, {@code /dev/net/tun} is
      *         missing, permission is denied, or another process holds the tap
      */
-    public static TapBackend open(String name, Consumer<String> log) throws IOException {
+    public static TapBackend open(String name, LogSink log) throws IOException {
         validateName(name);
         Objects.requireNonNull(log, "log");
         Path sys = SYS_CLASS_NET.resolve(name);
@@ -230,7 +231,7 @@ public final class TapBackend implements NetBackend {
                     writeErrors.increment();
                     if (!writeErrorLogged) {
                         writeErrorLogged = true;
-                        log.accept("ember: tap " + name + ": write failed: " + LibC.strerror(errno));
+                        log.warn("ember: tap " + name + ": write failed: " + LibC.strerror(errno));
                     }
                 }
             }
@@ -297,7 +298,7 @@ public final class TapBackend implements NetBackend {
 
     private void stop(String why) {
         if (!closed) {
-            log.accept("ember: tap " + name + ": receive stopped: " + why);
+            log.warn("ember: tap " + name + ": receive stopped: " + why);
         }
     }
 

@@ -4,5 +4,7 @@
  * Ethernet frames between it and a virtio-net device.
  *
  * <p>May use: {@code net} (the backend contract) and the JDK. Linux only.
+ *
+ * <p>Package map: uses net, log.
  */
 package dev.ember.net.tap;

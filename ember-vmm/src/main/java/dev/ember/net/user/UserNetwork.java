@@ -33,6 +33,8 @@ import static dev.ember.net.user.Packets.u16;
 import static dev.ember.net.user.Packets.u32;
 import static dev.ember.net.user.Packets.u8;
 
+import dev.ember.log.Log;
+import dev.ember.log.LogSink;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.BindException;
@@ -130,9 +132,8 @@ public final class UserNetwork implements NetBackend {
     private static final int DATAGRAMS_PER_WAKEUP = 64;
     private static final int FORWARD_PORT_FIRST = 49152;
 
-    private static final System.Logger LOG = System.getLogger(UserNetwork.class.getName());
-
     final UserNetworkConfig config;
+    private final Log log;
     final byte[] gatewayMac;
     final int gatewayIp;
     final int dnsIp;
@@ -192,7 +193,16 @@ public final class UserNetwork implements NetBackend {
      * @throws UncheckedIOException if the host cannot open a selector
      */
     public UserNetwork(UserNetworkConfig config) {
+        this(config, LogSink.systemLogger());
+    }
+
+    /**
+     * As {@link #UserNetwork(UserNetworkConfig)}, reporting to {@code log} (the VM's sink): the
+     * stack's internal errors, each with its exception.
+     */
+    public UserNetwork(UserNetworkConfig config, LogSink log) {
         this.config = Objects.requireNonNull(config, "config");
+        this.log = Log.of(log, UserNetwork.class);
         this.gatewayMac = config.gatewayMacBytes();
         this.gatewayIp = config.gatewayIp();
         this.dnsIp = config.dnsIp();
@@ -379,7 +389,7 @@ public final class UserNetwork implements NetBackend {
                 flushOutput();
             }
         } catch (IOException | RuntimeException e) {
-            LOG.log(System.Logger.Level.ERROR, "user network stopped", e);
+            log.error("user network stopped", e);
         } finally {
             closed.set(true);   // transmit stops queueing frames nobody will read
             closeResources();
@@ -416,7 +426,7 @@ public final class UserNetwork implements NetBackend {
                 // The flow closed itself while handling an earlier readiness bit.
             } catch (RuntimeException e) {
                 // A failure in one flow's host-side handling costs that flow, not the whole network.
-                LOG.log(System.Logger.Level.ERROR, "user network: dropping " + key.attachment() + " after an internal error", e);
+                log.error("user network: dropping " + key.attachment() + " after an internal error", e);
                 key.cancel();
                 closeQuietly(key.channel());
                 if (key.attachment() instanceof TcpFlow flow) {
@@ -434,7 +444,7 @@ public final class UserNetwork implements NetBackend {
                 handleFrame(frame);
             } catch (RuntimeException e) {
                 framesDropped.incrementAndGet();
-                LOG.log(System.Logger.Level.WARNING, "guest frame dropped after an internal error", e);
+                log.warn("guest frame dropped after an internal error", e);
             }
         }
     }
@@ -448,7 +458,7 @@ public final class UserNetwork implements NetBackend {
                 try {
                     flow.timerExpired();
                 } catch (RuntimeException e) {
-                    LOG.log(System.Logger.Level.ERROR, "user network: dropping " + flow + " after an internal error", e);
+                    log.error("user network: dropping " + flow + " after an internal error", e);
                     closeQuietly(flow.channel);
                     removeTcp(flow);
                     continue;

@@ -13,5 +13,7 @@
  *
  * <p>May use: the JDK ({@code java.nio} channels and selectors) and {@link dev.ember.net}.
  * Never imports a device or the VMM.
+ *
+ * <p>Package map: uses net, log.
  */
 package dev.ember.net.user;

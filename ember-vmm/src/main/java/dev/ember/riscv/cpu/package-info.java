@@ -7,6 +7,8 @@
  * {@link dev.ember.riscv.cpu.ExecutionEngine} and depend on this package, never the reverse. Devices are never imported: interrupts arrive through
  * {@link dev.ember.riscv.cpu.Hart#setPending} and the timer compare fields, wired in {@code vmm}.
  *
- * <p>May use: {@code memory}, {@code riscv.isa}.
+ * <p>May use: {@code memory}, {@code riscv.isa}, {@code riscv.cpu.fpu}.
+ *
+ * <p>Package map: uses memory, riscv.isa, riscv.cpu.fpu, log.
  */
 package dev.ember.riscv.cpu;

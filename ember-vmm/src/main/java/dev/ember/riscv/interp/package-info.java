@@ -7,6 +7,8 @@
  * cases in {@link dev.ember.riscv.interp.IntegerOps}, the A extension in
  * {@link dev.ember.riscv.interp.Amo}.
  *
- * <p>May use: {@code riscv.cpu}, {@code riscv.isa}, {@code memory}.
+ * <p>May use: {@code riscv.cpu}, {@code riscv.cpu.fpu}, {@code riscv.isa}, {@code memory}.
+ *
+ * <p>Package map: uses riscv.cpu, riscv.cpu.fpu, riscv.isa, memory, log.
  */
 package dev.ember.riscv.interp;

@@ -6,5 +6,7 @@
  * trap causes. Nothing here holds state.
  *
  * <p>May use: the JDK only.
+ *
+ * <p>Package map: uses nothing.
  */
 package dev.ember.riscv.isa;

@@ -1,5 +1,7 @@
 package dev.ember.riscv.jit;
 
+import dev.ember.log.Log;
+import dev.ember.log.LogSink;
 import dev.ember.memory.CodePages;
 import dev.ember.memory.GuestMemory;
 import dev.ember.riscv.cpu.Hart;
@@ -95,6 +97,7 @@ public final class TranslationCache implements CodePages.Listener {
     private long liveClassBytes;
     private final AtomicLong translationNanos = new AtomicLong();
     private final AtomicInteger warnings = new AtomicInteger();
+    private final Log log;
 
     /**
      * A cache for the machine whose RAM is {@code ram}.
@@ -103,7 +106,7 @@ public final class TranslationCache implements CodePages.Listener {
      * @param threshold starts before a block is translated; 0 for at once
      */
     public TranslationCache(GuestMemory ram, DecodedPages decoded, int threshold) {
-        this(ram, decoded, threshold, false, "ember-jit");
+        this(ram, decoded, threshold, false, "ember-jit", LogSink.systemLogger());
     }
 
     /**
@@ -114,8 +117,11 @@ public final class TranslationCache implements CodePages.Listener {
      * @param background translate on a thread of its own (named {@code threadName}), so the
      *                   harts never wait for the translator; with false, the hart that finds a
      *                   hot block translates it before it goes on, which makes runs repeatable
+     * @param log        the VM's sink: the first three failures to translate, at WARN with their exception
      */
-    public TranslationCache(GuestMemory ram, DecodedPages decoded, int threshold, boolean background, String threadName) {
+    public TranslationCache(GuestMemory ram, DecodedPages decoded, int threshold, boolean background, String threadName,
+                            LogSink log) {
+        this.log = Log.of(log, TranslationCache.class);
         this.background = background;
         this.threadName = threadName;
         this.ram = ram;
@@ -304,8 +310,8 @@ public final class TranslationCache implements CodePages.Listener {
             // A bug in the translator must cost speed, never the guest: the interpreter runs it.
             region = null;
             if (warnings.getAndIncrement() < 3) {
-                System.err.println("ember: could not translate the code at RAM offset 0x" + Long.toHexString(hostOffset)
-                        + "; the interpreter runs it: " + e);
+                log.warn("ember: could not translate the code at RAM offset 0x" + Long.toHexString(hostOffset)
+                        + "; the interpreter runs it", e);
             }
         }
         translationNanos.addAndGet(System.nanoTime() - start);

@@ -13,7 +13,9 @@
  * preallocated, stackless {@code Trap}, caught by the region's one handler. Writes to code, from any hart
  * or device, reach the cache through {@link dev.ember.memory.CodePages}.
  *
- * <p>May use: {@code riscv.cpu}, {@code riscv.isa}, {@code riscv.interp} (the interpreter runs
+ * <p>May use: {@code riscv.cpu}, {@code riscv.cpu.fpu}, {@code riscv.isa}, {@code riscv.interp} (the interpreter runs
  * cold code, and its instruction semantics are shared), {@code memory}.
+ *
+ * <p>Package map: uses riscv.cpu, riscv.cpu.fpu, riscv.isa, riscv.interp, memory, log.
  */
 package dev.ember.riscv.jit;

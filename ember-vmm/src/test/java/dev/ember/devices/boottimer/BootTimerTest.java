@@ -14,7 +14,7 @@ class BootTimerTest {
     private final List<String> log = new ArrayList<>();
 
     private BootTimer timer(boolean enabled) {
-        return new BootTimer(enabled, log::add, () -> wall, () -> cpu);
+        return new BootTimer(enabled, e -> log.add(e.level() + " " + e.message()), () -> wall, () -> cpu);
     }
 
     @Test
@@ -27,7 +27,7 @@ class BootTimerTest {
         cpu += 2_000_000_000L;
         t.write(0, 1, 123);
         t.write(0, 1, 123);
-        assertEquals(List.of("Guest-boot-time = 1234567 us 1234 ms, 2000000 CPU us 2000 CPU ms"), log);
+        assertEquals(List.of("INFO Guest-boot-time = 1234567 us 1234 ms, 2000000 CPU us 2000 CPU ms"), log);
     }
 
     @Test

@@ -36,7 +36,7 @@ public final class FakeDriver implements AutoCloseable {
 
     public FakeDriver(VirtioDevice device, GuestMemory memory) {
         this.memory = memory;
-        this.transport = new VirtioMmio(device, memory, irq::set, "fake", log::add);
+        this.transport = new VirtioMmio(device, memory, irq::set, "fake", e -> log.add(e.message()));
         int n = device.queueCount();
         queueSize = new int[n];
         availIdx = new int[n];

@@ -5,6 +5,9 @@
  * guest, and collects the guest's memory statistics ({@link
  * dev.ember.devices.virtio.balloon.VirtioBalloonStatistics}), as Firecracker's balloon device.
  *
- * <p>May use: {@code devices.virtio}, {@code devices.virtio.queue}, {@code memory}.
+ * <p>May use: {@code devices.virtio}, {@code devices.virtio.queue}, {@code memory}, {@code config}
+ * (its own record, read by its {@code create} factory).
+ *
+ * <p>Package map: uses devices.virtio, devices.virtio.queue, memory, config, log.
  */
 package dev.ember.devices.virtio.balloon;

@@ -7,6 +7,9 @@ import dev.ember.devices.virtio.VirtioDevice;
 import dev.ember.devices.virtio.queue.DescriptorChain;
 import dev.ember.devices.virtio.queue.Virtqueue;
 import dev.ember.devices.virtio.queue.VirtqueueViolation;
+import dev.ember.log.Level;
+import dev.ember.log.Log;
+import dev.ember.log.LogSink;
 import dev.ember.ratelimit.BucketUpdate;
 import dev.ember.ratelimit.RateLimiter;
 import dev.ember.ratelimit.RefillTimer;
@@ -16,7 +19,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.Objects;
-import java.util.function.Consumer;
 
 /**
  * A virtio block device (VIRTIO 1.2 §5.2) over a raw {@link DiskImage}: one request queue,
@@ -100,7 +102,8 @@ public final class VirtioBlock implements VirtioDevice {
 
     private final String id;
     private final DiskImage image;
-    private final Consumer<String> log;
+    private final Log log;
+    private boolean hostErrorReported;
     private final byte[] serial;
     private final byte[] config;
     private final VirtioBlockMetrics metrics = new VirtioBlockMetrics();
@@ -121,28 +124,29 @@ public final class VirtioBlock implements VirtioDevice {
      *           GET_ID serial (non-ASCII characters become {@code ?})
      */
     public VirtioBlock(String id, DiskImage image) {
-        this(id, image, System.err::println);
+        this(id, image, LogSink.systemLogger());
     }
 
     /**
-     * As {@link #VirtioBlock(String, DiskImage)}, with {@code log} receiving the one-line report
-     * of a failure to flush and close the image at the end.
+     * As {@link #VirtioBlock(String, DiskImage)}, reporting to {@code log}: the first host I/O
+     * error (WARN, with its exception; later ones at DEBUG, so a failing disk cannot flood the
+     * log) and a failure to flush and close the image at the end (ERROR).
      */
-    public VirtioBlock(String id, DiskImage image, Consumer<String> log) {
+    public VirtioBlock(String id, DiskImage image, LogSink log) {
         this(id, image, log, RateLimiter.unlimited(), RefillTimer.shared());
     }
 
     /**
-     * As {@link #VirtioBlock(String, DiskImage, Consumer)}, with requests limited by
+     * As {@link #VirtioBlock(String, DiskImage, LogSink)}, with requests limited by
      * {@code limiter}; {@code timer} (the VM's) wakes the device when a refused request's tokens
      * are due.
      */
-    public VirtioBlock(String id, DiskImage image, Consumer<String> log, RateLimiter limiter, RefillTimer timer) {
+    public VirtioBlock(String id, DiskImage image, LogSink log, RateLimiter limiter, RefillTimer timer) {
         this.limiter = Objects.requireNonNull(limiter, "limiter");
         this.wakeup = timer.wakeup(this::refilled);
         this.id = id;
         this.image = image;
-        this.log = log;
+        this.log = Log.of(log, VirtioBlock.class);
         this.serial = new byte[VIRTIO_BLK_ID_BYTES];
         byte[] ascii = id.getBytes(StandardCharsets.US_ASCII);
         System.arraycopy(ascii, 0, serial, 0, Math.min(ascii.length, VIRTIO_BLK_ID_BYTES));
@@ -363,8 +367,7 @@ public final class VirtioBlock implements VirtioDevice {
         try {
             transfer(chain, chain.readableCount(), chain.count(), 0, length, sector * DiskImage.SECTOR_SIZE, true);
         } catch (IOException e) {
-            metrics.hostErrors.increment();
-            return VIRTIO_BLK_S_IOERR;
+            return hostError("read", e);
         }
         metrics.reads.increment();
         metrics.readBytes.add(length);
@@ -385,8 +388,7 @@ public final class VirtioBlock implements VirtioDevice {
         try {
             transfer(chain, 0, chain.readableCount(), HEADER_BYTES, length, sector * DiskImage.SECTOR_SIZE, false);
         } catch (IOException e) {
-            metrics.hostErrors.increment();
-            return VIRTIO_BLK_S_IOERR;
+            return hostError("write", e);
         }
         metrics.writes.increment();
         metrics.writeBytes.add(length);
@@ -395,13 +397,26 @@ public final class VirtioBlock implements VirtioDevice {
         return context.negotiated(VIRTIO_BLK_F_FLUSH) ? VIRTIO_BLK_S_OK : flush();
     }
 
+    /**
+     * Counts a host I/O failure and reports it: the first at WARN with its exception, the rest at
+     * DEBUG (the guest sees each as IOERR; the counter says how many).
+     *
+     * @return VIRTIO_BLK_S_IOERR, the status the guest gets
+     */
+    private int hostError(String operation, IOException e) {
+        metrics.hostErrors.increment();
+        String message = "ember: drive " + id + ": host " + operation + " of " + image.path() + " failed, the guest sees an I/O error";
+        log.log(hostErrorReported ? Level.DEBUG : Level.WARN, message, e);
+        hostErrorReported = true;
+        return VIRTIO_BLK_S_IOERR;
+    }
+
     /** VIRTIO_BLK_T_FLUSH: everything written so far reaches the host's disk. */
     private int flush() {
         try {
             image.flush();
         } catch (IOException e) {
-            metrics.hostErrors.increment();
-            return VIRTIO_BLK_S_IOERR;
+            return hostError("flush", e);
         }
         metrics.flushes.increment();
         return VIRTIO_BLK_S_OK;
@@ -466,8 +481,8 @@ public final class VirtioBlock implements VirtioDevice {
         try {
             image.close();
         } catch (IOException e) {
-            log.accept("ember: drive " + id + ": closing " + image.path() + " failed, recent writes may be lost: "
-                    + e.getMessage());
+            log.error("ember: drive " + id + ": closing " + image.path() + " failed, recent writes may be lost: "
+                    + e.getMessage(), e);
         }
     }
 
@@ -511,7 +526,7 @@ public final class VirtioBlock implements VirtioDevice {
      *
      * @throws DiskImageException with a one-line message if the image cannot serve
      */
-    public static VirtioBlock create(dev.ember.config.DriveConfig config, Consumer<String> log, RefillTimer timer)
+    public static VirtioBlock create(dev.ember.config.DriveConfig config, LogSink log, RefillTimer timer)
             throws DiskImageException {
         DiskImage image = config.backingFile() != null
                 ? DiskImage.openOverlay(config.driveId(), config.pathOnHost(), config.backingFile())

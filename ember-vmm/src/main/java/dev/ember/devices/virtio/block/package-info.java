@@ -11,8 +11,12 @@
  * (no bounce buffer). A FLUSH request is {@code FileChannel.force(true)}: what the guest has
  * synced is on the host's disk even if the Ember process is killed right after.
  *
- * <p>May use: {@code devices.virtio}, {@code devices.virtio.queue}, {@code memory}, the JDK.
- * Knows nothing of the configuration API: the VMM opens the image from a drive's config and
- * hands it to the device.
+ * <p>May use: {@code devices.virtio}, {@code devices.virtio.queue}, {@code memory}, the JDK,
+ * {@code config} (the drive's own records, read by {@code VirtioBlock.create}), {@code ratelimit}
+ * (its token buckets) and {@code snapshot} ({@code SparseFiles}, which walks the data extents of
+ * a copy-on-write overlay as it walks a memory file's). Knows nothing of the API: the VMM hands it
+ * a drive's config record.
+ *
+ * <p>Package map: uses devices.virtio, devices.virtio.queue, memory, config, ratelimit, snapshot, log.
  */
 package dev.ember.devices.virtio.block;

@@ -13,5 +13,7 @@
  *
  * <p>May use: {@code devices.virtio}, {@code devices.virtio.queue}, {@code memory}, {@code config}
  * (its own record), and {@code java.lang.foreign}. Knows nothing of the VMM or of other device types.
+ *
+ * <p>Package map: uses devices.virtio, devices.virtio.queue, memory, config, log.
  */
 package dev.ember.devices.virtio.fs;

@@ -5,6 +5,8 @@
  * {@link dev.ember.devices.virtio.net.VirtioNetMetrics}.
  *
  * <p>May use: {@code devices.virtio}, {@code devices.virtio.queue}, {@code net} (the backend
- * contract only, never a particular backend).
+ * contract only, never a particular backend), {@code config} (its own record) and {@code ratelimit}.
+ *
+ * <p>Package map: uses devices.virtio, devices.virtio.queue, memory, config, net, ratelimit, log.
  */
 package dev.ember.devices.virtio.net;

@@ -5,5 +5,7 @@
  * {@link dev.ember.devices.virtio.queue.VirtqueueViolation}.
  *
  * <p>May use: {@code memory}. Knows nothing of the transport or of any device type.
+ *
+ * <p>Package map: uses memory, log.
  */
 package dev.ember.devices.virtio.queue;

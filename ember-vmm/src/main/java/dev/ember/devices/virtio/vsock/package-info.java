@@ -8,7 +8,10 @@
  * dev.ember.devices.virtio.vsock.VsockHeader} is the 44-byte packet header;
  * {@link dev.ember.devices.virtio.vsock.VirtioVsockMetrics} its counters.
  *
- * <p>May use: {@code devices.virtio}, {@code devices.virtio.queue}, {@code memory}, and
+ * <p>May use: {@code devices.virtio}, {@code devices.virtio.queue}, {@code memory}, {@code config}
+ * (its own record, read by its {@code create} factory), and
  * {@code java.nio.channels}. Knows nothing of the VMM or of other device types.
+ *
+ * <p>Package map: uses devices.virtio, devices.virtio.queue, memory, config, log.
  */
 package dev.ember.devices.virtio.vsock;

@@ -15,5 +15,7 @@
  * rounds every case exactly. Tests check the two against each other and against QEMU.
  *
  * <p>Imports nothing outside {@code java.lang}.
+ *
+ * <p>Package map: uses nothing.
  */
 package dev.ember.riscv.cpu.fpu;

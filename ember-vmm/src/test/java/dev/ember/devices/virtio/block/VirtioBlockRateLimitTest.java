@@ -14,6 +14,7 @@ import dev.ember.config.TokenBucketConfig;
 import dev.ember.devices.virtio.FakeDriver;
 import dev.ember.devices.virtio.FakeDriver.Buffer;
 import dev.ember.devices.virtio.FakeDriver.Used;
+import dev.ember.log.LogSink;
 import dev.ember.ratelimit.BucketUpdate;
 import dev.ember.ratelimit.RateLimiter;
 import dev.ember.ratelimit.RefillTimer;
@@ -73,7 +74,7 @@ class VirtioBlockRateLimitTest {
     }
 
     private void start(RateLimiter limiter) throws DiskImageException {
-        device = new VirtioBlock("rootfs", DiskImage.open("rootfs", file, false), s -> { }, limiter, timer);
+        device = new VirtioBlock("rootfs", DiskImage.open("rootfs", file, false), LogSink.discard(), limiter, timer);
         driver = new FakeDriver(device, 16 << 20);
         assertTrue(driver.initialize(VirtioBlock.QUEUE_SIZE));
     }

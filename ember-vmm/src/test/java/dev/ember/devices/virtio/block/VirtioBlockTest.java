@@ -19,6 +19,7 @@ import dev.ember.devices.virtio.FakeDriver.Used;
 import dev.ember.devices.virtio.VirtioFeatures;
 import dev.ember.devices.virtio.VirtioMmio;
 import dev.ember.devices.virtio.queue.Virtqueue;
+import dev.ember.log.LogSink;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -30,6 +31,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -72,7 +76,7 @@ class VirtioBlockTest {
     }
 
     private void start(String id, boolean readOnly) throws DiskImageException {
-        device = new VirtioBlock(id, DiskImage.open(id, file, readOnly), log::add);
+        device = new VirtioBlock(id, DiskImage.open(id, file, readOnly), e -> log.add(e.message()));
         driver = new FakeDriver(device, 8 << 20);
         assertTrue(driver.initialize(VirtioBlock.QUEUE_SIZE));
     }
@@ -556,6 +560,49 @@ class VirtioBlockTest {
         assertEquals(VIRTIO_BLK_S_IOERR, status(flushStatus));
         assertEquals(2, device.metrics().hostErrors());
         assertFalse(driver.needsReset());
+    }
+
+    @Test
+    void hostIoErrorReachesTheApplicationsLoggerOnceWithItsCause() throws Exception {
+        // An application that embeds Ember with no sink of its own gets the JDK's System.Logger,
+        // here its default backend, java.util.logging.
+        List<LogRecord> records = new ArrayList<>();
+        Handler handler = new Handler() {
+            @Override
+            public void publish(LogRecord r) {
+                records.add(r);
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        Logger jul = Logger.getLogger(VirtioBlock.class.getName());
+        jul.addHandler(handler);
+        try {
+            device = new VirtioBlock("rootfs", DiskImage.open("rootfs", file, false), LogSink.systemLogger());
+            driver = new FakeDriver(device, 8 << 20);
+            assertTrue(driver.initialize(VirtioBlock.QUEUE_SIZE));
+            device.image().close();   // every later file access fails with ClosedChannelException
+            for (int i = 0; i < 3; i++) {
+                long status = statusBuffer();
+                submit(Buffer.in(header(VIRTIO_BLK_T_IN, 0), 16), Buffer.out(driver.alloc(SECTOR), SECTOR),
+                        Buffer.out(status, 1));
+                assertEquals(VIRTIO_BLK_S_IOERR, status(status));
+            }
+        } finally {
+            jul.removeHandler(handler);
+        }
+
+        List<LogRecord> warnings = records.stream().filter(r -> r.getLevel() == java.util.logging.Level.WARNING).toList();
+        assertEquals(1, warnings.size(), "the first host error is a warning; the rest are at DEBUG");
+        assertThat(warnings.get(0).getMessage()).contains("drive rootfs").contains("host read");
+        assertThat(warnings.get(0).getThrown()).isInstanceOf(IOException.class);
+        assertEquals(3, device.metrics().hostErrors());
     }
 
     @Test
