@@ -128,7 +128,10 @@ class VirtioBlockRateLimitTest {
 
         assertEquals(List.of(new Used(a.head(), SECTOR + 1), new Used(b.head(), SECTOR + 1)), takeUsed());
         assertEquals(0xFF, driver.memory().readU8(c.status()), "the third request waits");
-        assertEquals(1, device.rateLimiter().throttledCount());
+        // At least once: the refill timer fires after 20 ms of real time while the fake clock
+        // stands still, and each retry that finds the bucket empty counts again (as Firecracker's
+        // rate_limiter_throttled_events does), so a slow test thread may see 2.
+        assertThat(device.rateLimiter().throttledCount()).isPositive();
 
         clock.addAndGet(10 * MS);   // one sector's worth of tokens
         assertEquals(List.of(new Used(c.head(), SECTOR + 1)), driver.awaitUsed(0, 5_000));
