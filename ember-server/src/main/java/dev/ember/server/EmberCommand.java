@@ -96,7 +96,7 @@ public final class EmberCommand implements Callable<Integer> {
      * {@return the command line with Ember's error handling: a usage error is one line on
      * stderr naming the problem (status 2)}
      */
-    static CommandLine commandLine() {
+    public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new EmberCommand());
         cl.setParameterExceptionHandler((e, args) -> {
             CommandLine cmd = e.getCommandLine();

@@ -109,6 +109,15 @@ final class Cgroups {
         return 1;
     }
 
+    /** {@return where the hierarchy of {@code version} that holds {@code controller} is mounted, or null} */
+    Path hierarchy(int version, String controller) {
+        if (version == 2) {
+            return unified() == null ? null : unified().path();
+        }
+        return mounts.stream().filter(m -> m.type().equals("cgroup") && m.options().contains(controller))
+                .map(Mount::path).findFirst().orElse(null);
+    }
+
     private Mount unified() {
         return mounts.stream().filter(m -> m.type().equals("cgroup2")).findFirst().orElse(null);
     }

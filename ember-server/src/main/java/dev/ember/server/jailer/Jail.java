@@ -119,9 +119,10 @@ final class Jail {
      * @param emberArgs the arguments for {@code dev.ember.server.EmberCommand}
      * @param netns a network namespace file to join, or null for a new namespace
      * @param newPidNs whether the VMM gets its own PID namespace
+     * @param daemon whether the VMM outlives its caller (else it dies with it, as a foreground process)
      */
-    List<String> command(JvmLaunch jvm, List<String> jvmExtra, List<String> emberArgs, Path netns, boolean newPidNs)
-            throws JailerException {
+    List<String> command(JvmLaunch jvm, List<String> jvmExtra, List<String> emberArgs, Path netns, boolean newPidNs,
+            boolean daemon) throws JailerException {
         List<String> c = new ArrayList<>();
         if (netns != null) {
             c.addAll(List.of(tool("nsenter", "util-linux"), "--net=" + netns, "--"));
@@ -167,6 +168,9 @@ final class Jail {
         }
         if (newPidNs) {
             c.add("--unshare-pid");
+        }
+        if (!daemon) {
+            c.add("--die-with-parent");
         }
         c.addAll(List.of("--clearenv", "--chdir", "/", "--seccomp", Integer.toString(SECCOMP_FD), "--"));
         c.addAll(List.of(setpriv, "--reuid=" + uid, "--regid=" + gid, "--clear-groups",

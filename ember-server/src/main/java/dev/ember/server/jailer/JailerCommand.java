@@ -170,7 +170,7 @@ public final class JailerCommand implements Callable<Integer> {
         jail.create();
         Cgroups.Created cgroup = null;
         try {
-            List<String> command = jail.command(jvm, jvmOptions(checked.cgroups()), checked.emberArgs(), netns, newPidNs);
+            List<String> command = jail.command(jvm, jvmOptions(checked.cgroups()), checked.emberArgs(), netns, newPidNs, daemonize);
             if (version != 0) {
                 cgroup = host.create(version, parentCgroup, id, checked.cgroups());
                 Cgroups.join(cgroup, launcher);
