@@ -129,8 +129,8 @@ public final class JailerCommand implements Callable<Integer> {
                 || List.of(parentCgroup.split("/")).stream().anyMatch(p -> p.equals(".") || p.equals(".."))) {
             throw new JailerException("--parent-cgroup must be a relative path of names (letters, digits, _ . -), not \"" + parentCgroup + "\"");
         }
-        if (netns != null && !Files.exists(netns)) {
-            throw new JailerException("--netns " + netns + " does not exist");
+        if (netns != null) {
+            checkNetns(netns);
         }
         List<ResourceLimit> limits = new ArrayList<>();
         for (String r : resourceLimits) {
@@ -155,6 +155,22 @@ public final class JailerCommand implements Callable<Integer> {
         }
         args.addAll(emberArgs);
         return new Checked(limits, settings, args);
+    }
+
+    /** A namespace file is on nsfs ({@code ip netns add} bind-mounts one under /var/run/netns) or is a /proc/PID/ns/net link. */
+    private static void checkNetns(Path netns) throws JailerException {
+        if (!netns.isAbsolute() || !Files.exists(netns)) {
+            throw new JailerException("--netns " + netns + " does not exist (give an absolute path such as /var/run/netns/NAME)");
+        }
+        boolean nsfs;
+        try {
+            nsfs = Files.getFileStore(netns).type().equals("nsfs");
+        } catch (java.io.IOException e) {
+            nsfs = false;
+        }
+        if (!nsfs && !netns.normalize().toString().matches("/proc/(self|[0-9]+)/ns/net")) {
+            throw new JailerException("--netns " + netns + " is not a network namespace file (e.g. /var/run/netns/NAME from 'ip netns add')");
+        }
     }
 
     /** Creates the jail, the cgroup and the limits; {@return the plan for the launcher} */

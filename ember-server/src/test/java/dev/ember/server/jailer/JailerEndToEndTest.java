@@ -183,4 +183,19 @@ class JailerEndToEndTest {
             assertThat(daemon.api.output()).isEmpty();
         }
     }
+
+    @Test
+    void givenNetworkNamespaceIsJoined() throws Exception {
+        String name = "ember-jail-" + ProcessHandle.current().pid();
+        Process add = new ProcessBuilder("ip", "netns", "add", name).redirectErrorStream(true).start();
+        assumeTrue(add.waitFor() == 0, "ip netns add failed: " + new String(add.getInputStream().readAllBytes()));
+        Path netns = Path.of("/var/run/netns", name);
+        try (JailedEmber joined = JailedEmber.start(base, "jail-netns-" + ProcessHandle.current().pid(), true,
+                "--uid", "4242", "--gid", "4242", "--netns", netns.toString())) {
+            String link = Files.readSymbolicLink(Path.of("/proc/" + joined.vmm().pid() + "/ns/net")).toString();
+            assertThat(link).isEqualTo("net:[" + Files.getAttribute(netns, "unix:ino") + "]");
+        } finally {
+            new ProcessBuilder("ip", "netns", "delete", name).start().waitFor();
+        }
+    }
 }

@@ -64,6 +64,8 @@ class JailerFlagsTest {
                         "ember: --chroot-base-dir must be an absolute path"),
                 new Refused("parent cgroup with ..", with("--parent-cgroup", "a/../../b"), 1,
                         "ember: --parent-cgroup must be a relative path of names"),
+                new Refused("netns that is not a namespace", with("--netns", "/etc/hostname"), 1,
+                        "ember: --netns /etc/hostname is not a network namespace file"),
                 new Refused("id given to ember", with("--", "--id", "other"), 1,
                         "ember: give the id to the jailer"));
     }
