@@ -17,8 +17,8 @@ import java.nio.file.Path;
  * classes it loads and links then come ready-made from the cache. It parses a command line,
  * serves the API on a temporary socket, sends it a handful of pre-boot requests (good and bad
  * ones, so the error paths load too), encodes and decodes a snapshot's state and maps a memory
- * file (what a restore does first), runs {@code ember-oci}'s commands on a throw-away bundle, and
- * stops. It prints nothing and starts no guest.
+ * file (what a restore does first), runs {@code ember-oci}'s commands on a throw-away bundle, checks
+ * an {@code ember jailer} command line, and stops. It prints nothing and starts no guest.
  *
  * <p>Run by {@code scripts/lib.sh} with {@code -XX:AOTCacheOutput}, once per build of the jars.
  */
@@ -31,6 +31,7 @@ public final class StartupTraining {
         Path socket = dir.resolve("api.sock");
         try {
             EmberCommand.parseForTraining("--api-sock", socket.toString(), "--id", "training");
+            dev.ember.server.jailer.JailerCommand.train();
             PrintStream quiet = new PrintStream(OutputStream.nullOutputStream());
             ApiLogger logger = new ApiLogger("training", quiet);
             ApiMetrics metrics = new ApiMetrics();

@@ -157,6 +157,22 @@ public final class JailerCommand implements Callable<Integer> {
         return new Checked(limits, settings, args);
     }
 
+    /**
+     * What {@code ember jailer} does before it touches the host, for the start-up cache's training
+     * run ({@code dev.ember.server.api.StartupTraining}): parse and check a command line, compile
+     * the seccomp program, link the native calls, read the cgroup mounts. Creates nothing.
+     */
+    public static void train() throws JailerException {
+        JailerCommand c = new JailerCommand();
+        new CommandLine(c).parseArgs("--id", "training", "--uid", "4242", "--gid", "4242", "--cgroup", "pids.max=10",
+                "--resource-limit", "fsize=1048576", "--", "--boot-timer");
+        Checked checked = c.check();
+        jvmOptions(checked.cgroups());
+        SeccompFilter.program();
+        Posix.geteuid();
+        Cgroups.ofHost().chooseVersion(null, checked.cgroups());
+    }
+
     /** A namespace file is on nsfs ({@code ip netns add} bind-mounts one under /var/run/netns) or is a /proc/PID/ns/net link. */
     private static void checkNetns(Path netns) throws JailerException {
         if (!netns.isAbsolute() || !Files.exists(netns)) {
