@@ -129,6 +129,9 @@ public final class JailerCommand implements Callable<Integer> {
                 || List.of(parentCgroup.split("/")).stream().anyMatch(p -> p.equals(".") || p.equals(".."))) {
             throw new JailerException("--parent-cgroup must be a relative path of names (letters, digits, _ . -), not \"" + parentCgroup + "\"");
         }
+        if (cgroupVersion != null && cgroupVersion != 1 && cgroupVersion != 2) {
+            throw new JailerException("--cgroup-version must be 1 or 2, not " + cgroupVersion);
+        }
         if (netns != null) {
             checkNetns(netns);
         }

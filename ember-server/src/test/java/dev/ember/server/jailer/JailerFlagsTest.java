@@ -66,6 +66,8 @@ class JailerFlagsTest {
                         "ember: --parent-cgroup must be a relative path of names"),
                 new Refused("netns that is not a namespace", with("--netns", "/etc/hostname"), 1,
                         "ember: --netns /etc/hostname is not a network namespace file"),
+                new Refused("cgroup version 3", with("--cgroup-version", "3"), 1,
+                        "ember: --cgroup-version must be 1 or 2, not 3"),
                 new Refused("id given to ember", with("--", "--id", "other"), 1,
                         "ember: give the id to the jailer"));
     }
