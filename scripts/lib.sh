@@ -103,3 +103,33 @@ prepare_aot_cache() {
     # JVM, which then starts as without it; its one-line report is not for the user.
     AOT_OPTS=(-XX:AOTCache="$AOT_CACHE" -Xlog:aot=off)
 }
+
+# ember jailer (docs/jailer.md). A JVM cannot exec, so the work is split: the Java side
+# (dev.ember.server.jailer.JailerCommand) checks the flags, makes the chroot and the cgroup, moves
+# this shell (EMBER_JAILER_LAUNCHER) into the cgroup, sets its resource limits and prints a plan:
+# "exec" or "daemonize", the seccomp program's file, then the command, each ended by a NUL byte.
+# This shell then execs the command with the seccomp program on descriptor 9 and no other
+# descriptor beyond stdio, so the jail inherits the cgroup and the limits. Never returns.
+run_jailer() {
+    local plan status fd
+    plan=$(mktemp "${TMPDIR:-/tmp}/ember-jailer.XXXXXX")
+    EMBER_JAILER_LAUNCHER=$$ "$JAVA" "${JAVA_OPTS_DEFAULT[@]}" "${AOT_OPTS[@]}" ${EMBER_JAVA_OPTS:-} \
+        -cp "$(ember_classpath)" dev.ember.server.EmberCommand "$@" > "$plan" || { status=$?; rm -f "$plan"; exit $status; }
+    local -a words=()
+    mapfile -d '' words < "$plan"
+    if [ "${words[0]:-}" != exec ] && [ "${words[0]:-}" != daemonize ]; then
+        cat "$plan"; rm -f "$plan"; exit 0   # --help or --version
+    fi
+    rm -f "$plan"
+    local mode=${words[0]} seccomp=${words[1]}
+    words=("${words[@]:2}")
+    for fd in /proc/$$/fd/*; do
+        fd=${fd##*/}
+        # 255 is bash's own script descriptor, closed on exec
+        if [ "$fd" -gt 2 ] && [ "$fd" != 255 ]; then eval "exec $fd>&-"; fi
+    done
+    if [ "$mode" = daemonize ]; then
+        exec setsid "${words[@]}" 9<"$seccomp" </dev/null >/dev/null 2>&1
+    fi
+    exec "${words[@]}" 9<"$seccomp"
+}

@@ -7,7 +7,7 @@ source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
 
 find_java25
 say "checking Debian packages for the tests..."
-ensure_packages maven binutils-riscv64-linux-gnu gcc-riscv64-linux-gnu device-tree-compiler opensbi
+ensure_packages maven binutils-riscv64-linux-gnu gcc-riscv64-linux-gnu device-tree-compiler opensbi bubblewrap
 say "building the default guest (cached after the first run)..."
 "$EMBER_ROOT/guest/build.sh" >&2
 say "setting up podman and containerd for the container tests (scripts/container-tools.sh)..."

@@ -1,6 +1,7 @@
 package dev.ember.server;
 
 import dev.ember.server.api.ApiLauncher;
+import dev.ember.server.jailer.JailerCommand;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import dev.ember.snapshot.SnapshotException;
@@ -17,7 +18,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "ember", mixinStandardHelpOptions = true, version = "ember 0.1.0",
         description = "A RISC-V microVM monitor in pure Java.",
-        subcommands = {RunCommand.class, RebaseSnapCommand.class})
+        subcommands = {RunCommand.class, RebaseSnapCommand.class, JailerCommand.class})
 public final class EmberCommand implements Callable<Integer> {
 
     @Option(names = "--api-sock", paramLabel = "PATH", description = "serve Firecracker's REST API on this Unix socket")
@@ -95,7 +96,7 @@ public final class EmberCommand implements Callable<Integer> {
      * {@return the command line with Ember's error handling: a usage error is one line on
      * stderr naming the problem (status 2)}
      */
-    static CommandLine commandLine() {
+    public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new EmberCommand());
         cl.setParameterExceptionHandler((e, args) -> {
             CommandLine cmd = e.getCommandLine();

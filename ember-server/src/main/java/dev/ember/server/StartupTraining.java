@@ -11,7 +11,7 @@ import java.nio.file.Path;
  * serves the API on a temporary socket and sends it a handful of pre-boot requests
  * ({@link ApiLauncher#exerciseForTraining}), encodes and decodes a snapshot's state and maps a
  * memory file (what a restore does first), runs {@code ember-oci}'s commands on a throw-away
- * bundle, and stops. It prints nothing and starts no guest.
+ * bundle, checks an {@code ember jailer} command line, and stops. It prints nothing and starts no guest.
  *
  * <p>Run by {@code scripts/lib.sh} with {@code -XX:AOTCacheOutput}, once per build of the jars.
  */
@@ -23,6 +23,8 @@ public final class StartupTraining {
         Path dir = Files.createTempDirectory("ember-aot-training");
         try {
             EmberCommand.parseForTraining("--api-sock", dir.resolve("api.sock").toString(), "--id", "training");
+            // What the jailer's preparing JVM does: parse and check its flags.
+            dev.ember.server.jailer.JailerCommand.train();
             ApiLauncher.exerciseForTraining(dir);
             // What a restore does before the guest runs: decode a state file, map a memory file.
             dev.ember.vmm.VmState.exerciseForTraining(dir);

@@ -7,6 +7,6 @@
  * {@code boot}, {@code snapshot} and {@code mmds} it reports on, and its own {@code api} and
  * {@code oci}; never a device or a hart.
  *
- * <p>Package map: uses vmm, config, boot, mmds, snapshot, server.api, server.oci, log; libraries picocli.
+ * <p>Package map: uses vmm, config, boot, mmds, snapshot, server.api, server.oci, server.jailer, log; libraries picocli.
  */
 package dev.ember.server;

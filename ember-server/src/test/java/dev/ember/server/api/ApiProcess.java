@@ -21,10 +21,10 @@ import java.util.concurrent.TimeUnit;
  * guest console). Requests go over the Unix socket with a minimal HTTP/1.1 client on
  * {@link SocketChannel} (one request per connection), or with {@code curl --unix-socket}.
  */
-final class ApiProcess implements AutoCloseable {
+public final class ApiProcess implements AutoCloseable {
 
     /** An HTTP response: status code and body text. */
-    record Reply(int status, String body) {
+    public record Reply(int status, String body) {
     }
 
     private final Process process;
@@ -36,6 +36,23 @@ final class ApiProcess implements AutoCloseable {
         this.process = process;
         this.socket = socket;
         this.reader = Thread.ofPlatform().daemon().name("api-test-reader").start(this::readLoop);
+    }
+
+    /**
+     * Follows an {@code ember} process started another way (e.g. through {@code ./ember jailer}),
+     * its stdout and stderr merged; with {@code socket} non-null, waits until it accepts.
+     */
+    public static ApiProcess attach(Process process, Path socket, Duration timeout) throws InterruptedException {
+        ApiProcess p = new ApiProcess(process, socket);
+        if (socket != null) {
+            p.awaitSocket(timeout);
+        }
+        return p;
+    }
+
+    /** {@return the process} */
+    public Process process() {
+        return process;
     }
 
     /** Starts {@code ember <args>}; with {@code socket} non-null, waits until it accepts. */
@@ -77,7 +94,7 @@ final class ApiProcess implements AutoCloseable {
     }
 
     /** {@return the default guest's directory} */
-    static Path guestDir() {
+    public static Path guestDir() {
         Path dir = Path.of(System.getProperty("ember.guest.dir", "guest/out"));
         if (!Files.isRegularFile(dir.resolve("Image")) || !Files.isRegularFile(dir.resolve("initramfs.cpio"))) {
             throw new AssertionError("the default guest is not built in " + dir + "; run guest/build.sh first");
@@ -104,7 +121,7 @@ final class ApiProcess implements AutoCloseable {
     }
 
     /** Sends one request; {@code body} may be null. */
-    Reply request(String method, String path, String body) throws IOException {
+    public Reply request(String method, String path, String body) throws IOException {
         byte[] bytes = body == null ? null : body.getBytes(StandardCharsets.UTF_8);
         StringBuilder head = new StringBuilder(method + " " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
         if (bytes != null) {
@@ -189,7 +206,7 @@ final class ApiProcess implements AutoCloseable {
     }
 
     /** Waits until the output contains {@code text}. */
-    void await(String text, Duration timeout) throws InterruptedException {
+    public void await(String text, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         synchronized (output) {
             while (output.indexOf(text) < 0) {
@@ -210,7 +227,7 @@ final class ApiProcess implements AutoCloseable {
     }
 
     /** Waits for exit and returns the status. */
-    int waitFor(Duration timeout) throws InterruptedException {
+    public int waitFor(Duration timeout) throws InterruptedException {
         if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
             throw new AssertionError("ember did not exit; output:\n" + output());
         }
@@ -218,7 +235,7 @@ final class ApiProcess implements AutoCloseable {
         return process.exitValue();
     }
 
-    String output() {
+    public String output() {
         synchronized (output) {
             return output.toString();
         }
