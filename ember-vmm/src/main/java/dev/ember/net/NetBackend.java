@@ -50,5 +50,11 @@ public interface NetBackend extends AutoCloseable {
          *         a real network would
          */
         boolean deliver(byte[] frame, int offset, int length);
+
+        /**
+         * Tells the guest that the host side of the link went down or came back, e.g. a TAP
+         * interface deleted while in use. Never blocks; called on the backend's thread.
+         */
+        default void linkChanged(boolean up) { }
     }
 }

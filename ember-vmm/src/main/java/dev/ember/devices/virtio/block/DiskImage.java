@@ -52,6 +52,8 @@ public final class DiskImage implements AutoCloseable {
     /** With {@link #backing}: the overlay's blocks that hold data, one bit per {@link #BLOCK} bytes. */
     private final long[] present;
     private final long fileBytes;
+    /** Why the first failed flush failed; null while none has. Guarded by the device's lock. */
+    private String flushFailure;
 
     /** The overlay's unit of copy-on-write. */
     static final int BLOCK = 4096;
@@ -320,10 +322,30 @@ public final class DiskImage implements AutoCloseable {
         }
     }
 
-    /** Forces written data and metadata to the host's storage device (fsync); nothing for a read-only image. */
+    /**
+     * Forces written data and metadata to the host's storage device (fsync); nothing for a
+     * read-only image.
+     *
+     * <p>Once a flush has failed, every later one fails too, as QEMU's file driver does after a
+     * failed fdatasync: Linux reports a write-back error to fsync only once and may drop the
+     * pages it could not write, so a later fsync that succeeds would tell the guest that data
+     * lost earlier is safe.
+     *
+     * @throws IOException if this or an earlier flush failed: data written may be lost
+     */
     public void flush() throws IOException {
-        if (!readOnly) {
+        if (readOnly) {
+            return;
+        }
+        if (flushFailure != null) {
+            throw new IOException("an earlier flush of " + path + " failed (" + flushFailure
+                    + "), data written before it may be lost");
+        }
+        try {
             channel.force(true);
+        } catch (IOException e) {
+            flushFailure = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            throw e;
         }
     }
 
