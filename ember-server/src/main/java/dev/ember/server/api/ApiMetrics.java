@@ -5,8 +5,6 @@ import dev.ember.config.MetricsConfig;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.TreeMap;
@@ -28,7 +26,8 @@ import java.util.function.Supplier;
  * counters ({@link dev.ember.vmm.VmMetrics}, totals under Firecracker's names, read at each flush through
  * {@link #devices}). Both are written as differences since the previous flush, as Firecracker's
  * {@code SharedIncMetric}; {@link #store}d values (the {@code latencies_us} of pause and resume)
- * are written as they are, as its {@code SharedStoreMetric}. Groups with nothing to report, such
+ * are written as they are, as its {@code SharedStoreMetric}. Each record reaches the file
+ * whole or not at all, even on a full disk or a crash ({@link WholeRecordFile}). Groups with nothing to report, such
  * as {@code seccomp} and {@code signals}, are written empty so the structure stays Firecracker's.
  * Thread-safe: counters are {@link LongAdder}s; flushes are serialised on this object.
  */
@@ -79,8 +78,7 @@ final class ApiMetrics {
         }
         OutputStream opened;
         try {
-            opened = Files.newOutputStream(config.metricsPath(), StandardOpenOption.CREATE, StandardOpenOption.APPEND,
-                    StandardOpenOption.WRITE);
+            opened = WholeRecordFile.open(config.metricsPath());
         } catch (IOException e) {
             throw ApiError.badRequest("Metrics error: Cannot initialize the metrics system due to bad user input: "
                     + ApiLogger.osError(e));
@@ -157,10 +155,17 @@ final class ApiMetrics {
         }
     }
 
-    /** Stops the periodic flush. */
+    /** Stops the periodic flush and closes the metrics file; later flushes fail. */
     synchronized void close() {
         if (timer != null) {
             timer.shutdownNow();
+        }
+        if (out != null) {
+            try {
+                out.close();
+            } catch (IOException e) {
+                // Every record was written whole or not at all: closing loses nothing.
+            }
         }
     }
 }
