@@ -5,6 +5,7 @@ import dev.ember.config.MetricsConfig;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.time.InstantSource;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.TreeMap;
@@ -38,6 +39,7 @@ final class ApiMetrics {
         "get_api_requests", "latencies_us", "logger", "mmds", "net", "patch_api_requests", "put_api_requests",
         "seccomp", "signals", "uart", "vcpu", "vmm", "vsock"};
 
+    private final InstantSource wallClock;
     private final Map<String, Map<String, LongAdder>> counters = new ConcurrentHashMap<>();
     private final Map<String, Map<String, Long>> stored = new ConcurrentHashMap<>();
     private OutputStream out;
@@ -45,6 +47,19 @@ final class ApiMetrics {
     private Supplier<Map<String, Map<String, Long>>> devices = () -> null;
     /** The device totals written at the previous flush, by "group/field". */
     private final Map<String, Long> lastDeviceTotals = new HashMap<>();
+
+    ApiMetrics() {
+        this(InstantSource.system());
+    }
+
+    /**
+     * Metrics whose records are stamped by {@code wallClock}. Wall time is only their label
+     * ({@code utc_timestamp_ms}, as Firecracker's): the period between flushes is timed by the
+     * scheduler's monotonic clock, so a clock stepped back changes the stamps and nothing else.
+     */
+    ApiMetrics(InstantSource wallClock) {
+        this.wallClock = wallClock;
+    }
 
     /** Counts one event in {@code group.name}. */
     void inc(String group, String name) {
@@ -113,7 +128,7 @@ final class ApiMetrics {
             throw ApiError.badRequest("Internal VMM error: Metrics error: Metrics system not initialized.");
         }
         ObjectNode root = Json.MAPPER.createObjectNode();
-        root.put("utc_timestamp_ms", System.currentTimeMillis());
+        root.put("utc_timestamp_ms", wallClock.millis());
         Map<String, ObjectNode> groups = new TreeMap<>();
         for (String g : GROUPS) {
             groups.put(g, root.putObject(g));
