@@ -22,6 +22,14 @@ import java.nio.file.attribute.BasicFileAttributes;
  * {@code size / 512}; a trailing partial sector is not addressable by the guest and is never
  * read or written. The file never grows: the device refuses every request beyond the capacity.
  *
+ * <p>Host faults: the capacity is fixed when the image opens. If the file is truncated under a
+ * running VM, a read that reaches past its new end fails ({@link #read} throws, the device
+ * answers VIRTIO_BLK_S_IOERR), as Firecracker's sync engine ({@code read_exact} meets end of
+ * file); it never returns zeros the guest did not write. A write past the new end grows the file
+ * back, at most to the capacity, again as Firecracker. Full file systems (ENOSPC) and failing
+ * ones (EIO) surface the same way, as the {@link IOException} of the call; see {@link #flush}
+ * for why a failed flush stays failed.
+ *
  * <p>Locking: unlike Firecracker, which does not lock, an image is locked with
  * {@link FileChannel#tryLock} (an advisory, whole-file lock, as QEMU does since 2.10), so that
  * two VMs cannot both write one image and silently corrupt it. A read-write drive takes an
