@@ -26,7 +26,7 @@ import java.util.concurrent.TimeUnit;
  * this sandbox has no device-mapper ({@code /dev/mapper/control} is missing); an ext4 shutdown is
  * as real: the file system itself fails every later read, write and fsync with EIO.
  */
-final class HostFaults {
+public final class HostFaults {
 
     /** linux/ext4.h: {@code EXT4_IOC_SHUTDOWN = _IOR('X', 125, __u32)}; the same number as XFS_IOC_GOINGDOWN. */
     private static final long EXT4_IOC_SHUTDOWN = 0x8004_587DL;
@@ -37,7 +37,7 @@ final class HostFaults {
     private HostFaults() { }
 
     /** {@return whether this process runs as root} */
-    static boolean isRoot() {
+    public static boolean isRoot() {
         try {
             return ((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0;
         } catch (IOException | UnsupportedOperationException e) {
@@ -46,14 +46,14 @@ final class HostFaults {
     }
 
     /** The result of a host command: its exit status and its merged output. */
-    record Result(int status, String output) {
-        boolean ok() {
+    public record Result(int status, String output) {
+        public boolean ok() {
             return status == 0;
         }
     }
 
     /** Runs {@code argv} on the host and waits up to 60 seconds for it. */
-    static Result run(String... argv) throws IOException, InterruptedException {
+    public static Result run(String... argv) throws IOException, InterruptedException {
         Process p = new ProcessBuilder(List.of(argv)).redirectErrorStream(true).start();
         p.getOutputStream().close();
         byte[] out = p.getInputStream().readAllBytes();
@@ -65,7 +65,7 @@ final class HostFaults {
     }
 
     /** Runs {@code argv} and fails with its output unless it exits 0. */
-    static String must(String... argv) throws IOException, InterruptedException {
+    public static String must(String... argv) throws IOException, InterruptedException {
         Result r = run(argv);
         if (!r.ok()) {
             throw new IOException(String.join(" ", argv) + " exited " + r.status + ": " + r.output.strip());
@@ -74,13 +74,13 @@ final class HostFaults {
     }
 
     /** Mounts a tmpfs of {@code bytes} at {@code dir}. */
-    static void mountTmpfs(Path dir, long bytes) throws IOException, InterruptedException {
+    public static void mountTmpfs(Path dir, long bytes) throws IOException, InterruptedException {
         Files.createDirectories(dir);
         must("mount", "-t", "tmpfs", "-o", "size=" + bytes, "ember-fault", dir.toString());
     }
 
     /** Makes an ext4 file system of {@code bytes} in the file {@code image} and loop-mounts it at {@code dir}. */
-    static void mountExt4(Path image, Path dir, long bytes) throws IOException, InterruptedException {
+    public static void mountExt4(Path image, Path dir, long bytes) throws IOException, InterruptedException {
         Files.createDirectories(dir);
         try (var f = new java.io.RandomAccessFile(image.toFile(), "rw")) {
             f.setLength(bytes);
@@ -89,8 +89,34 @@ final class HostFaults {
         must("mount", "-o", "loop", image.toString(), dir.toString());
     }
 
+    /**
+     * Mounts at {@code dir} an ext4 file system whose storage runs out while it believes it has
+     * room: its 64 MiB image is a sparse file on a tmpfs with only {@code roomBytes} free, so
+     * writes are taken into the page cache and fail at write-back (fsync answers ENOSPC once)
+     * until {@code filler} is deleted; {@code tmpfsDir} is where the tmpfs is mounted.
+     */
+    public static void mountExt4OnFullStorage(Path tmpfsDir, Path dir, long roomBytes) throws IOException, InterruptedException {
+        mountTmpfs(tmpfsDir, 12L << 20);
+        Path image = tmpfsDir.resolve("storage.ext4");
+        try (var f = new java.io.RandomAccessFile(image.toFile(), "rw")) {
+            f.setLength(64L << 20);
+        }
+        must("mkfs.ext4", "-q", "-F", image.toString());
+        long free = Files.getFileStore(tmpfsDir).getUsableSpace();
+        try (var f = new java.io.FileOutputStream(filler(tmpfsDir).toFile())) {
+            f.write(new byte[(int) Math.max(0, free - roomBytes)]);
+        }
+        Files.createDirectories(dir);
+        must("mount", "-o", "loop,errors=continue", image.toString(), dir.toString());
+    }
+
+    /** {@return the file whose deletion gives {@link #mountExt4OnFullStorage}'s storage room again} */
+    public static Path filler(Path tmpfsDir) {
+        return tmpfsDir.resolve("filler");
+    }
+
     /** Unmounts {@code dir} if it is mounted; a loop device is detached with it. */
-    static void unmount(Path dir) throws IOException, InterruptedException {
+    public static void unmount(Path dir) throws IOException, InterruptedException {
         run("umount", dir.toString());
     }
 
@@ -98,7 +124,7 @@ final class HostFaults {
      * Shuts down the ext4 file system that holds {@code file}: from here on the kernel answers
      * every read, write and fsync on it with EIO, including pages already cached.
      */
-    static void shutDownExt4(Path file) throws IOException {
+    public static void shutDownExt4(Path file) throws IOException {
         Linker linker = Linker.nativeLinker();
         MethodHandle open = linker.downcallHandle(linker.defaultLookup().find("open").orElseThrow(),
                 FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
