@@ -138,8 +138,8 @@ class ApiMetricsTest {
         assumeTrue(((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0,
                 "needs root to mount a small tmpfs");
         Path small = Files.createDirectories(dir.resolve("small"));
-        assertEquals(0, new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=16k", "ember-metrics", small.toString())
-                .inheritIO().start().waitFor());
+        assumeTrue(new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=16k", "ember-metrics", small.toString())
+                .inheritIO().start().waitFor() == 0, "this host cannot mount a tmpfs");
         try {
             Path file = small.resolve("metrics.json");
             metrics.configure(new MetricsConfig(file));

@@ -32,7 +32,12 @@ class DiskImageHostFaultTest {
         assumeTrue(HostFaults.isRoot(), "needs root to mount a tmpfs and a loop device");
         Path storage = dir.resolve("storage");
         Path fs = dir.resolve("fs");
-        HostFaults.mountExt4OnFullStorage(storage, fs, 1 << 20);
+        try {
+            HostFaults.mountExt4OnFullStorage(storage, fs, 1 << 20);
+        } catch (IOException e) {
+            HostFaults.unmount(storage);
+            assumeTrue(false, "this host cannot mount a tmpfs or an ext4 loop device: " + e.getMessage());
+        }
         try {
             Path file = fs.resolve("disk.img");
             try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
