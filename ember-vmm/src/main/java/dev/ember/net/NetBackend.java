@@ -53,7 +53,8 @@ public interface NetBackend extends AutoCloseable {
 
         /**
          * Tells the guest that the host side of the link went down or came back, e.g. a TAP
-         * interface deleted while in use. Never blocks; called on the backend's thread.
+         * interface deleted while in use. Called on the backend's thread; takes the device's
+         * lock only to update its status, never waits for the guest.
          */
         default void linkChanged(boolean up) { }
     }

@@ -52,11 +52,12 @@ class TapFaultEndToEndTest {
                 vm.start();
                 vm.agent().awaitReady(T);
                 assertEquals("1\n", sh(vm, "ifconfig eth0 " + GUEST_IP + " netmask 255.255.255.0 up;"
-                        + " ping -c 1 -W 5 " + HOST_IP + " >/dev/null && cat /sys/class/net/eth0/carrier").stdoutText());
+                        + " for i in 1 2 3; do ping -c 1 -W 5 " + HOST_IP + " >/dev/null && break; done &&"
+                        + " cat /sys/class/net/eth0/carrier").stdoutText());
 
                 HostFaults.must("ip", "link", "del", TAP);
                 // The device tells the driver within the tap reader's poll interval.
-                assertEquals("0\n", sh(vm, "for i in $(seq 50); do [ $(cat /sys/class/net/eth0/carrier) = 0 ] && break;"
+                assertEquals("0\n", sh(vm, "for i in $(seq 300); do [ $(cat /sys/class/net/eth0/carrier) = 0 ] && break;"
                         + " sleep 0.1; done; cat /sys/class/net/eth0/carrier").stdoutText());
                 ExecResult ping = sh(vm, "ping -c 1 -W 1 " + HOST_IP);
                 assertThat(ping.exitCode()).as(ping.toString()).isNotZero();

@@ -28,8 +28,9 @@ import java.util.function.Supplier;
  * {@link #devices}). Both are written as differences since the previous flush, as Firecracker's
  * {@code SharedIncMetric}; {@link #store}d values (the {@code latencies_us} of pause and resume)
  * are written as they are, as its {@code SharedStoreMetric}. Each record reaches the file
- * whole or not at all, even on a full disk or a crash ({@link WholeRecordFile}). Groups with nothing to report, such
- * as {@code seccomp} and {@code signals}, are written empty so the structure stays Firecracker's.
+ * whole or not at all, even on a full disk or a crash ({@link WholeRecordFile}). Groups with
+ * nothing to report, such as {@code seccomp} and {@code signals}, are written empty so the
+ * structure stays Firecracker's.
  * Thread-safe: counters are {@link LongAdder}s; flushes are serialised on this object.
  */
 final class ApiMetrics {
