@@ -80,7 +80,7 @@ class DiskFaultEndToEndTest {
                 .drive(new DriveConfig("failing", failingImage, false, false))
                 .drive(new DriveConfig("shrinking", shrinkingImage, false, false))
                 .guestAgent(true)
-                .errors(new PrintStream(errors, true))
+                .log(dev.ember.log.LogSink.stream(new PrintStream(errors, true)))
                 .build();
         vm.start();
         vm.agent().awaitReady(T);

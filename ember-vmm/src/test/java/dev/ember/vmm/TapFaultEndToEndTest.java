@@ -47,7 +47,7 @@ class TapFaultEndToEndTest {
                     .machineConfig(new MachineConfig(1, 128, false, false))
                     .networkInterface(new NetworkInterfaceConfig("eth0", "02:00:00:00:79:02", TAP, List.of()))
                     .guestAgent(true)
-                    .errors(new PrintStream(errors, true))
+                    .log(dev.ember.log.LogSink.stream(new PrintStream(errors, true)))
                     .build()) {
                 vm.start();
                 vm.agent().awaitReady(T);
