@@ -50,5 +50,12 @@ public interface NetBackend extends AutoCloseable {
          *         a real network would
          */
         boolean deliver(byte[] frame, int offset, int length);
+
+        /**
+         * Tells the guest that the host side of the link went down or came back, e.g. a TAP
+         * interface deleted while in use. Called on the backend's thread; takes the device's
+         * lock only to update its status, never waits for the guest.
+         */
+        default void linkChanged(boolean up) { }
     }
 }

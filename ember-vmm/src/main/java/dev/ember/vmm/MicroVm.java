@@ -742,10 +742,11 @@ public final class MicroVm implements AutoCloseable {
         if (thread == null) {
             return;
         }
-        long deadline = System.currentTimeMillis() + KILL_WAIT_MILLIS;
+        // Monotonic: a wall clock stepped back while this waits must not stretch the wait.
+        long deadline = System.nanoTime() + KILL_WAIT_MILLIS * 1_000_000L;
         try {
             // Repeated: a stop that lands while run() is still starting its vCPU threads is not kept.
-            while (thread.isAlive() && System.currentTimeMillis() < deadline) {
+            while (thread.isAlive() && System.nanoTime() - deadline < 0) {
                 machine.finish(KILLED_STATUS);
                 machine.resume();
                 thread.join(20);

@@ -5,8 +5,7 @@ import dev.ember.config.MetricsConfig;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.StandardOpenOption;
+import java.time.InstantSource;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.TreeMap;
@@ -28,8 +27,10 @@ import java.util.function.Supplier;
  * counters ({@link dev.ember.vmm.VmMetrics}, totals under Firecracker's names, read at each flush through
  * {@link #devices}). Both are written as differences since the previous flush, as Firecracker's
  * {@code SharedIncMetric}; {@link #store}d values (the {@code latencies_us} of pause and resume)
- * are written as they are, as its {@code SharedStoreMetric}. Groups with nothing to report, such
- * as {@code seccomp} and {@code signals}, are written empty so the structure stays Firecracker's.
+ * are written as they are, as its {@code SharedStoreMetric}. Each record reaches the file
+ * whole or not at all, even on a full disk or a crash ({@link WholeRecordFile}). Groups with
+ * nothing to report, such as {@code seccomp} and {@code signals}, are written empty so the
+ * structure stays Firecracker's.
  * Thread-safe: counters are {@link LongAdder}s; flushes are serialised on this object.
  */
 final class ApiMetrics {
@@ -39,6 +40,7 @@ final class ApiMetrics {
         "get_api_requests", "latencies_us", "logger", "mmds", "net", "patch_api_requests", "put_api_requests",
         "seccomp", "signals", "uart", "vcpu", "vmm", "vsock"};
 
+    private final InstantSource wallClock;
     private final Map<String, Map<String, LongAdder>> counters = new ConcurrentHashMap<>();
     private final Map<String, Map<String, Long>> stored = new ConcurrentHashMap<>();
     private OutputStream out;
@@ -46,6 +48,19 @@ final class ApiMetrics {
     private Supplier<Map<String, Map<String, Long>>> devices = () -> null;
     /** The device totals written at the previous flush, by "group/field". */
     private final Map<String, Long> lastDeviceTotals = new HashMap<>();
+
+    ApiMetrics() {
+        this(InstantSource.system());
+    }
+
+    /**
+     * Metrics whose records are stamped by {@code wallClock}. Wall time is only their label
+     * ({@code utc_timestamp_ms}, as Firecracker's): the period between flushes is timed by the
+     * scheduler's monotonic clock, so a clock stepped back changes the stamps and nothing else.
+     */
+    ApiMetrics(InstantSource wallClock) {
+        this.wallClock = wallClock;
+    }
 
     /** Counts one event in {@code group.name}. */
     void inc(String group, String name) {
@@ -79,8 +94,7 @@ final class ApiMetrics {
         }
         OutputStream opened;
         try {
-            opened = Files.newOutputStream(config.metricsPath(), StandardOpenOption.CREATE, StandardOpenOption.APPEND,
-                    StandardOpenOption.WRITE);
+            opened = WholeRecordFile.open(config.metricsPath());
         } catch (IOException e) {
             throw ApiError.badRequest("Metrics error: Cannot initialize the metrics system due to bad user input: "
                     + ApiLogger.osError(e));
@@ -115,7 +129,7 @@ final class ApiMetrics {
             throw ApiError.badRequest("Internal VMM error: Metrics error: Metrics system not initialized.");
         }
         ObjectNode root = Json.MAPPER.createObjectNode();
-        root.put("utc_timestamp_ms", System.currentTimeMillis());
+        root.put("utc_timestamp_ms", wallClock.millis());
         Map<String, ObjectNode> groups = new TreeMap<>();
         for (String g : GROUPS) {
             groups.put(g, root.putObject(g));
@@ -157,10 +171,17 @@ final class ApiMetrics {
         }
     }
 
-    /** Stops the periodic flush. */
+    /** Stops the periodic flush and closes the metrics file; later flushes fail. */
     synchronized void close() {
         if (timer != null) {
             timer.shutdownNow();
+        }
+        if (out != null) {
+            try {
+                out.close();
+            } catch (IOException e) {
+                // Every record was written whole or not at all: closing loses nothing.
+            }
         }
     }
 }

@@ -3,6 +3,7 @@ package dev.ember.server.api;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.ember.config.MetricsConfig;
@@ -118,5 +119,46 @@ class ApiMetricsTest {
         assertEquals(1, line.get("put_api_requests").get("drive_count").asLong());
         assertEquals(130, line.get("uart").get("write_count").asLong());
         assertEquals(1, line.get("logger").get("metrics_fails").asLong());
+    }
+    @Test
+    void aRecordTornByAKilledProcessIsCutOffBeforeTheNextIsAppended() throws IOException {
+        Path file = dir.resolve("metrics.json");
+        String whole = "{\"utc_timestamp_ms\":1,\"api_server\":{}}\n";
+        Files.writeString(file, whole + "{\"utc_timestamp_ms\":2,\"api_ser");
+        metrics.configure(new MetricsConfig(file));
+        metrics.flush();
+        List<JsonNode> written = lines(file);
+        assertEquals(2, written.size());
+        assertEquals(1, written.get(0).get("utc_timestamp_ms").asLong());
+        assertTrue(Files.readString(file).startsWith(whole));
+    }
+
+    @Test
+    void aFileSystemThatFillsUpLeavesOnlyWholeRecords() throws Exception {
+        assumeTrue(((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0,
+                "needs root to mount a small tmpfs");
+        Path small = Files.createDirectories(dir.resolve("small"));
+        assumeTrue(new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=16k", "ember-metrics", small.toString())
+                .inheritIO().start().waitFor() == 0, "this host cannot mount a tmpfs");
+        try {
+            Path file = small.resolve("metrics.json");
+            metrics.configure(new MetricsConfig(file));
+            int flushed = 0;
+            ApiError full = null;
+            while (full == null && flushed < 1000) {
+                try {
+                    metrics.flush();
+                    flushed++;
+                } catch (ApiError e) {
+                    full = e;
+                }
+            }
+            assertTrue(full != null && full.getMessage().contains("No space left on device"), String.valueOf(full));
+            assertEquals(flushed, lines(file).size());
+            assertTrue(Files.readString(file).endsWith("}\n"));
+        } finally {
+            metrics.close();
+            new ProcessBuilder("umount", small.toString()).inheritIO().start().waitFor();
+        }
     }
 }

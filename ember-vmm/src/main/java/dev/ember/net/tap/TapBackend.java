@@ -46,7 +46,10 @@ import java.util.concurrent.atomic.LongAdder;
  * sink; a frame the guest cannot take is dropped, as a NIC with a full ring drops it.
  * {@link #transmit} runs on the caller's thread (a vCPU, under the device's lock), one call at a
  * time, and never blocks: when the tap's queue is full or the interface is down the frame is
- * dropped and counted. {@link #close} stops the reader, waits for it and then closes the
+ * dropped and counted. When the tap fails under the reader (the interface is deleted while in
+ * use: tun_detach_all makes poll answer POLLERR and read EBADFD), the reader logs one line, tells
+ * the guest its link is down ({@link FrameSink#linkChanged}) and ends; later transmits are
+ * counted as write errors. {@link #close} stops the reader, waits for it and then closes the
  * descriptor, under the lock {@code transmit} holds, so a descriptor number is never reused
  * under a late write.
  *
@@ -257,7 +260,7 @@ public final class TapBackend implements NetBackend {
                     if (LibC.errno(state) == EINTR) {
                         continue;
                     }
-                    stop("poll failed: " + LibC.strerror(LibC.errno(state)));
+                    stop(guest, "poll failed: " + LibC.strerror(LibC.errno(state)));
                     return;
                 }
                 if (ready == 0) {
@@ -265,7 +268,7 @@ public final class TapBackend implements NetBackend {
                 }
                 short revents = pollfd.get(JAVA_SHORT, 6);
                 if ((revents & POLLIN) == 0 && (revents & (POLLERR | POLLHUP | POLLNVAL)) != 0) {
-                    stop("interface gone or descriptor failed (poll revents 0x" + Integer.toHexString(revents) + ")");
+                    stop(guest, "interface gone or descriptor failed (poll revents 0x" + Integer.toHexString(revents) + ")");
                     return;
                 }
                 // One frame per read (tun_do_read); drain until the queue is empty.
@@ -279,7 +282,7 @@ public final class TapBackend implements NetBackend {
                         if (errno == EINTR) {
                             continue;
                         }
-                        stop("read failed: " + LibC.strerror(errno));
+                        stop(guest, "read failed: " + LibC.strerror(errno));
                         return;
                     }
                     if (n == 0) {
@@ -296,9 +299,11 @@ public final class TapBackend implements NetBackend {
         }
     }
 
-    private void stop(String why) {
+    /** The reader ends on a failure of the tap itself: the guest is told its link is down. */
+    private void stop(FrameSink guest, String why) {
         if (!closed) {
             log.warn("ember: tap " + name + ": receive stopped: " + why);
+            guest.linkChanged(false);
         }
     }
 

@@ -22,6 +22,14 @@ import java.nio.file.attribute.BasicFileAttributes;
  * {@code size / 512}; a trailing partial sector is not addressable by the guest and is never
  * read or written. The file never grows: the device refuses every request beyond the capacity.
  *
+ * <p>Host faults: the capacity is fixed when the image opens. If the file is truncated under a
+ * running VM, a read that reaches past its new end fails ({@link #read} throws, the device
+ * answers VIRTIO_BLK_S_IOERR), as Firecracker's sync engine ({@code read_exact} meets end of
+ * file); it never returns zeros the guest did not write. A write past the new end grows the file
+ * back, at most to the capacity, again as Firecracker. Full file systems (ENOSPC) and failing
+ * ones (EIO) surface the same way, as the {@link IOException} of the call; see {@link #flush}
+ * for why a failed flush stays failed.
+ *
  * <p>Locking: unlike Firecracker, which does not lock, an image is locked with
  * {@link FileChannel#tryLock} (an advisory, whole-file lock, as QEMU does since 2.10), so that
  * two VMs cannot both write one image and silently corrupt it. A read-write drive takes an
@@ -52,6 +60,8 @@ public final class DiskImage implements AutoCloseable {
     /** With {@link #backing}: the overlay's blocks that hold data, one bit per {@link #BLOCK} bytes. */
     private final long[] present;
     private final long fileBytes;
+    /** Why the first failed flush failed; null while none has. Guarded by the device's lock. */
+    private String flushFailure;
 
     /** The overlay's unit of copy-on-write. */
     static final int BLOCK = 4096;
@@ -320,10 +330,30 @@ public final class DiskImage implements AutoCloseable {
         }
     }
 
-    /** Forces written data and metadata to the host's storage device (fsync); nothing for a read-only image. */
+    /**
+     * Forces written data and metadata to the host's storage device (fsync); nothing for a
+     * read-only image.
+     *
+     * <p>Once a flush has failed, every later one fails too, as QEMU's file driver does after a
+     * failed fdatasync: Linux reports a write-back error to fsync only once and may drop the
+     * pages it could not write, so a later fsync that succeeds would tell the guest that data
+     * lost earlier is safe.
+     *
+     * @throws IOException if this or an earlier flush failed: data written may be lost
+     */
     public void flush() throws IOException {
-        if (!readOnly) {
+        if (readOnly) {
+            return;
+        }
+        if (flushFailure != null) {
+            throw new IOException("an earlier flush of " + path + " failed (" + flushFailure
+                    + "), data written before it may be lost");
+        }
+        try {
             channel.force(true);
+        } catch (IOException e) {
+            flushFailure = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            throw e;
         }
     }
 

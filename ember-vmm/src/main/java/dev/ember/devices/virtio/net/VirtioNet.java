@@ -26,8 +26,9 @@ import java.util.Objects;
  * </pre>
  *
  * <p>Features offered (§5.1.3): VIRTIO_NET_F_MAC (the MAC given to the constructor),
- * VIRTIO_NET_F_STATUS (link always up), VIRTIO_NET_F_MTU (1500, so the guest never raises its
- * MTU beyond the frames its receive buffers hold) and two checksum offloads, which spare the
+ * VIRTIO_NET_F_STATUS (the link is up until the backend reports it down through
+ * {@link NetBackend.FrameSink#linkChanged}), VIRTIO_NET_F_MTU (1500, so the guest never raises
+ * its MTU beyond the frames its receive buffers hold) and two checksum offloads, which spare the
  * interpreted guest a pass over every byte it sends or receives:
  * <ul>
  *   <li>VIRTIO_NET_F_CSUM: the guest may leave a TCP or UDP checksum partial
@@ -129,7 +130,17 @@ public final class VirtioNet implements VirtioDevice {
     private final byte[] txFrame = new byte[MAX_TX_FRAME];
     private final byte[] txHeader = new byte[HEADER_BYTES];
     private final ArrayDeque<byte[]> backlog = new ArrayDeque<>();
-    private final NetBackend.FrameSink sink = this::deliver;
+    private final NetBackend.FrameSink sink = new NetBackend.FrameSink() {
+        @Override
+        public boolean deliver(byte[] frame, int offset, int length) {
+            return VirtioNet.this.deliver(frame, offset, length);
+        }
+
+        @Override
+        public void linkChanged(boolean up) {
+            VirtioNet.this.linkChanged(up);
+        }
+    };
 
     private final RateLimiter rxLimiter;
     private final RateLimiter txLimiter;
@@ -417,6 +428,22 @@ public final class VirtioNet implements VirtioDevice {
         txFrame[field] = (byte) (checksum >>> 8);
         txFrame[field + 1] = (byte) checksum;
         return true;
+    }
+
+    /**
+     * The backend's link went down or came back: the status field's VIRTIO_NET_S_LINK_UP
+     * follows (§5.1.4) and an active driver gets a configuration change interrupt (§2.5.1), on
+     * which Linux's virtio_net turns the carrier off or on.
+     */
+    private synchronized void linkChanged(boolean up) {
+        byte status = (byte) (up ? VIRTIO_NET_S_LINK_UP : 0);
+        if (config[6] == status) {
+            return;
+        }
+        config[6] = status;
+        if (context != null) {
+            context.configChanged();
+        }
     }
 
     /** The backend offers a frame; see {@link NetBackend.FrameSink#deliver}. */

@@ -5,6 +5,7 @@ import static dev.ember.devices.virtio.FakeDriver.Buffer.out;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -12,6 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.ember.devices.virtio.FakeDriver;
 import dev.ember.devices.virtio.FakeDriver.Used;
 import dev.ember.devices.virtio.VirtioFeatures;
+import dev.ember.devices.virtio.VirtioMmio;
 import dev.ember.devices.virtio.queue.Virtqueue;
 import dev.ember.net.NetBackend;
 import java.util.ArrayList;
@@ -223,6 +225,19 @@ class VirtioNetTest {
         assertEquals(VirtioNet.VIRTIO_NET_S_LINK_UP, driver.transport().read(0x106, 2));
         assertEquals(1, driver.transport().read(0x108, 2));
         assertEquals(1500, driver.transport().read(0x10a, 2));
+    }
+
+    @Test
+    void aBackendLinkGoingDownClearsLinkUpAndRaisesAConfigChange() {
+        init();
+        driver.ackInterrupt();
+        long generation = driver.transport().read(0x0fc, 4);
+        backend.sink.linkChanged(false);
+        assertEquals(0, driver.transport().read(0x106, 2));
+        assertEquals(VirtioMmio.INTERRUPT_CONFIG_CHANGE, driver.ackInterrupt() & VirtioMmio.INTERRUPT_CONFIG_CHANGE);
+        assertNotEquals(generation, driver.transport().read(0x0fc, 4));
+        backend.sink.linkChanged(true);
+        assertEquals(VirtioNet.VIRTIO_NET_S_LINK_UP, driver.transport().read(0x106, 2));
     }
 
     @Test
