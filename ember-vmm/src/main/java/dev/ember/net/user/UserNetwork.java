@@ -152,6 +152,9 @@ public final class UserNetwork implements NetBackend {
     private final AtomicBoolean receiveSpace = new AtomicBoolean();
     private final ConcurrentLinkedQueue<Runnable> completions = new ConcurrentLinkedQueue<>();
     private final ThreadPoolExecutor resolver;
+    private final Outbound outbound;
+    /** The first internal error a guest frame or host event caused; for the fuzz tests. */
+    private volatile RuntimeException internalError;
     private final AtomicBoolean closed = new AtomicBoolean();
     private Thread thread;                     // guarded by this
     private volatile FrameSink guest;
@@ -192,7 +195,38 @@ public final class UserNetwork implements NetBackend {
      * @throws UncheckedIOException if the host cannot open a selector
      */
     public UserNetwork(UserNetworkConfig config) {
+        this(config, Outbound.DIRECT);
+    }
+
+    /**
+     * Where the stack's host sockets go and how it resolves names. {@link #DIRECT} is the only
+     * production route; tests send every connection and datagram to a local sink instead, so
+     * that arbitrary guest frames never reach arbitrary hosts.
+     */
+    interface Outbound {
+        /** {@return the host address to connect or send to for the guest's destination} */
+        InetSocketAddress route(InetAddress destination, int port);
+
+        /** {@return the addresses of {@code name}} */
+        InetAddress[] resolve(String name) throws UnknownHostException;
+
+        Outbound DIRECT = new Outbound() {
+            @Override
+            public InetSocketAddress route(InetAddress destination, int port) {
+                return new InetSocketAddress(destination, port);
+            }
+
+            @Override
+            public InetAddress[] resolve(String name) throws UnknownHostException {
+                return InetAddress.getAllByName(name);
+            }
+        };
+    }
+
+    /** A network whose host sockets follow {@code outbound}; for tests. */
+    UserNetwork(UserNetworkConfig config, Outbound outbound) {
         this.config = Objects.requireNonNull(config, "config");
+        this.outbound = Objects.requireNonNull(outbound, "outbound");
         this.gatewayMac = config.gatewayMacBytes();
         this.gatewayIp = config.gatewayIp();
         this.dnsIp = config.dnsIp();
@@ -378,8 +412,10 @@ public final class UserNetwork implements NetBackend {
                 }
                 flushOutput();
             }
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException e) {
             LOG.log(System.Logger.Level.ERROR, "user network stopped", e);
+        } catch (RuntimeException e) {
+            internalError("user network stopped", e);
         } finally {
             closed.set(true);   // transmit stops queueing frames nobody will read
             closeResources();
@@ -416,7 +452,7 @@ public final class UserNetwork implements NetBackend {
                 // The flow closed itself while handling an earlier readiness bit.
             } catch (RuntimeException e) {
                 // A failure in one flow's host-side handling costs that flow, not the whole network.
-                LOG.log(System.Logger.Level.ERROR, "user network: dropping " + key.attachment() + " after an internal error", e);
+                internalError("user network: dropping " + key.attachment() + " after an internal error", e);
                 key.cancel();
                 closeQuietly(key.channel());
                 if (key.attachment() instanceof TcpFlow flow) {
@@ -434,9 +470,35 @@ public final class UserNetwork implements NetBackend {
                 handleFrame(frame);
             } catch (RuntimeException e) {
                 framesDropped.incrementAndGet();
-                LOG.log(System.Logger.Level.WARNING, "guest frame dropped after an internal error", e);
+                internalError("guest frame dropped after an internal error", e);
             }
         }
+    }
+
+    /** Logs a bug that cost a frame, a flow or the stack, and keeps the first for {@link #internalError()}. */
+    private void internalError(String what, RuntimeException e) {
+        if (internalError == null) {
+            internalError = e;
+        }
+        LOG.log(System.Logger.Level.ERROR, what, e);
+    }
+
+    /** {@return the first exception a guest frame or host event raised inside the stack, or null}; for tests */
+    RuntimeException internalError() {
+        return internalError;
+    }
+
+    /**
+     * Runs {@code action} on the stack thread once every frame passed to {@link #transmit}
+     * before this call has been handled; for tests that must wait for the stack to catch up.
+     */
+    void afterQueuedFrames(Runnable action) {
+        completions.add(() -> {
+            // The frames may have been queued after this turn's drain began.
+            drainInbound();
+            action.run();
+        });
+        wakeup();
     }
 
     /** Runs every timer that is due, then schedules the next run. */
@@ -448,7 +510,7 @@ public final class UserNetwork implements NetBackend {
                 try {
                     flow.timerExpired();
                 } catch (RuntimeException e) {
-                    LOG.log(System.Logger.Level.ERROR, "user network: dropping " + flow + " after an internal error", e);
+                    internalError("user network: dropping " + flow + " after an internal error", e);
                     closeQuietly(flow.channel);
                     removeTcp(flow);
                     continue;
@@ -692,7 +754,7 @@ public final class UserNetwork implements NetBackend {
         }
         flow.lastActiveNanos = now;
         try {
-            flow.channel.send(ByteBuffer.wrap(f, data, dataLength), new InetSocketAddress(inet(hostIp), dstPort));
+            flow.channel.send(ByteBuffer.wrap(f, data, dataLength), outbound.route(inet(hostIp), dstPort));
         } catch (IOException | RuntimeException e) {
             framesDropped.incrementAndGet();
         }
@@ -786,7 +848,7 @@ public final class UserNetwork implements NetBackend {
                     resolver.execute(() -> {
                         InetAddress[] addresses;
                         try {
-                            addresses = InetAddress.getAllByName(query.name());
+                            addresses = outbound.resolve(query.name());
                         } catch (UnknownHostException | RuntimeException e) {
                             addresses = null;
                         }
@@ -899,7 +961,7 @@ public final class UserNetwork implements NetBackend {
             flow.guestSyn(f, off, dataOffset);
             boolean connected;
             try {
-                connected = channel.connect(new InetSocketAddress(inet(hostIp), dstPort));
+                connected = channel.connect(outbound.route(inet(hostIp), dstPort));
             } catch (IOException e) {
                 flow.connectFailed();
                 return;
