@@ -71,12 +71,14 @@ public record VmConfig(int vcpus, long memoryBytes, Path kernel, Path initrd, St
         if (t.isEmpty()) {
             throw new IllegalArgumentException("memory size is empty");
         }
-        long unit = 1;
-        char last = Character.toUpperCase(t.charAt(t.length() - 1));
         if (t.toUpperCase().endsWith("IB")) {
             t = t.substring(0, t.length() - 2);
-            last = Character.toUpperCase(t.charAt(t.length() - 1));
         }
+        if (t.isEmpty()) {
+            throw new IllegalArgumentException("memory size '" + text + "' is not a number with an optional K, M or G suffix");
+        }
+        long unit = 1;
+        char last = Character.toUpperCase(t.charAt(t.length() - 1));
         switch (last) {
             case 'K' -> unit = 1L << 10;
             case 'M' -> unit = 1L << 20;
