@@ -86,7 +86,9 @@ public final class DeviceTree {
      * @param hartCount         harts 0..hartCount-1, 1..{@link Plic#MAX_HARTS}
      * @param ramBase           gpa of RAM, normally {@link #DRAM_BASE}
      * @param ramSize           bytes of RAM
-     * @param bootargs          the kernel command line; {@code null} or empty for none
+     * @param bootargs          the kernel command line; {@code null} or empty for none; no NUL
+     *                          character, since {@code bootargs} is a {@code <string>} (Devicetree
+     *                          Specification v0.4 §2.2.4)
      * @param initrdStart       gpa of the initrd's first byte; 0 together with {@code initrdEnd} for none
      * @param initrdEnd         gpa one past the initrd's last byte
      * @param isa               {@code riscv,isa} of every hart, e.g. {@code "rv64imafdc_zicntr_zicsr_zifencei_sstc"}
@@ -114,6 +116,9 @@ public final class DeviceTree {
                 throw new IllegalArgumentException("timebaseFrequency " + timebaseFrequency + " must fit one cell");
             }
             bootargs = Objects.requireNonNullElse(bootargs, "");
+            if (bootargs.indexOf('\0') >= 0) {
+                throw new IllegalArgumentException("bootargs contain a NUL character");
+            }
             Objects.requireNonNull(isa, "isa");
             Objects.requireNonNull(mmuType, "mmuType");
             virtioSlots = List.copyOf(virtioSlots);

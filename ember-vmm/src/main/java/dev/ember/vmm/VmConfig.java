@@ -1,5 +1,6 @@
 package dev.ember.vmm;
 
+import dev.ember.config.BootSourceConfig;
 import dev.ember.config.DevicesConfig;
 import dev.ember.config.EngineConfig;
 import java.nio.file.Path;
@@ -11,7 +12,7 @@ import java.nio.file.Path;
  * @param memoryBytes guest RAM, a multiple of 4 KiB, at least {@link #MIN_MEMORY}
  * @param kernel      a RISC-V Linux {@code Image} or ELF; null with {@code elf} set
  * @param initrd      optional initial ramdisk
- * @param cmdline     the kernel command line
+ * @param cmdline     the kernel command line, without NUL characters
  * @param firmware    optional M-mode firmware (e.g. OpenSBI {@code fw_jump.bin}); null for the built-in SBI
  * @param elf         a bare-metal program run in M-mode with HTIF, instead of a kernel
  * @param devices     the virtio devices
@@ -24,7 +25,9 @@ import java.nio.file.Path;
 public record VmConfig(int vcpus, long memoryBytes, Path kernel, Path initrd, String cmdline, Path firmware, Path elf,
                        DevicesConfig devices, boolean bootTimer, String name, EngineConfig engine) {
 
+    /** @throws IllegalArgumentException if {@code cmdline} contains a NUL character */
     public VmConfig {
+        BootSourceConfig.checkBootArgs(cmdline);
         devices = devices == null ? DevicesConfig.NONE : devices;
         engine = engine == null ? EngineConfig.DEFAULT : engine;
     }
@@ -68,12 +71,14 @@ public record VmConfig(int vcpus, long memoryBytes, Path kernel, Path initrd, St
         if (t.isEmpty()) {
             throw new IllegalArgumentException("memory size is empty");
         }
-        long unit = 1;
-        char last = Character.toUpperCase(t.charAt(t.length() - 1));
         if (t.toUpperCase().endsWith("IB")) {
             t = t.substring(0, t.length() - 2);
-            last = Character.toUpperCase(t.charAt(t.length() - 1));
         }
+        if (t.isEmpty()) {
+            throw new IllegalArgumentException("memory size '" + text + "' is not a number with an optional K, M or G suffix");
+        }
+        long unit = 1;
+        char last = Character.toUpperCase(t.charAt(t.length() - 1));
         switch (last) {
             case 'K' -> unit = 1L << 10;
             case 'M' -> unit = 1L << 20;

@@ -172,6 +172,17 @@ class ApiPreBootTest {
     }
 
     @Test
+    void bootArgsWithANulCharacterAreRefusedBeforeBoot() throws IOException {
+        Path kernel = Files.writeString(dir.resolve("nul-test-Image"), "any readable file");
+        String before = get("/vm/config").body();
+        ApiProcess.Reply r = put("/boot-source", "{\"kernel_image_path\": \"" + kernel
+                + "\", \"boot_args\": \"console=ttyS0\\u0000init=/bin/sh\"}");
+        assertEquals(400, r.status(), r.body());
+        assertTrue(r.body().contains("NUL character"), r.body());
+        assertEquals(before, get("/vm/config").body(), "a refused request changed the configuration");
+    }
+
+    @Test
     void instanceStartWithoutKernelIsRefused() throws IOException {
         assertRefusedUnchanged("PUT", "/actions", "{\"action_type\": \"InstanceStart\"}",
                 "Start microvm error: Cannot start microvm without kernel configuration.");

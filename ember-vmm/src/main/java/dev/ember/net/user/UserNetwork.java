@@ -153,6 +153,9 @@ public final class UserNetwork implements NetBackend {
     private final AtomicBoolean receiveSpace = new AtomicBoolean();
     private final ConcurrentLinkedQueue<Runnable> completions = new ConcurrentLinkedQueue<>();
     private final ThreadPoolExecutor resolver;
+    private final Outbound outbound;
+    /** The first internal error a guest frame or host event caused; for the fuzz tests. */
+    private volatile RuntimeException internalError;
     private final AtomicBoolean closed = new AtomicBoolean();
     private Thread thread;                     // guarded by this
     private volatile FrameSink guest;
@@ -201,8 +204,43 @@ public final class UserNetwork implements NetBackend {
      * stack's internal errors, each with its exception.
      */
     public UserNetwork(UserNetworkConfig config, LogSink log) {
+        this(config, log, Outbound.DIRECT);
+    }
+
+    /**
+     * Where the stack's host sockets go and how it resolves names. {@link #DIRECT} is the only
+     * production route; tests send every connection and datagram to a local sink instead, so
+     * that arbitrary guest frames never reach arbitrary hosts.
+     */
+    interface Outbound {
+        /** {@return the host address to connect or send to for the guest's destination} */
+        InetSocketAddress route(InetAddress destination, int port);
+
+        /** {@return the addresses of {@code name}} */
+        InetAddress[] resolve(String name) throws UnknownHostException;
+
+        Outbound DIRECT = new Outbound() {
+            @Override
+            public InetSocketAddress route(InetAddress destination, int port) {
+                return new InetSocketAddress(destination, port);
+            }
+
+            @Override
+            public InetAddress[] resolve(String name) throws UnknownHostException {
+                return InetAddress.getAllByName(name);
+            }
+        };
+    }
+
+    /** A network whose host sockets follow {@code outbound}; for tests. */
+    UserNetwork(UserNetworkConfig config, Outbound outbound) {
+        this(config, LogSink.systemLogger(), outbound);
+    }
+
+    private UserNetwork(UserNetworkConfig config, LogSink log, Outbound outbound) {
         this.config = Objects.requireNonNull(config, "config");
         this.log = Log.of(log, UserNetwork.class);
+        this.outbound = Objects.requireNonNull(outbound, "outbound");
         this.gatewayMac = config.gatewayMacBytes();
         this.gatewayIp = config.gatewayIp();
         this.dnsIp = config.dnsIp();
@@ -388,7 +426,10 @@ public final class UserNetwork implements NetBackend {
                 }
                 flushOutput();
             }
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException e) {
+            log.error("user network stopped", e);
+        } catch (RuntimeException e) {
+            recordInternalError(e);
             log.error("user network stopped", e);
         } finally {
             closed.set(true);   // transmit stops queueing frames nobody will read
@@ -426,6 +467,7 @@ public final class UserNetwork implements NetBackend {
                 // The flow closed itself while handling an earlier readiness bit.
             } catch (RuntimeException e) {
                 // A failure in one flow's host-side handling costs that flow, not the whole network.
+                recordInternalError(e);
                 log.error("user network: dropping " + key.attachment() + " after an internal error", e);
                 key.cancel();
                 closeQuietly(key.channel());
@@ -444,9 +486,35 @@ public final class UserNetwork implements NetBackend {
                 handleFrame(frame);
             } catch (RuntimeException e) {
                 framesDropped.incrementAndGet();
+                recordInternalError(e);
                 log.warn("guest frame dropped after an internal error", e);
             }
         }
+    }
+
+    /** Keeps the first exception raised inside the stack, for {@link #internalError()}. */
+    private void recordInternalError(RuntimeException e) {
+        if (internalError == null) {
+            internalError = e;
+        }
+    }
+
+    /** {@return the first exception a guest frame or host event raised inside the stack, or null}; for tests */
+    RuntimeException internalError() {
+        return internalError;
+    }
+
+    /**
+     * Runs {@code action} on the stack thread once every frame passed to {@link #transmit}
+     * before this call has been handled; for tests that must wait for the stack to catch up.
+     */
+    void afterQueuedFrames(Runnable action) {
+        completions.add(() -> {
+            // The frames may have been queued after this turn's drain began.
+            drainInbound();
+            action.run();
+        });
+        wakeup();
     }
 
     /** Runs every timer that is due, then schedules the next run. */
@@ -458,6 +526,7 @@ public final class UserNetwork implements NetBackend {
                 try {
                     flow.timerExpired();
                 } catch (RuntimeException e) {
+                    recordInternalError(e);
                     log.error("user network: dropping " + flow + " after an internal error", e);
                     closeQuietly(flow.channel);
                     removeTcp(flow);
@@ -702,7 +771,7 @@ public final class UserNetwork implements NetBackend {
         }
         flow.lastActiveNanos = now;
         try {
-            flow.channel.send(ByteBuffer.wrap(f, data, dataLength), new InetSocketAddress(inet(hostIp), dstPort));
+            flow.channel.send(ByteBuffer.wrap(f, data, dataLength), outbound.route(inet(hostIp), dstPort));
         } catch (IOException | RuntimeException e) {
             framesDropped.incrementAndGet();
         }
@@ -796,7 +865,7 @@ public final class UserNetwork implements NetBackend {
                     resolver.execute(() -> {
                         InetAddress[] addresses;
                         try {
-                            addresses = InetAddress.getAllByName(query.name());
+                            addresses = outbound.resolve(query.name());
                         } catch (UnknownHostException | RuntimeException e) {
                             addresses = null;
                         }
@@ -909,7 +978,7 @@ public final class UserNetwork implements NetBackend {
             flow.guestSyn(f, off, dataOffset);
             boolean connected;
             try {
-                connected = channel.connect(new InetSocketAddress(inet(hostIp), dstPort));
+                connected = channel.connect(outbound.route(inet(hostIp), dstPort));
             } catch (IOException e) {
                 flow.connectFailed();
                 return;
