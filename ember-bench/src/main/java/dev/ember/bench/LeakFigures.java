@@ -77,6 +77,7 @@ public final class LeakFigures implements Callable<Integer> {
             MarkdownTable table = new MarkdownTable(withResources("cycle", "failed"));
             table.row(withResources(settle(null), "before", "0"));
             ProcessResources baseline = null;
+            List<String> baselineInventory = List.of();
             int failed = 0;
             for (int c = 1; c <= cycles; c++) {
                 try {
@@ -87,12 +88,16 @@ public final class LeakFigures implements Callable<Integer> {
                 }
                 if (c == WARM_UP_CYCLES) {
                     baseline = settle(null);
+                    baselineInventory = ProcessResources.inventory();
                     table.row(withResources(baseline, c + " (baseline)", Integer.toString(failed)));
                 } else if (c % every == 0 || c == cycles) {
                     table.row(withResources(c == cycles ? settle(baseline) : ProcessResources.sample(),
                             Integer.toString(c), Integer.toString(failed)));
                 }
             }
+            List<String> added = ProcessResources.added(baselineInventory, ProcessResources.inventory());
+            System.out.println(added.isEmpty() ? "nothing held now that was not held at the baseline"
+                    : "held now, not at the baseline:\n  " + String.join("\n  ", added));
             System.out.printf(Locale.ROOT, "load average at end: %s%n", Files.readString(Path.of("/proc/loadavg")).strip());
             return failed == 0 ? 0 : 1;
         } finally {
@@ -147,7 +152,8 @@ public final class LeakFigures implements Callable<Integer> {
             Thread.sleep(200);
             ProcessResources now = ProcessResources.sample();
             boolean settled = target == null || (now.threads() <= target.threads() && now.fds() <= target.fds()
-                    && now.maps() <= target.maps() && now.directBytes() <= target.directBytes());
+                    && now.maps() <= target.maps() && now.bigMaps() <= target.bigMaps()
+                    && now.directBytes() <= target.directBytes());
             if (settled || System.nanoTime() - deadline >= 0) {
                 return now;
             }
