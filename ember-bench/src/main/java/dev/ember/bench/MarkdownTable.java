@@ -5,8 +5,8 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * A markdown table printed as it grows, one row at a time, with right-aligned columns of at
- * least ten characters, so that rows printed minutes apart still line up and the whole can be
+ * A markdown table printed as it grows, one row at a time, with columns of at least ten
+ * characters (the first, a label, aligned left, the figures right), so that rows printed minutes apart still line up and the whole can be
  * pasted into a note.
  */
 final class MarkdownTable {
@@ -23,7 +23,12 @@ final class MarkdownTable {
         this.out = out;
         this.columns = headers.size();
         print(headers);
-        print(headers.stream().map(h -> "-".repeat(Math.max(10, h.length()) - 1) + ":").toList());
+        List<String> rule = new java.util.ArrayList<>();
+        for (int i = 0; i < columns; i++) {
+            int width = Math.max(10, headers.get(i).length());
+            rule.add(i == 0 ? ":" + "-".repeat(width - 1) : "-".repeat(width - 1) + ":");
+        }
+        print(rule);
     }
 
     /** Prints one row; it must have as many cells as the header. */
@@ -36,8 +41,8 @@ final class MarkdownTable {
 
     private void print(List<String> cells) {
         StringBuilder line = new StringBuilder("|");
-        for (String c : cells) {
-            line.append(' ').append(String.format(Locale.ROOT, "%10s", c)).append(" |");
+        for (int i = 0; i < cells.size(); i++) {
+            line.append(' ').append(String.format(Locale.ROOT, i == 0 ? "%-10s" : "%10s", cells.get(i))).append(" |");
         }
         out.println(line);
         out.flush();

@@ -186,16 +186,18 @@ public final class SoakFigures implements Callable<Integer> {
             }
             Thread.sleep(Math.max(0, (end - System.nanoTime()) / 1_000_000));
             ProcessResources last = ProcessResources.sample();
-            long elapsed = System.nanoTime() - t0;
-            rows.row(row(counters, elapsed, last));
+            rows.row(row(counters, System.nanoTime() - t0, last));
+            // The operations under way finish (each within --timeout) and count: a checksum
+            // failure in the last one is data lost as much as any other.
             stopping = true;
             for (Thread t : threads) {
                 t.join(settings.timeout().toMillis() + 60_000);
             }
+            long elapsed = System.nanoTime() - t0;
             ProcessResources closed = LeakFigures.settle(start);
             summary(counters, elapsed, before, start, last, closed);
+            System.out.printf(Locale.ROOT, "bytes echoed: %d KiB over TCP%n", tcpEcho.bytes() >> 10);
             System.out.printf(Locale.ROOT, "load average at end: %s%n", loadAverage());
-            System.out.printf(Locale.ROOT, "TCP echo: %d MiB echoed%n", tcpEcho.bytes() >> 20);
         }
         return counters.badSums.get() == 0 ? 0 : 1;
     }
@@ -250,7 +252,8 @@ public final class SoakFigures implements Callable<Integer> {
     private void summary(Counters c, long elapsedNanos, ProcessResources before, ProcessResources start,
                          ProcessResources end, ProcessResources closed) {
         double min = elapsedNanos / 60e9;
-        System.out.printf(Locale.ROOT, "%n%d VMs of %d MiB, %.1f minutes:%n%n", vms, memMib, min);
+        System.out.printf(Locale.ROOT, "%n%d VMs of %d MiB, %.1f minutes (until the last operation ended):%n%n",
+                vms, memMib, min);
         MarkdownTable totals = new MarkdownTable(List.of("operation", "done", "per minute"));
         for (Op op : Op.values()) {
             totals.row(List.of(op.label(), Long.toString(c.count(op)), perMinute(c.count(op), min)));
