@@ -152,7 +152,7 @@ public final class LeakFigures implements Callable<Integer> {
             Thread.sleep(200);
             ProcessResources now = ProcessResources.sample();
             boolean settled = target == null || (now.threads() <= target.threads() && now.fds() <= target.fds()
-                    && now.maps() <= target.maps() && now.bigMaps() <= target.bigMaps()
+                    && now.maps() <= target.maps() && now.bigMapBytes() <= target.bigMapBytes()
                     && now.directBytes() <= target.directBytes());
             if (settled || System.nanoTime() - deadline >= 0) {
                 return now;

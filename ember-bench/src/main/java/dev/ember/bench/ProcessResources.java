@@ -23,23 +23,25 @@ import java.util.stream.Stream;
  * @param threads      live platform threads ({@code ThreadMXBean.getThreadCount}; virtual threads not counted)
  * @param fds          open file descriptors, the entries of {@code /proc/self/fd}
  * @param maps         mapped regions, the lines of {@code /proc/self/maps}
- * @param bigMaps      mapped regions larger than {@value #BIG_MAP_BYTES} bytes (80 MiB): the memory of
- *                     each VM of 96 MiB or more, the Java heap and the code cache's reservations, but not
- *                     glibc's malloc arenas (64 MiB at most) or thread stacks, which come and go
+ * @param bigMapBytes  the bytes of the mapped regions larger than {@value #BIG_MAP_BYTES} bytes (80 MiB):
+ *                     the memory of each VM of 96 MiB or more, the Java heap and the code cache's
+ *                     reservations, but not glibc's malloc arenas (64 MiB at most) or thread stacks,
+ *                     which come and go. Bytes rather than a count, since Linux merges adjacent
+ *                     anonymous regions: two guest memories side by side are one line
  * @param directBytes  memory of the JVM's {@code direct} buffer pool, in bytes
  * @param mappedBytes  memory of the JVM's {@code mapped} buffer pool (mapped files), in bytes
  */
-record ProcessResources(long rssKib, long heapUsed, int threads, int fds, int maps, int bigMaps, long directBytes,
+record ProcessResources(long rssKib, long heapUsed, int threads, int fds, int maps, long bigMapBytes, long directBytes,
                         long mappedBytes) {
 
-    /** The size above which a mapped region counts in {@link #bigMaps}. */
+    /** The size above which a mapped region counts in {@link #bigMapBytes}. */
     static final long BIG_MAP_BYTES = 80L << 20;
 
     /** {@return the figures now} Reads {@code /proc/self}, so Linux only. */
     static ProcessResources sample() {
         try {
             return new ProcessResources(readRssKib(), ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed(),
-                    ManagementFactory.getThreadMXBean().getThreadCount(), fdCount(), mapsLines(0), mapsLines(BIG_MAP_BYTES),
+                    ManagementFactory.getThreadMXBean().getThreadCount(), fdCount(), (int) mapped(0, false), mapped(BIG_MAP_BYTES, true),
                     bufferPool("direct"), bufferPool("mapped"));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read /proc/self", e);
@@ -49,11 +51,11 @@ record ProcessResources(long rssKib, long heapUsed, int threads, int fds, int ma
     /** The figures as table cells, in the order of {@link #HEADERS}. */
     List<String> cells() {
         return List.of(Long.toString(rssKib >> 10), Long.toString(heapUsed >> 20), Integer.toString(threads),
-                Integer.toString(fds), Integer.toString(maps), Integer.toString(bigMaps), mib(directBytes), mib(mappedBytes));
+                Integer.toString(fds), Integer.toString(maps), Long.toString(bigMapBytes >> 20), mib(directBytes), mib(mappedBytes));
     }
 
     /** Column names for {@link #cells}. */
-    static final List<String> HEADERS = List.of("RSS MiB", "heap MiB", "threads", "fds", "maps", "maps>80M", "direct MiB",
+    static final List<String> HEADERS = List.of("RSS MiB", "heap MiB", "threads", "fds", "maps", "big maps MiB", "direct MiB",
             "mapped MiB");
 
     /**
@@ -116,10 +118,11 @@ record ProcessResources(long rssKib, long heapUsed, int threads, int fds, int ma
         }
     }
 
-    /** {@return the regions in {@code /proc/self/maps} larger than {@code minBytes}} */
-    private static int mapsLines(long minBytes) throws IOException {
+    /** {@return the regions in {@code /proc/self/maps} larger than {@code minBytes}: their count, or with {@code bytes} their size} */
+    private static long mapped(long minBytes, boolean bytes) throws IOException {
         try (Stream<String> lines = Files.lines(Path.of("/proc/self/maps"))) {
-            return (int) lines.filter(line -> regionBytes(line) > minBytes).count();
+            return lines.mapToLong(ProcessResources::regionBytes).filter(size -> size > minBytes)
+                    .map(size -> bytes ? size : 1).sum();
         }
     }
 
