@@ -20,6 +20,15 @@
 #       snapshot figures: snapshot/create time and file sizes, restore to the next instruction in
 #       one JVM, a fresh process's run --restore to the guest's answer, clones per second and resident
 #       memory per clone, and the cost of dirty-page tracking on a CPU job (dev.ember.bench.SnapshotFigures)
+#   ./ember bench soak [--vms N] [--minutes M] [--interval S] [--mem MIB]
+#       the soak: N microVMs in one JVM, each looping CPU work, disk writes checked on both sides,
+#       TCP echo over the user-mode network and vsock echo, while one more slot creates and destroys
+#       VMs; a row of operations, errors, checksum failures, RSS, heap, threads, fds and mappings
+#       every interval, a start/end table at the end (dev.ember.bench.SoakFigures)
+#   ./ember bench leak [--cycles N] [--every N]
+#       creates, boots (agent as PID 1) and destroys a microVM N (1000) times in one JVM and prints
+#       threads, fds, direct/mapped buffer memory and mappings against the baseline taken after two
+#       cycles (dev.ember.bench.LeakFigures)
 #   ./ember bench jmh [JMH options]
 #       JMH micro-benchmarks (dev.ember.bench.jmh), e.g. ./ember bench jmh -wi 2 -i 3 -f 1 Interpreter;
 #       Region (one translated region, and a call/return loop, against the interpreter) and
@@ -49,6 +58,15 @@ if [ "${1:-}" = snapshot ]; then
     exec "$JAVA" "${JAVA_OPTS_DEFAULT[@]}" -cp "$(bench_classpath)" dev.ember.bench.SnapshotFigures \
         --guest "$EMBER_ROOT/guest/out" --ember-classpath "$(ember_classpath)" \
         --ember-jvm-opts "${JAVA_OPTS_DEFAULT[*]} ${AOT_OPTS[*]} ${EMBER_JAVA_OPTS:-}" "$@"
+fi
+
+if [ "${1:-}" = soak ] || [ "${1:-}" = leak ]; then
+    figures=SoakFigures
+    [ "$1" = leak ] && figures=LeakFigures
+    shift
+    "$EMBER_ROOT/guest/build.sh" >&2
+    exec "$JAVA" "${JAVA_OPTS_DEFAULT[@]}" ${EMBER_JAVA_OPTS:-} -cp "$(bench_classpath)" "dev.ember.bench.$figures" \
+        --guest "$EMBER_ROOT/guest/out" "$@"
 fi
 
 if [ "${1:-}" = api ]; then

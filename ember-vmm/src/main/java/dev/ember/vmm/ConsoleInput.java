@@ -8,7 +8,8 @@ import java.io.InputStream;
  * keystroke or piped byte is lost. When {@link EscapeHandler} is set (an interactive
  * terminal), {@code Ctrl-A x} quits, as in QEMU, and {@code Ctrl-A Ctrl-A} sends one Ctrl-A.
  *
- * <p>Runs on its own daemon thread; ends at end of input.
+ * <p>Runs on its own daemon thread; ends at end of input, or when interrupted (as
+ * {@link VirtualMachine#close} does, since the guest may have stopped taking input).
  */
 public final class ConsoleInput implements Runnable {
 

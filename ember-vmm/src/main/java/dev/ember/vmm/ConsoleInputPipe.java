@@ -60,9 +60,38 @@ final class ConsoleInputPipe extends InputStream {
         }
     }
 
+    /**
+     * Puts all of {@code b} into the pipe at once, waiting until there is room for the whole of
+     * it or {@code deadlineNanos} ({@link System#nanoTime} time) passes: never part of it, so a
+     * line typed at the guest's shell arrives whole or not at all, and a guest that takes no
+     * input cannot hold the caller past its deadline.
+     *
+     * @return whether it was put; false if the deadline passed first
+     * @throws IOException if the pipe is closed (the VM has stopped), or the thread was interrupted
+     */
+    synchronized boolean offerWhole(byte[] b, long deadlineNanos) throws IOException {
+        if (b.length > CAPACITY) {
+            throw new IllegalArgumentException(b.length + " bytes cannot be put at once in a pipe of " + CAPACITY);
+        }
+        while (CAPACITY - count < b.length && !closed) {
+            long leftNanos = deadlineNanos - System.nanoTime();
+            if (leftNanos <= 0) {
+                return false;
+            }
+            awaitChange(Math.max(1, leftNanos / 1_000_000));
+        }
+        put(b, 0, b.length);
+        return true;
+    }
+
     private void awaitChange() throws InterruptedIOException {
+        awaitChange(0);
+    }
+
+    /** Waits for a read, a write or the close, at most {@code millis} (0: without limit). */
+    private void awaitChange(long millis) throws InterruptedIOException {
         try {
-            wait();
+            wait(millis);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("interrupted while waiting for the guest to take console input");

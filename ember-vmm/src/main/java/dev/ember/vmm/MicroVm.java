@@ -387,6 +387,9 @@ public final class MicroVm implements AutoCloseable {
                 state = State.EXITED;
             }
         }
+        // First the input: a caller typing at a guest that has stopped fails now instead of
+        // waiting for room that will never come (and one that probes for the shell stops looping).
+        input.close();
         history.close();
         exit.complete(status);
     }
@@ -447,7 +450,8 @@ public final class MicroVm implements AutoCloseable {
             byte[] endPrefix = ascii("@@E-" + id + "-");
             byte[] endSuffix = ascii("-1@@");
             long from = history.end();
-            type("echo @@B-" + id + "-$((1))@@; command eval " + quoted + " </dev/null; echo @@E-" + id + "-$?-$((1))@@\n");
+            type("echo @@B-" + id + "-$((1))@@; command eval " + quoted + " </dev/null; echo @@E-" + id + "-$?-$((1))@@\n",
+                    deadline);
             long b = history.find(begin, from, deadline);
             long outputStart = b + begin.length;
             long e = b < 0 ? -1 : history.find(endPrefix, outputStart, deadline);
@@ -582,7 +586,7 @@ public final class MicroVm implements AutoCloseable {
                     throw new TimeoutException("VM " + name + ": neither the guest agent nor a console shell answered in time");
                 }
                 if (!shellAnswered && now - nextProbe >= 0) {
-                    type("echo @@R-" + tag + "-$((1))@@\n");
+                    type("echo @@R-" + tag + "-$((1))@@\n", deadline);
                     nextProbe = now + PROBE_INTERVAL_NANOS;
                 }
                 Thread.sleep(AGENT_RETRY_MILLIS);
@@ -619,7 +623,11 @@ public final class MicroVm implements AutoCloseable {
             throw new IllegalStateException("VM " + name + " stopped (exit status " + exit.join()
                     + ") before '" + command + "' finished");
         }
-        type("\u0003");
+        try {
+            type("\u0003", System.nanoTime());
+        } catch (TimeoutException | IllegalStateException e) {
+            // The guest takes no input: the command cannot be interrupted, and the caller is told it timed out.
+        }
         throw new TimeoutException("VM " + name + ": '" + command + "' did not finish within " + timeout
                 + "; it was sent Ctrl-C");
     }
@@ -632,7 +640,7 @@ public final class MicroVm implements AutoCloseable {
         byte[] answer = ascii("@@R-" + tag + "-1@@");
         long from = history.end();
         while (true) {
-            type("echo @@R-" + tag + "-$((1))@@\n");
+            type("echo @@R-" + tag + "-$((1))@@\n", deadline);
             long probeDeadline = Math.min(deadline, System.nanoTime() + PROBE_INTERVAL_NANOS);
             if (history.find(answer, from, probeDeadline) >= 0) {
                 shellReady = true;
@@ -648,11 +656,21 @@ public final class MicroVm implements AutoCloseable {
         }
     }
 
-    private void type(String text) {
+    /**
+     * Types {@code text} at the guest's console, whole, waiting at most until {@code deadline}
+     * for the guest to take earlier input: a guest that reads no console (its agent as PID 1, a
+     * bare-metal program) stops taking input once its UART's buffer is full.
+     *
+     * @throws TimeoutException      if the guest took no input until the deadline; nothing was typed
+     * @throws IllegalStateException if the VM has stopped or is closed
+     */
+    private void type(String text, long deadline) throws TimeoutException {
         try {
-            input.sink().write(text.getBytes(StandardCharsets.UTF_8));
+            if (!input.offerWhole(text.getBytes(StandardCharsets.UTF_8), deadline)) {
+                throw new TimeoutException("VM " + name + ": the guest took no console input in time");
+            }
         } catch (IOException e) {
-            throw new IllegalStateException("VM " + name + " is closed", e);
+            throw new IllegalStateException("VM " + name + " has stopped: it takes no console input", e);
         }
     }
 
@@ -708,7 +726,7 @@ public final class MicroVm implements AutoCloseable {
                 && execLock.tryLock(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
             try {
                 awaitShell(deadline);
-                type("poweroff\n");
+                type("poweroff\n", deadline);
             } catch (TimeoutException | IllegalStateException e) {
                 // No shell, or the VM ended meanwhile: kill below if it still runs.
             } finally {

@@ -103,6 +103,8 @@ public final class VirtualMachine implements AutoCloseable {
     private volatile boolean pauseRequested;
     private int vcpusPaused;
     private volatile List<Thread> vcpuThreads = List.of();
+    /** The thread {@link #attachConsoleInput} started, interrupted by {@link #close}; null before. */
+    private volatile Thread consoleInputThread;
     private Integer exitStatus;
     private boolean resetRequested;
 
@@ -783,7 +785,7 @@ public final class VirtualMachine implements AutoCloseable {
 
     /** Starts a daemon thread that copies {@code in} to the guest console until end of input. */
     public void attachConsoleInput(InputStream in, ConsoleInput.EscapeHandler escape) {
-        Thread.ofPlatform().daemon().name(config.threadName("ember-console-in"))
+        consoleInputThread = Thread.ofPlatform().daemon().name(config.threadName("ember-console-in"))
                 .start(new ConsoleInput(in, consoleInputSink(), escape));
     }
 
@@ -805,6 +807,12 @@ public final class VirtualMachine implements AutoCloseable {
         }
         devices.close();
         console.close();
+        // A console input thread may wait for room in a guest buffer that nothing drains any
+        // more, and would wait forever: one leaked thread per VM.
+        Thread input = consoleInputThread;
+        if (input != null) {
+            input.interrupt();
+        }
         // The translator thread reads guest RAM too: unmapping it under that thread's feet
         // would crash the JVM (SIGSEGV), not just this VM.
         boolean translatorStopped = engines.close();

@@ -2,6 +2,7 @@ package dev.ember.vmm;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.ember.agent.AgentException;
@@ -76,6 +77,30 @@ class AgentAsInitEndToEndTest {
             AgentException e = org.junit.jupiter.api.Assertions.assertThrows(AgentException.class,
                     () -> vm.agent().mount(MountSpec.of("no-such-fs", "/mnt/x", "", 0)));
             assertThat(e.getMessage()).contains("/mnt/x").contains("No such device");
+        }
+    }
+
+    @Test
+    void closingAVmWhoseGuestReadsNoConsoleEndsItsConsoleInputThread() throws Exception {
+        MicroVm vm = MicroVm.builder()
+                .name("no-console-reader")
+                .bootSource(new BootSourceConfig(GUEST.resolve("Image"), GUEST.resolve("initramfs.cpio"),
+                        "console=ttyS0 rdinit=/usr/bin/ember-agent"))
+                .guestAgent(true)
+                .errors(new PrintStream(new ByteArrayOutputStream(), true))
+                .build();
+        try (vm) {
+            vm.start();
+            vm.agent().awaitReady(T);
+            // Nothing in the guest reads ttyS0: the UART's input buffer fills and stays full.
+            vm.console().write(("typed at a console nobody reads " + "x".repeat(67) + "\n").repeat(
+                    2 * dev.ember.devices.serial.Uart16550.INPUT_CAPACITY / 100));
+        }
+        Thread input = Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().equals("ember-console-in@no-console-reader")).findFirst().orElse(null);
+        if (input != null) {
+            input.join(10_000);
+            assertFalse(input.isAlive(), "the console input thread of a closed VM still runs");
         }
     }
 }
