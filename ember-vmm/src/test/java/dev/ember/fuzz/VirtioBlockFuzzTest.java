@@ -23,19 +23,7 @@ import java.util.List;
 class VirtioBlockFuzzTest {
 
     private static final int DISK_BYTES = 16 << 10;
-    private static final Path DISK = createDisk();
-
-    private static Path createDisk() {
-        try {
-            Path dir = Files.createTempDirectory("ember-fuzz-blk");
-            dir.toFile().deleteOnExit();
-            Path disk = dir.resolve("disk.img");
-            disk.toFile().deleteOnExit();
-            return disk;
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-    }
+    private static final Path DISK = FuzzFiles.tempDir("ember-fuzz-blk").resolve("disk.img");
 
     @FuzzTest
     void queues(FuzzedDataProvider data) throws Exception {

@@ -49,7 +49,7 @@ final class VirtioFuzzing {
     static void drive(FakeDriver d, FuzzedDataProvider data, HostEvent host) {
         int queues = d.transport().device().queueCount();
         for (int op = 0; op < MAX_OPERATIONS && data.remainingBytes() > 0; op++) {
-            int q = data.consumeInt(0, queues);   // one past the last queue, as a driver's mistake
+            int q = data.consumeInt(0, queues - 1);
             switch (data.consumeInt(0, 13)) {
                 case 0 -> d.initialize(d.deviceFeatures() & data.consumeLong(), 1 << data.consumeInt(0, 9));
                 case 1 -> d.reg(data.pickValue(REGISTERS), data.consumeInt());
@@ -61,7 +61,7 @@ final class VirtioFuzzing {
                 case 7 -> d.memory().write(DATA + data.consumeInt(0, DATA_BYTES - 256), data.consumeBytes(256));
                 case 8 -> publish(d, q, data.consumeInt(0, 0xFFFF), data.consumeInt(0, 255));
                 case 9 -> d.setAvailIdx(q, data.consumeInt(0, 0xFFFF));
-                case 10 -> d.notify(data.consumeBoolean() ? q : data.consumeInt());
+                case 10 -> d.notify(data.consumeBoolean() ? q : data.consumeInt());   // or any queue number
                 case 11 -> d.memory().write16(d.availGpa(q), data.consumeInt(0, 0xFFFF));   // avail.flags
                 case 12 -> d.ackInterrupt();
                 default -> host.fire(data);
