@@ -49,9 +49,8 @@ prepare() {
 
 module_classpath() {
     local dir="$EMBER_ROOT/$1"
+    # built in one reactor, ember-server's class path names ember-vmm/target/classes, not a jar
     printf '%s:%s:%s' "$dir/target/test-classes" "$dir/target/classes" "$(cat "$dir/target/fuzz.classpath")"
-    # ember-server's tests see ember-vmm's classes, not its jar, when it is built in this reactor
-    [ "$1" = ember-vmm ] || printf ':%s' "$EMBER_ROOT/ember-vmm/target/classes"
 }
 
 # runner MODULE [JVM_OPTION...] -- ARGS...: the FuzzRunner in MODULE's directory (where Jazzer
