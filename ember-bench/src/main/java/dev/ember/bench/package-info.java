@@ -12,9 +12,9 @@
  * says about its engine is parsed from its stderr ({@link dev.ember.bench.EngineReport}).
  * Figures that embed microVMs through the Java API, as an application would (the memory of idle
  * microVMs, the control plane's, the soak and the leak check, which measure what many VMs in one
- * embedding JVM leave behind), use {@code vmm}, {@code config}, {@code mmds},
+ * embedding JVM leave behind), use {@code vmm}, {@code agent}, {@code config}, {@code mmds},
  * {@code devices.serial} and {@code riscv.cpu}; nothing imports the server.
  *
- * <p>Package map: uses vmm, config, devices.serial, mmds, riscv.cpu, log; libraries com.fasterxml.jackson, picocli.
+ * <p>Package map: uses vmm, agent, config, devices.serial, mmds, riscv.cpu, log; libraries com.fasterxml.jackson, picocli.
  */
 package dev.ember.bench;
