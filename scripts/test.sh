@@ -3,7 +3,7 @@
 # builds the default guest (cached), sets up podman and containerd and builds the container images
 # (cached), then runs every Maven test, end-to-end boots and containers included (and with them the
 # replay of every fuzz target's checked-in inputs), then fuzzes every target for a bounded time
-# (EMBER_FUZZ_SECONDS each, 8 by default, 0 skips it; docs/fuzzing.md).
+# (EMBER_FUZZ_SECONDS each, 4 by default, 0 skips it; docs/fuzzing.md).
 set -euo pipefail
 source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
 
@@ -25,7 +25,7 @@ say "running the Maven test suite (unit tests, then end-to-end boots)..."
 cd "$EMBER_ROOT"
 mvn -B -ntp "$@" verify
 # After verify: a known regression fails above with a JUnit report, and this reuses its classes.
-if [ "${EMBER_FUZZ_SECONDS:-8}" != 0 ]; then
-    say "fuzzing every target for ${EMBER_FUZZ_SECONDS:-8}s each (./ember fuzz all)..."
-    "$EMBER_ROOT/scripts/fuzz.sh" all --seconds "${EMBER_FUZZ_SECONDS:-8}"
+if [ "${EMBER_FUZZ_SECONDS:-4}" != 0 ]; then
+    say "fuzzing every target for ${EMBER_FUZZ_SECONDS:-4}s each (./ember fuzz all)..."
+    "$EMBER_ROOT/scripts/fuzz.sh" all --seconds "${EMBER_FUZZ_SECONDS:-4}"
 fi
