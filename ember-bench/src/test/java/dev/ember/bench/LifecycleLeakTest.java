@@ -23,13 +23,16 @@ import org.junit.jupiter.api.Test;
  * under load: 100 cycles ended 31 lines above the baseline, 40 cycles with
  * {@code MALLOC_ARENA_MAX=2} 21, all small anonymous regions, flat between samples rather
  * than rising per cycle. A leaked guest memory shows in {@link ProcessResources#bigMapBytes} at
- * once, a leaked thread in the thread count.
+ * once, by its whole size (the bound is half of it, since Linux merges a small anonymous region
+ * into a big neighbour with the same flags), a leaked thread in the thread count.
  */
 class LifecycleLeakTest {
 
     private static final Path GUEST = Path.of(System.getProperty("ember.guest.dir", "guest/out"));
     private static final int CYCLES = Integer.getInteger("ember.leak.cycles", 20);
     static final int MAPS_SLACK = 2 * 8 * Runtime.getRuntime().availableProcessors();
+    /** The guest memory of one cycle's VM: what a leaked guest memory would add to the big regions. */
+    private static final long GUEST_MEMORY_BYTES = (long) LeakFigures.MEM_MIB << 20;
 
     @Test
     void createBootDestroyCyclesLeaveThreadsFdsBuffersAndMappingsWhereTheyWere() throws Exception {
@@ -50,7 +53,9 @@ class LifecycleLeakTest {
             assertTrue(end.fds() <= baseline.fds(), report);
             assertTrue(end.directBytes() <= baseline.directBytes(), report);
             assertTrue(end.mappedBytes() <= baseline.mappedBytes(), report);
-            assertTrue(end.bigMapBytes() <= baseline.bigMapBytes(), report);
+            // A leaked guest memory adds its whole size; a small anonymous region that the kernel
+            // merged into a big neighbour with the same flags adds a few MiB (CI saw +9.2 MiB).
+            assertTrue(end.bigMapBytes() - baseline.bigMapBytes() < GUEST_MEMORY_BYTES / 2, report);
             assertTrue(end.maps() <= baseline.maps() + MAPS_SLACK, report);
         } finally {
             Files.deleteIfExists(scratch);
