@@ -13,11 +13,21 @@ final class FuzzFiles {
 
     private FuzzFiles() { }
 
-    /** {@return a new temporary directory, for the static files of a target class} */
+    /**
+     * {@return a new temporary directory, for the static files of a target class}, removed with
+     * what is in it when the JVM exits (a campaign ends with System.exit; deleteOnExit alone
+     * left the directory behind, as it was not empty)
+     */
     static Path tempDir(String prefix) {
         try {
             Path dir = Files.createTempDirectory(prefix);
-            dir.toFile().deleteOnExit();
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    deleteTree(dir);
+                } catch (IOException ignored) {
+                    // best effort: what cannot be removed stays in the temporary directory
+                }
+            }, "fuzz-files-cleanup"));
             return dir;
         } catch (IOException e) {
             throw new UncheckedIOException(e);

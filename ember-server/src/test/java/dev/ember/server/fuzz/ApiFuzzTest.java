@@ -251,8 +251,9 @@ class ApiFuzzTest {
     private static Path tempDir() {
         try {
             Path dir = Files.createTempDirectory("ember-api-fuzz");
-            Files.writeString(dir.resolve("file"), "not a kernel, disk or snapshot");
             dir.toFile().deleteOnExit();
+            // registered after the directory, so deleted before it (deleteOnExit runs in reverse)
+            Files.writeString(dir.resolve("file"), "not a kernel, disk or snapshot").toFile().deleteOnExit();
             return dir;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
