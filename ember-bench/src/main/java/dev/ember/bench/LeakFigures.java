@@ -5,11 +5,10 @@ import dev.ember.config.DriveConfig;
 import dev.ember.config.EntropyConfig;
 import dev.ember.config.MachineConfig;
 import dev.ember.config.NetworkInterfaceConfig;
+import dev.ember.log.LogSink;
 import dev.ember.vmm.ExecResult;
 import dev.ember.vmm.MicroVm;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -125,7 +124,7 @@ public final class LeakFigures implements Callable<Integer> {
                 .networkInterface(new NetworkInterfaceConfig("eth0", null, null, List.of()))
                 .entropy(new EntropyConfig(null))
                 .guestAgent(true)
-                .errors(new PrintStream(new ByteArrayOutputStream(), true))
+                .log(LogSink.discard())
                 .build()) {
             vm.start();
             vm.agent().awaitReady(STEP);

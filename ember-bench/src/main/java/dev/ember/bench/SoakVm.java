@@ -5,12 +5,11 @@ import dev.ember.config.DriveConfig;
 import dev.ember.config.MachineConfig;
 import dev.ember.config.NetworkInterfaceConfig;
 import dev.ember.config.VsockConfig;
+import dev.ember.log.LogSink;
 import dev.ember.vmm.ExecResult;
 import dev.ember.vmm.MicroVm;
 import dev.ember.vmm.MicroVmBuilder;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -133,7 +132,7 @@ final class SoakVm implements Runnable {
                     .vsock(new VsockConfig(3, uds))
                     .guestAgent(true)
                     .consoleHistoryBytes(MicroVmBuilder.MIN_CONSOLE_HISTORY_BYTES)
-                    .errors(new PrintStream(new ByteArrayOutputStream(), true))
+                    .log(LogSink.discard())
                     .build();
             vm.start();
             vm.agent().awaitReady(settings.timeout());

@@ -13,7 +13,6 @@ import dev.ember.config.VsockConfig;
 import dev.ember.log.LogSink;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -188,15 +187,6 @@ public final class MicroVmBuilder {
         return this;
     }
 
-    /**
-     * Reports about this VM as lines on {@code errors}.
-     *
-     * @deprecated use {@link #log(LogSink)}: {@code log(LogSink.stream(errors))}
-     */
-    @Deprecated
-    public MicroVmBuilder errors(PrintStream errors) {
-        return log(LogSink.stream(Objects.requireNonNull(errors, "errors")));
-    }
 
     /**
      * Checks the configuration, reads the boot images and lays out guest memory; nothing runs

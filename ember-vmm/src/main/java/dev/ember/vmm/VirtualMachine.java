@@ -31,7 +31,6 @@ import dev.ember.snapshot.SnapshotPair;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -119,25 +118,7 @@ public final class VirtualMachine implements AutoCloseable {
         this(config, consoleOut, log, null);
     }
 
-    /**
-     * As {@link #VirtualMachine(VmConfig, OutputStream, LogSink)}, each report one line on {@code errors}.
-     *
-     * @deprecated give a {@link LogSink}: {@code LogSink.stream(errors)}
-     */
-    @Deprecated
-    public VirtualMachine(VmConfig config, OutputStream consoleOut, PrintStream errors) throws BootException {
-        this(config, consoleOut, LogSink.stream(errors), null);
-    }
 
-    /**
-     * As {@link #VirtualMachine(VmConfig, OutputStream, LogSink, Mmds)}, each report one line on {@code errors}.
-     *
-     * @deprecated give a {@link LogSink}: {@code LogSink.stream(errors)}
-     */
-    @Deprecated
-    public VirtualMachine(VmConfig config, OutputStream consoleOut, PrintStream errors, Mmds mmds) throws BootException {
-        this(config, consoleOut, LogSink.stream(errors), mmds);
-    }
 
     /**
      * Builds the machine with a metadata store the caller keeps (the API server fills it before
@@ -179,17 +160,6 @@ public final class VirtualMachine implements AutoCloseable {
         }
     }
 
-    /**
-     * As {@link #restore(Path, Path, UnaryOperator, OutputStream, LogSink, Mmds)}, each report one line on {@code errors}.
-     *
-     * @deprecated give a {@link LogSink}: {@code LogSink.stream(errors)}
-     */
-    @Deprecated
-    public static VirtualMachine restore(Path stateFile, Path memoryFile, UnaryOperator<VmConfig> overrides,
-                                         OutputStream consoleOut, PrintStream errors, Mmds mmds)
-            throws SnapshotException, BootException {
-        return restore(stateFile, memoryFile, overrides, consoleOut, LogSink.stream(errors), mmds);
-    }
 
     private VirtualMachine(VmConfig config, OutputStream consoleOut, LogSink log, Mmds mmds,
                            VmState restoreFrom, Path memoryFile) throws BootException, IllegalArgumentException {

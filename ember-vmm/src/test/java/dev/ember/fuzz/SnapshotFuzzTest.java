@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import dev.ember.log.LogSink;
 import dev.ember.boot.BootException;
 import dev.ember.config.DriveConfig;
 import dev.ember.config.NetworkInterfaceConfig;
@@ -16,7 +17,6 @@ import dev.ember.vmm.VirtualMachine;
 import dev.ember.vmm.VmConfig;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.nio.file.Files;
@@ -41,7 +41,7 @@ class SnapshotFuzzTest {
     private static final Path MEMORY = DIR.resolve("fuzz.mem");
     private static final Path DISK = DIR.resolve("disk.img");
     private static final Path SHARE = DIR.resolve("share");
-    private static final PrintStream QUIET = new PrintStream(OutputStream.nullOutputStream());
+    private static final LogSink QUIET = LogSink.discard();
 
     private static Path createDir() {
         try {

@@ -1,5 +1,6 @@
 package dev.ember.vmm;
 
+import dev.ember.log.LogSink;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -11,8 +12,6 @@ import dev.ember.agent.MountSpec;
 import dev.ember.agent.ProcessSpec;
 import dev.ember.config.BootSourceConfig;
 import dev.ember.config.MachineConfig;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -38,7 +37,7 @@ class AgentAsInitEndToEndTest {
                         "console=ttyS0 rdinit=/usr/bin/ember-agent"))
                 .machineConfig(new MachineConfig(1, 128, false, false))
                 .guestAgent(true)
-                .errors(new PrintStream(new ByteArrayOutputStream(), true))
+                .log(LogSink.discard())
                 .build()) {
             vm.start();
             assertTrue(vm.awaitOutput("ember-agent: ready", T), vm.console().text());
@@ -70,7 +69,7 @@ class AgentAsInitEndToEndTest {
                 .bootSource(new BootSourceConfig(GUEST.resolve("Image"), GUEST.resolve("initramfs.cpio"),
                         "console=ttyS0 rdinit=/usr/bin/ember-agent"))
                 .guestAgent(true)
-                .errors(new PrintStream(new ByteArrayOutputStream(), true))
+                .log(LogSink.discard())
                 .build()) {
             vm.start();
             vm.agent().awaitReady(T);
@@ -87,7 +86,7 @@ class AgentAsInitEndToEndTest {
                 .bootSource(new BootSourceConfig(GUEST.resolve("Image"), GUEST.resolve("initramfs.cpio"),
                         "console=ttyS0 rdinit=/usr/bin/ember-agent"))
                 .guestAgent(true)
-                .errors(new PrintStream(new ByteArrayOutputStream(), true))
+                .log(LogSink.discard())
                 .build();
         try (vm) {
             vm.start();

@@ -1,5 +1,6 @@
 package dev.ember.vmm;
 
+import dev.ember.log.LogSink;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -39,7 +40,7 @@ class BalloonEndToEndTest {
         VmConfig config = new VmConfig(1, 384 * MIB, dir.resolve("Image"), dir.resolve("initramfs.cpio"),
                 VmConfig.DEFAULT_CMDLINE, null, null, devices);
         TextConsole console = new TextConsole();
-        try (VirtualMachine vm = new VirtualMachine(config, console, new PrintStream(console, true))) {
+        try (VirtualMachine vm = new VirtualMachine(config, console, LogSink.stream(new PrintStream(console, true)))) {
             CompletableFuture<Integer> run = TextConsole.runInBackground(vm);
             int at = console.awaitPrompt();
             // Touch 256 MiB of guest RAM, then free it: the guest no longer uses it, the host still holds it.

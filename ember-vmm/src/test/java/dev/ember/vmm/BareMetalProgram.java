@@ -2,6 +2,7 @@ package dev.ember.vmm;
 
 import dev.ember.config.DevicesConfig;
 import dev.ember.config.EngineConfig;
+import dev.ember.log.LogSink;
 import dev.ember.riscv.testing.Assembler;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -203,7 +204,7 @@ final class BareMetalProgram {
         VmConfig config = new VmConfig(vcpus, memoryBytes, null, null, "", null, file, devices)
                 .withEngine(engine).named(name);
         long start = System.nanoTime();
-        try (VirtualMachine vm = new VirtualMachine(config, console, new PrintStream(errors, true, StandardCharsets.UTF_8))) {
+        try (VirtualMachine vm = new VirtualMachine(config, console, LogSink.stream(new PrintStream(errors, true, StandardCharsets.UTF_8)))) {
             Thread watchdog = Thread.ofPlatform().daemon().name("baremetal-watchdog").start(() -> {
                 try {
                     Thread.sleep(timeout);

@@ -2,6 +2,7 @@ package dev.ember.vmm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.ember.log.LogSink;
 import dev.ember.riscv.testing.Assembler;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -71,7 +72,7 @@ class BareMetalTest {
         ByteArrayOutputStream console = new ByteArrayOutputStream();
         ByteArrayOutputStream errors = new ByteArrayOutputStream();
         try (VirtualMachine vm = new VirtualMachine(new VmConfig(1, 16L << 20, null, null, "", null, elf),
-                console, new PrintStream(errors, true, StandardCharsets.UTF_8))) {
+                console, LogSink.stream(new PrintStream(errors, true, StandardCharsets.UTF_8)))) {
             assertEquals(status, vm.run(), () -> name + ": exit status; stderr: " + errors);
         }
         assertEquals("hello from htif\n", console.toString(StandardCharsets.UTF_8));

@@ -1,10 +1,5 @@
 package dev.ember.vmm;
 
-import dev.ember.config.BootSourceConfig;
-import dev.ember.config.MachineConfig;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -24,7 +19,6 @@ import java.util.Random;
  */
 final class Bystander implements AutoCloseable {
 
-    static final Path GUEST = Path.of(System.getProperty("ember.guest.dir", "guest/out"));
     private static final Duration T = Duration.ofSeconds(120);
     private static final int JOB_BYTES = 64 * 1024;
 
@@ -36,15 +30,7 @@ final class Bystander implements AutoCloseable {
 
     /** Boots the bystander and waits for its agent. */
     Bystander() throws Exception {
-        vm = MicroVm.builder()
-                .name("bystander")
-                .bootSource(new BootSourceConfig(GUEST.resolve("Image"), GUEST.resolve("initramfs.cpio"), null))
-                .machineConfig(new MachineConfig(1, 128, false, false))
-                .guestAgent(true)
-                .errors(new PrintStream(new ByteArrayOutputStream(), true))
-                .build();
-        vm.start();
-        vm.agent().awaitReady(T);
+        vm = AgentGuest.boot(AgentGuest.builder("bystander", 128), T);
     }
 
     /** Starts running jobs back to back; the latencies recorded so far are forgotten. */

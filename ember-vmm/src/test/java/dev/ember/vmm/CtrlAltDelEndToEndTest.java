@@ -1,5 +1,6 @@
 package dev.ember.vmm;
 
+import dev.ember.log.LogSink;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -27,7 +28,7 @@ class CtrlAltDelEndToEndTest {
         VmConfig config = new VmConfig(1, 128L << 20, dir.resolve("Image"), dir.resolve("initramfs.cpio"),
                 VmConfig.DEFAULT_CMDLINE, null, null, keyboardOnly);
         TextConsole console = new TextConsole();
-        try (VirtualMachine vm = new VirtualMachine(config, console, new PrintStream(console, true))) {
+        try (VirtualMachine vm = new VirtualMachine(config, console, LogSink.stream(new PrintStream(console, true)))) {
             CompletableFuture<Integer> run = TextConsole.runInBackground(vm);
             int at = console.await("ember-guest: userspace up", 0, 180_000);
             console.await("# ", at, 60_000);

@@ -5,9 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.ember.config.BootSourceConfig;
 import dev.ember.config.DriveConfig;
-import dev.ember.config.MachineConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.io.RandomAccessFile;
@@ -37,7 +35,6 @@ import org.junit.jupiter.api.TestInstance;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class DiskFaultEndToEndTest {
 
-    private static final Path GUEST = Path.of(System.getProperty("ember.guest.dir", "guest/out"));
     private static final Duration T = Duration.ofSeconds(120);
     private static final int MIB = 1 << 20;
     private static final int BLOCK = 64 * 1024;
@@ -72,18 +69,11 @@ class DiskFaultEndToEndTest {
         new java.util.Random(12).nextBytes(content);
         Files.write(shrinkingImage, content);
 
-        vm = MicroVm.builder()
-                .name("disk-faults")
-                .bootSource(new BootSourceConfig(GUEST.resolve("Image"), GUEST.resolve("initramfs.cpio"), null))
-                .machineConfig(new MachineConfig(1, 128, false, false))
+        vm = AgentGuest.boot(AgentGuest.builder("disk-faults", 128)
                 .drive(new DriveConfig("full", fullImage, false, false))
                 .drive(new DriveConfig("failing", failingImage, false, false))
                 .drive(new DriveConfig("shrinking", shrinkingImage, false, false))
-                .guestAgent(true)
-                .log(dev.ember.log.LogSink.stream(new PrintStream(errors, true)))
-                .build();
-        vm.start();
-        vm.agent().awaitReady(T);
+                .log(dev.ember.log.LogSink.stream(new PrintStream(errors, true))), T);
     }
 
     @AfterAll

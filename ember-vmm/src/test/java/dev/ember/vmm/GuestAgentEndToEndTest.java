@@ -1,5 +1,6 @@
 package dev.ember.vmm;
 
+import dev.ember.log.LogSink;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -10,9 +11,6 @@ import dev.ember.agent.AgentException;
 import dev.ember.agent.GuestProcess;
 import dev.ember.agent.ProcessSpec;
 import dev.ember.config.BootSourceConfig;
-import dev.ember.config.MachineConfig;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
@@ -45,15 +43,7 @@ class GuestAgentEndToEndTest {
 
     @BeforeAll
     void boot() throws Exception {
-        vm = MicroVm.builder()
-                .name("agent")
-                .bootSource(new BootSourceConfig(GUEST.resolve("Image"), GUEST.resolve("initramfs.cpio"), null))
-                .machineConfig(new MachineConfig(1, 128, false, false))
-                .guestAgent(true)
-                .errors(new PrintStream(new ByteArrayOutputStream(), true))
-                .build();
-        vm.start();
-        vm.agent().awaitReady(T);
+        vm = AgentGuest.boot(AgentGuest.builder("agent", 128), T);
     }
 
     @AfterAll
@@ -233,7 +223,7 @@ class GuestAgentEndToEndTest {
                 .bootSource(new BootSourceConfig(GUEST.resolve("Image"), GUEST.resolve("initramfs.cpio"),
                         "console=ttyS0 rdinit=/bin/sh"))
                 .guestAgent(true)
-                .errors(new PrintStream(new ByteArrayOutputStream(), true))
+                .log(LogSink.discard())
                 .build()) {
             own.start();
             assertEquals(new GuestCommandResult("via-console", 0), own.exec("echo via-$((1))console | tr -d 1", T));
@@ -264,7 +254,7 @@ class GuestAgentEndToEndTest {
         try (MicroVm own = MicroVm.builder()
                 .bootSource(new BootSourceConfig(GUEST.resolve("Image"), GUEST.resolve("initramfs.cpio"), null))
                 .guestAgent(true)
-                .errors(new PrintStream(new ByteArrayOutputStream(), true))
+                .log(LogSink.discard())
                 .build()) {
             socket = own.agent().udsPath();
             assertThat(socket).exists();

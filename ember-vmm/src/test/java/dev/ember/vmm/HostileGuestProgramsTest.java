@@ -4,17 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.ember.agent.ProcessSpec;
-import dev.ember.config.BootSourceConfig;
 import dev.ember.config.DriveConfig;
-import dev.ember.config.MachineConfig;
 import dev.ember.config.NetworkInterfaceConfig;
 import dev.ember.config.RateLimiterConfig;
 import dev.ember.config.TokenBucketConfig;
 import dev.ember.riscv.testing.Assembler;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.PrintStream;
 import java.io.RandomAccessFile;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -25,6 +21,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -99,21 +96,12 @@ class HostileGuestProgramsTest {
         }
     }
 
-    private MicroVm boot(String name, MicroVmBuilder extra) throws Exception {
-        return boot(name, GUEST_MIB, extra);
+    private MicroVm boot(String name, UnaryOperator<MicroVmBuilder> devices) throws Exception {
+        return boot(name, GUEST_MIB, devices);
     }
 
-    private MicroVm boot(String name, int memoryMib, MicroVmBuilder extra) throws Exception {
-        MicroVm vm = extra
-                .name(name)
-                .bootSource(new BootSourceConfig(Bystander.GUEST.resolve("Image"),
-                        Bystander.GUEST.resolve("initramfs.cpio"), null))
-                .machineConfig(new MachineConfig(1, memoryMib, false, false))
-                .guestAgent(true)
-                .errors(new PrintStream(new ByteArrayOutputStream(), true))
-                .build();
-        vm.start();
-        vm.agent().awaitReady(T);
+    private MicroVm boot(String name, int memoryMib, UnaryOperator<MicroVmBuilder> devices) throws Exception {
+        MicroVm vm = AgentGuest.boot(devices.apply(AgentGuest.builder(name, memoryMib)), T);
         ExecResult put = vm.exec("cat > " + PROGRAM + " && chmod 755 " + PROGRAM, program(), T);
         assertEquals(0, put.exitCode(), put.stderrText());
         return vm;
@@ -157,7 +145,7 @@ class HostileGuestProgramsTest {
     @Test
     void aForkBombThatEatsMemoryIsStoppedByTheGuestsOwnLimits() throws Exception {
         // The smallest guest the default image runs well in, so that the bomb exhausts it soon.
-        try (MicroVm vm = boot("bomb", BOMB_GUEST_MIB, MicroVm.builder())) {
+        try (MicroVm vm = boot("bomb", BOMB_GUEST_MIB, b -> b)) {
             ProcessSpec bomb = ProcessSpec.builder(PROGRAM, "bomb", Integer.toString(BOMB_SECONDS), Integer.toString(BOMB_MIB))
                     .user(1000, 1000)
                     .rlimit(new ProcessSpec.Rlimit("RLIMIT_NPROC", BOMB_NPROC, BOMB_NPROC))
@@ -195,7 +183,7 @@ class HostileGuestProgramsTest {
         try (RandomAccessFile f = new RandomAccessFile(disk.toFile(), "rw")) {
             f.setLength(64 * MIB);
         }
-        try (MicroVm vm = boot("writer", MicroVm.builder().drive(new DriveConfig("scratch", disk, false, false)))) {
+        try (MicroVm vm = boot("writer", b -> b.drive(new DriveConfig("scratch", disk, false, false)))) {
             bystander.start();
             Thread.sleep(WRITE_SECONDS * 1000L);
             Bystander.Jobs idle = bystander.stop();
@@ -230,8 +218,8 @@ class HostileGuestProgramsTest {
     @Test
     void aFloodOfFramesLeavesTheNetworkWorking() throws Exception {
         try (ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-             MicroVm vm = boot("flood", MicroVm.builder()
-                     .networkInterface(new NetworkInterfaceConfig("eth0", null, null, List.of())))) {
+             MicroVm vm = boot("flood",
+                     b -> b.networkInterface(new NetworkInterfaceConfig("eth0", null, null, List.of())))) {
             Thread answers = Thread.ofPlatform().daemon().name("pong").start(() -> {
                 while (!server.isClosed()) {
                     try (Socket s = server.accept()) {

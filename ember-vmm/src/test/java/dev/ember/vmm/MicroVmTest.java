@@ -9,11 +9,10 @@ import dev.ember.boot.BootException;
 import dev.ember.config.BootSourceConfig;
 import dev.ember.config.DriveConfig;
 import dev.ember.config.MachineConfig;
+import dev.ember.log.LogSink;
 import dev.ember.memory.MmioDevice;
 import dev.ember.riscv.testing.Assembler;
-import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,7 +43,7 @@ class MicroVmTest {
                 .name(name)
                 .bootSource(new BootSourceConfig(GUEST.resolve("Image"), GUEST.resolve("initramfs.cpio"), null))
                 .machineConfig(new MachineConfig(1, 128, false, false))
-                .errors(new PrintStream(new ByteArrayOutputStream(), true));
+                .log(LogSink.discard());
     }
 
     @BeforeAll
@@ -223,7 +222,7 @@ class MicroVmTest {
         try (MicroVm broken = MicroVm.builder().name("broken")
                 .bootSource(new BootSourceConfig(kernel, null, null))
                 .machineConfig(new MachineConfig(1, 16, false, false))
-                .errors(new PrintStream(new ByteArrayOutputStream(), true))
+                .log(LogSink.discard())
                 .build()) {
             broken.machine().mapDevice(0x2000_0000L, new MmioDevice() {
                 @Override public long size() { return 0x1000; }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import dev.ember.config.DevicesConfig;
 import dev.ember.config.MmdsConfig;
 import dev.ember.config.NetworkInterfaceConfig;
+import dev.ember.log.LogSink;
 import dev.ember.mmds.Mmds;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -30,7 +31,7 @@ class MmdsEndToEndTest {
         VmConfig config = new VmConfig(1, 128L << 20, dir.resolve("Image"), dir.resolve("initramfs.cpio"),
                 VmConfig.DEFAULT_CMDLINE, null, null, devices);
         TextConsole console = new TextConsole();
-        try (VirtualMachine vm = new VirtualMachine(config, console, new PrintStream(console, true), mmds)) {
+        try (VirtualMachine vm = new VirtualMachine(config, console, LogSink.stream(new PrintStream(console, true)), mmds)) {
             CompletableFuture<Integer> run = TextConsole.runInBackground(vm);
             int at = console.awaitPrompt();
             // busybox wget cannot PUT, so the token request goes through nc.

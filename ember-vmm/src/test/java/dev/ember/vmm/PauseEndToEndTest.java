@@ -1,5 +1,6 @@
 package dev.ember.vmm;
 
+import dev.ember.log.LogSink;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -28,7 +29,7 @@ class PauseEndToEndTest {
         VmConfig config = new VmConfig(2, 128L << 20, dir.resolve("Image"), dir.resolve("initramfs.cpio"),
                 VmConfig.DEFAULT_CMDLINE, null, null);
         TextConsole console = new TextConsole();
-        try (VirtualMachine vm = new VirtualMachine(config, console, new PrintStream(console, true))) {
+        try (VirtualMachine vm = new VirtualMachine(config, console, LogSink.stream(new PrintStream(console, true)))) {
             CompletableFuture<Integer> run = TextConsole.runInBackground(vm);
             int at = console.awaitPrompt();
             // A busy loop keeps both harts' counters moving while the guest runs.

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.ember.log.LogSink;
 import dev.ember.snapshot.SnapshotException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -48,7 +49,7 @@ class SnapshotEndToEndTest {
         // checksum, which depends on every step having run once, in order.
         String work = "s=0; i=0; while [ $i -lt 1000 ]; do i=$((i+1)); s=$(( (s*31 + i) % 1000003 )); echo $i $s >> /tmp/log; [ $i = 40 ] && echo \"mid\"\"way\";"
                 + " done; echo \"res\"\"ult-$s-$(md5sum < /tmp/log | cut -c1-8)\"";
-        try (VirtualMachine vm = new VirtualMachine(guest().withEngine(engine), console, new PrintStream(console, true))) {
+        try (VirtualMachine vm = new VirtualMachine(guest().withEngine(engine), console, LogSink.stream(new PrintStream(console, true)))) {
             CompletableFuture<Integer> run = TextConsole.runInBackground(vm);
             int at = console.awaitPrompt();
             TextConsole.type(vm, "echo \"sta\"\"rted\"; " + work);
@@ -70,7 +71,7 @@ class SnapshotEndToEndTest {
             for (int copy = 0; copy < 2; copy++) {
                 TextConsole c = new TextConsole();
                 try (VirtualMachine restored = VirtualMachine.restore(state, mem, cfg -> cfg.named("copy" + c.hashCode()), c,
-                        new PrintStream(c, true), null)) {
+                        LogSink.stream(new PrintStream(c, true)), null)) {
                     CompletableFuture<Integer> r = TextConsole.runInBackground(restored);
                     assertThat(result(c, 0)).isEqualTo(expected);
                     TextConsole.type(restored, "poweroff");
@@ -98,7 +99,7 @@ class SnapshotEndToEndTest {
         Path diffState = tmp.resolve("diff.state");
         Path diffMem = tmp.resolve("diff.mem");
         Path fullMem = tmp.resolve("full.mem");
-        try (VirtualMachine vm = new VirtualMachine(config, console, new PrintStream(console, true))) {
+        try (VirtualMachine vm = new VirtualMachine(config, console, LogSink.stream(new PrintStream(console, true)))) {
             vm.trackDirtyPages();
             CompletableFuture<Integer> run = TextConsole.runInBackground(vm);
             int at = console.awaitPrompt();
@@ -122,7 +123,7 @@ class SnapshotEndToEndTest {
             run.get();
             Thread.sleep(1500);   // time on disk, which the guest must not see
             TextConsole c = new TextConsole();
-            try (VirtualMachine restored = VirtualMachine.restore(diffState, rebased, null, c, new PrintStream(c, true), null)) {
+            try (VirtualMachine restored = VirtualMachine.restore(diffState, rebased, null, c, LogSink.stream(new PrintStream(c, true)), null)) {
                 // Guest time goes on from the snapshot: never backwards, and without the 1.5 s.
                 long restoredTime = restored.harts()[0].time();
                 assertThat(restoredTime).isGreaterThanOrEqualTo(guestTimeAtSnapshot);
@@ -138,7 +139,7 @@ class SnapshotEndToEndTest {
     @Test
     void aDiffSnapshotNeedsDirtyPageTracking() throws Exception {
         TextConsole console = new TextConsole();
-        try (VirtualMachine vm = new VirtualMachine(guest(), console, new PrintStream(console, true))) {
+        try (VirtualMachine vm = new VirtualMachine(guest(), console, LogSink.stream(new PrintStream(console, true)))) {
             CompletableFuture<Integer> run = TextConsole.runInBackground(vm);
             console.awaitPrompt();
             vm.pause();
@@ -155,6 +156,6 @@ class SnapshotEndToEndTest {
         Path state = tmp.resolve("bad.state");
         Files.write(state, new byte[] {'E', 'M', 'B', 'E', 'R', 'V', 'M', 0, 1, 0, 0, 0});
         assertThatThrownBy(() -> VirtualMachine.restore(state, tmp.resolve("none.mem"), null, new TextConsole(),
-                System.err, null)).isInstanceOf(SnapshotException.class).hasMessageContaining("truncated");
+                LogSink.stderr(), null)).isInstanceOf(SnapshotException.class).hasMessageContaining("truncated");
     }
 }

@@ -1,5 +1,6 @@
 package dev.ember.vmm;
 
+import dev.ember.log.LogSink;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -9,8 +10,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.ember.config.BootSourceConfig;
 import dev.ember.config.MachineConfig;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -54,7 +53,7 @@ class VirtioFsEndToEndTest {
                 .machineConfig(new MachineConfig(1, 128, false, false))
                 .share("work", rw, false)
                 .share("docs", ro, true)
-                .errors(new PrintStream(new ByteArrayOutputStream(), true))
+                .log(LogSink.discard())
                 .build();
         vm.start();
         assertEquals(0, sh("mkdir -p /mnt/rw /mnt/ro && mount -t virtiofs work /mnt/rw && mount -t virtiofs docs /mnt/ro")

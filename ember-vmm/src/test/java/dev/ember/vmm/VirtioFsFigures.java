@@ -1,10 +1,9 @@
 package dev.ember.vmm;
 
+import dev.ember.log.LogSink;
 import dev.ember.config.BootSourceConfig;
 import dev.ember.config.DriveConfig;
 import dev.ember.config.MachineConfig;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -35,7 +34,7 @@ public final class VirtioFsFigures {
                 .machineConfig(new MachineConfig(1, 256, false, false))
                 .drive(new DriveConfig("disk", work.resolve("disk.ext4"), false, false))
                 .share("fs", share, false)
-                .errors(new PrintStream(new ByteArrayOutputStream(), true))
+                .log(LogSink.discard())
                 .build()) {
             vm.start();
             exec(vm, "mkdir -p /mnt/blk /mnt/fs && mount -t ext4 /dev/vda /mnt/blk && mount -t virtiofs fs /mnt/fs");
