@@ -37,6 +37,25 @@ class SnapshotFileTest {
     }
 
     @Test
+    void aWriteRemovesTheTemporaryFilesOfKilledWritersOnly() throws Exception {
+        Process gone = new ProcessBuilder("true").start();
+        gone.waitFor();
+        long deadPid = gone.pid();
+        long livePid = ProcessHandle.current().pid();
+        Path killed = Files.write(tmp.resolve(".s." + deadPid + ".123.tmp"), new byte[4096]);      // a writer SIGKILLed
+        Path writing = Files.write(tmp.resolve(".s." + livePid + ".456.tmp"), new byte[16]);        // a writer at work
+        Path otherTarget = Files.write(tmp.resolve(".s.1." + deadPid + ".789.tmp"), new byte[16]);  // for "s.1", not "s"
+        Path notOurs = Files.write(tmp.resolve(".s.notes.tmp"), new byte[16]);
+
+        Path f = tmp.resolve("s");
+        SnapshotFile.write(f, PAYLOAD);
+
+        assertThat(SnapshotFile.read(f)).isEqualTo(PAYLOAD);
+        assertThat(Files.list(tmp)).containsExactlyInAnyOrder(f, writing, otherTarget, notOurs);
+        assertThat(killed).doesNotExist();
+    }
+
+    @Test
     void everySingleBitFlipIsDetected() throws Exception {
         Path f = tmp.resolve("s");
         SnapshotFile.write(f, PAYLOAD);
