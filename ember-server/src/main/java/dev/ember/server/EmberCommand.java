@@ -2,6 +2,7 @@ package dev.ember.server;
 
 import dev.ember.server.api.ApiLauncher;
 import dev.ember.server.jailer.JailerCommand;
+import dev.ember.server.jailer.ParentWatch;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import dev.ember.snapshot.SnapshotException;
@@ -89,6 +90,7 @@ public final class EmberCommand implements Callable<Integer> {
     }
 
     public static void main(String[] args) {
+        ParentWatch.startIfAsked();
         System.exit(commandLine().execute(args));
     }
 

@@ -237,11 +237,13 @@ public final class JailerCommand implements Callable<Integer> {
     }
 
     /**
-     * {@return JVM options for the jail: no hsperfdata file, /tmp for temporary files, and with a
-     * memory limit, a heap sized to it} (the JVM cannot see its cgroup from inside the chroot)
+     * {@return JVM options for the jail: no hsperfdata file, /tmp for temporary files, an exit
+     * when bwrap dies ({@link ParentWatch}), and with a memory limit, a heap sized to it} (the
+     * JVM cannot see its cgroup from inside the chroot)
      */
     static List<String> jvmOptions(List<CgroupSetting> settings) {
-        List<String> out = new ArrayList<>(List.of("-XX:-UsePerfData", "-Djava.io.tmpdir=/tmp"));
+        List<String> out = new ArrayList<>(List.of("-XX:-UsePerfData", "-Djava.io.tmpdir=/tmp",
+                "-D" + ParentWatch.PROPERTY + "=true"));
         for (CgroupSetting s : settings) {
             if (s.file().equals("memory.max") || s.file().equals("memory.limit_in_bytes")) {
                 long bytes = bytes(s.value());

@@ -1,14 +1,19 @@
 package dev.ember.server.jailer;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.ember.server.api.ApiProcess;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -182,6 +187,37 @@ class JailerEndToEndTest {
             assertThat(session).isEqualTo(Long.toString(daemon.api.process().pid()));
             assertThat(daemon.api.output()).isEmpty();
         }
+    }
+
+    @Test
+    void killingTheJailsBwrapEndsTheVmm() throws Exception {
+        String id = "jail-kill-" + ProcessHandle.current().pid();
+        try (JailedEmber jailed = JailedEmber.start(base, id, true, "--uid", "4242", "--gid", "4242")) {
+            ProcessHandle vmm = jailed.vmm();
+            ProcessHandle bwrap = vmm.parent().orElseThrow();
+            assertThat(bwrap.info().command().orElse("")).endsWith("bwrap");
+            assertTrue(bwrap.destroyForcibly());
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (running(vmm) && System.nanoTime() - deadline < 0) {
+                Thread.sleep(50);
+            }
+            assertFalse(running(vmm), "the VMM outlived its jail's bwrap");
+        }
+    }
+
+    /**
+     * {@return whether the process runs}: a killed process whose parent died stays a zombie until
+     * init reaps it, and some inits (a container's) never do, so /proc's state, not kill(pid, 0)
+     */
+    private static boolean running(ProcessHandle h) throws IOException {
+        String s;
+        try {
+            s = Files.readString(Path.of("/proc/" + h.pid() + "/stat"));
+        } catch (NoSuchFileException gone) {
+            return false;
+        }
+        char state = s.charAt(s.lastIndexOf(')') + 2);   // proc(5): "pid (comm) state ..."
+        return state != 'Z' && state != 'X';
     }
 
     @Test
