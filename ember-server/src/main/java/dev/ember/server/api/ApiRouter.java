@@ -3,6 +3,7 @@ package dev.ember.server.api;
 import dev.ember.log.Log;
 import dev.ember.server.api.ApiModel.Action;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.InvalidPathException;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
@@ -56,16 +57,24 @@ final class ApiRouter {
                 reply = dispatch(method, resource, tokens.subList(Math.min(1, tokens.size()), tokens.size()).iterator(), body);
             }
         } catch (ApiError e) {
-            if (counter != null) {
-                metrics.inc(group, counter + "_fails");
-            }
-            String status = e.status() == 413 ? "413 Payload too large" : "400 Bad Request";
-            log.error("Received Error. Status code: " + status + ". Message: " + e.getMessage());
-            return new Reply(e.status(), Json.faultBody(e.getMessage()));
+            return refused(e, group, counter);
+        } catch (InvalidPathException e) {
+            // any other path field (snapshot, metrics, logger, vsock): checked where it is used,
+            // before anything changes, so the request is refused whole
+            return refused(ApiError.badRequest("Invalid path: " + e.getReason()), group, counter);
         }
         log.info("The request was executed successfully. Status code: "
                 + (reply.status() == 204 ? "204 No Content." : "200 OK."));
         return reply;
+    }
+
+    private Reply refused(ApiError e, String group, String counter) {
+        if (counter != null) {
+            metrics.inc(group, counter + "_fails");
+        }
+        String status = e.status() == 413 ? "413 Payload too large" : "400 Bad Request";
+        log.error("Received Error. Status code: " + status + ". Message: " + e.getMessage());
+        return new Reply(e.status(), Json.faultBody(e.getMessage()));
     }
 
     private Reply dispatch(String method, String resource, Iterator<String> rest, byte[] body) {

@@ -28,6 +28,7 @@ import java.io.OutputStream;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -206,7 +207,7 @@ final class VmmController {
         if (d.isRootDevice() && root != null && !root.driveId().equals(d.driveId())) {
             throw ApiError.badRequest("Drive config error: A root block device already exists!");
         }
-        Path path = Path.of(d.pathOnHost());
+        Path path = hostPath(d.pathOnHost(), "Drive config error: Unable to create the virtio block device: ");
         if (!Files.isRegularFile(path) && !Files.exists(path)) {
             throw ApiError.badRequest("Drive config error: Unable to create the virtio block device: "
                     + "Virtio backend error: Error manipulating the backing file: No such file or directory (os error 2) "
@@ -719,12 +720,24 @@ final class VmmController {
     }
 
     private static void checkReadable(String path, String prefix) {
-        Path p = Path.of(path);
+        Path p = hostPath(path, prefix);
         if (!Files.exists(p)) {
             throw ApiError.badRequest(prefix + "No such file or directory (os error 2)");
         }
         if (!Files.isReadable(p)) {
             throw ApiError.badRequest(prefix + "Permission denied (os error 13)");
+        }
+    }
+
+    /**
+     * {@return {@code path} as a host path}, or a 400 naming why it cannot be one (a NUL
+     * character: JSON carries one as {@code \u0000}, a Unix path cannot)
+     */
+    private static Path hostPath(String path, String prefix) {
+        try {
+            return Path.of(path);
+        } catch (InvalidPathException e) {
+            throw ApiError.badRequest(prefix + "invalid path: " + e.getReason());
         }
     }
 

@@ -172,6 +172,16 @@ class ApiPreBootTest {
     }
 
     @Test
+    void pathsWithANulCharacterAreRefused() throws IOException {
+        // found by ApiFuzzTest#requests: an InvalidPathException escaped the router
+        assertRefusedUnchanged("PUT", "/boot-source", "{\"kernel_image_path\": \"/tmp/Ima\\u0000ge\"}",
+                "Boot source error: The kernel file cannot be opened: invalid path: Nul character not allowed");
+        assertRefusedUnchanged("PUT", "/drives/rootfs", "{\"drive_id\": \"rootfs\", \"path_on_host\": \"/tmp/d\\u0000isk\", "
+                + "\"is_root_device\": true, \"is_read_only\": false}",
+                "Drive config error: Unable to create the virtio block device: invalid path: Nul character not allowed");
+    }
+
+    @Test
     void bootArgsWithANulCharacterAreRefusedBeforeBoot() throws IOException {
         Path kernel = Files.writeString(dir.resolve("nul-test-Image"), "any readable file");
         String before = get("/vm/config").body();
