@@ -131,14 +131,15 @@ class ApiFuzzTest {
         byte[] json = data.consumeBoolean() ? file.toString().getBytes(StandardCharsets.UTF_8)
                 : data.consumeRemainingAsBytes();
         try (ApiHarness api = new ApiHarness()) {
-            ApiHarness.Reply fault = api.configFile(json);
+            ApiHarness.Reply fault = api.configFile(confined(json));
             if (fault != null) {
                 assertFault(fault);
             }
         }
     }
 
-    private static void request(ApiHarness api, String method, String path, byte[] body) {
+    private static void request(ApiHarness api, String method, String path, byte[] fuzzed) {
+        byte[] body = confined(fuzzed);
         List<ApiHarness.Reply> before = state(api);
         ApiHarness.Reply reply = api.route(method, path, body);
         assertTrue(ANSWERS.contains(reply.status()), () -> method + " " + path + " answered " + reply);
@@ -234,6 +235,50 @@ class ApiFuzzTest {
         };
     }
 
+    /**
+     * {@return {@code body} with every {@code log_path} and {@code metrics_path} outside the
+     * temporary directory moved into it}: the API creates those files, and a fuzzed relative name
+     * would land in the working directory (the module's checkout), an absolute one anywhere root
+     * can write. Bodies that are not JSON objects cannot name a file and pass unchanged.
+     */
+    private static byte[] confined(byte[] body) {
+        if (body == null) {
+            return null;
+        }
+        JsonNode tree;
+        try {
+            tree = JSON.readTree(body);
+        } catch (IOException | RuntimeException notJson) {
+            return body;
+        }
+        return tree != null && confine(tree) ? tree.toString().getBytes(StandardCharsets.UTF_8) : body;
+    }
+
+    /** Rewrites file-creating path fields anywhere in {@code node}; {@return whether one changed} */
+    private static boolean confine(JsonNode node) {
+        boolean changed = false;
+        if (node instanceof ObjectNode object) {
+            for (String field : List.of("log_path", "metrics_path")) {
+                JsonNode value = object.get(field);
+                if (value != null && value.isTextual() && !inside(value.asText())) {
+                    object.put(field, DIR.resolve(value.asText().replaceAll("[^A-Za-z0-9]", "") + "-confined").toString());
+                    changed = true;
+                }
+            }
+        }
+        for (JsonNode child : node) {
+            changed |= confine(child);
+        }
+        return changed;
+    }
+
+    private static boolean inside(String path) {
+        if (path.indexOf('\0') >= 0) {
+            return true;   // refused by the API before any file is made
+        }
+        return Path.of(path).toAbsolutePath().normalize().startsWith(DIR);
+    }
+
     /** {@return a file name of letters and digits, so a path stays inside the temporary directory} */
     private static String safeName(FuzzedDataProvider data) {
         String name = data.consumeString(12).replaceAll("[^A-Za-z0-9]", "");
@@ -251,9 +296,16 @@ class ApiFuzzTest {
     private static Path tempDir() {
         try {
             Path dir = Files.createTempDirectory("ember-api-fuzz");
-            dir.toFile().deleteOnExit();
-            // registered after the directory, so deleted before it (deleteOnExit runs in reverse)
-            Files.writeString(dir.resolve("file"), "not a kernel, disk or snapshot").toFile().deleteOnExit();
+            Files.writeString(dir.resolve("file"), "not a kernel, disk or snapshot");
+            // the logs and metrics files the API made there go too (deleteOnExit needs an empty directory)
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try (var entries = Files.list(dir)) {
+                    entries.forEach(f -> f.toFile().delete());
+                } catch (IOException ignored) {
+                    // best effort
+                }
+                dir.toFile().delete();
+            }, "api-fuzz-cleanup"));
             return dir;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
