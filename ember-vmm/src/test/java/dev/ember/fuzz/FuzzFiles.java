@@ -8,8 +8,8 @@ import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 
-/** Host files of fuzz targets (of both modules): a directory per target class, and cleaning up after an execution. */
-public final class FuzzFiles {
+/** Host files of fuzz targets: a directory per target class, and cleaning up after an execution. */
+final class FuzzFiles {
 
     private FuzzFiles() { }
 
@@ -18,7 +18,7 @@ public final class FuzzFiles {
      * what is in it when the JVM exits (a campaign ends with System.exit; deleteOnExit alone
      * left the directory behind, as it was not empty)
      */
-    public static Path tempDir(String prefix) {
+    static Path tempDir(String prefix) {
         try {
             Path dir = Files.createTempDirectory(prefix);
             Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -35,7 +35,7 @@ public final class FuzzFiles {
     }
 
     /** Removes {@code root} and what a guest made in it, without following links the guest made. */
-    public static void deleteTree(Path root) throws IOException {
+    static void deleteTree(Path root) throws IOException {
         Files.walkFileTree(root, new SimpleFileVisitor<>() {
             @Override public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
                 Files.delete(file);

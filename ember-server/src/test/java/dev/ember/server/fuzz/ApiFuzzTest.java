@@ -10,7 +10,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.ember.fuzz.FuzzFiles;
 import dev.ember.server.api.ApiHarness;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -295,13 +294,21 @@ class ApiFuzzTest {
     }
 
     private static Path tempDir() {
-        // the logs and metrics files the API makes there go with it at exit
-        Path dir = FuzzFiles.tempDir("ember-api-fuzz");
         try {
+            Path dir = Files.createTempDirectory("ember-api-fuzz");
             Files.writeString(dir.resolve("file"), "not a kernel, disk or snapshot");
+            // the logs and metrics files the API made there go too (deleteOnExit needs an empty directory)
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try (var entries = Files.list(dir)) {
+                    entries.forEach(f -> f.toFile().delete());
+                } catch (IOException ignored) {
+                    // best effort
+                }
+                dir.toFile().delete();
+            }, "api-fuzz-cleanup"));
+            return dir;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return dir;
     }
 }
