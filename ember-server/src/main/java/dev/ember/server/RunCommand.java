@@ -2,6 +2,7 @@ package dev.ember.server;
 
 import dev.ember.boot.BootException;
 import dev.ember.config.DevicesConfig;
+import dev.ember.config.CpuFeatures;
 import dev.ember.config.EngineConfig;
 import dev.ember.log.LogSink;
 import dev.ember.vmm.VirtualMachine;
@@ -70,6 +71,11 @@ final class RunCommand implements Callable<Integer> {
                     + "all code on its first execution (default: ${DEFAULT-VALUE})")
     int jitThreshold = EngineConfig.DEFAULT_THRESHOLD;
 
+    @Option(names = "--cpu-features", paramLabel = "LIST",
+            description = "optional ISA extensions of the harts, as +NAME/-NAME items separated by commas: "
+                    + "+h gives them the hypervisor extension, so the guest kernel can run KVM (default: none)")
+    String cpuFeatures = "";
+
     @Option(names = "--engine-stats",
             description = "when the VM stops, print the execution engine's statistics (instructions interpreted "
                     + "and translated, regions, translation time) to standard error")
@@ -134,10 +140,16 @@ final class RunCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--engine: " + e.getMessage());
         }
+        CpuFeatures features;
+        try {
+            features = CpuFeatures.parse(cpuFeatures);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--cpu-features: " + e.getMessage());
+        }
         VmConfig config;
         try {
             config = new VmConfig(vcpus, memoryBytes, kernel, initrd, append, firmware, elf, devices, bootTimer, null,
-                    engineConfig).validate();
+                    engineConfig, features).validate();
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
@@ -177,7 +189,7 @@ final class RunCommand implements Callable<Integer> {
         }
         var parsed = spec.commandLine().getParseResult();
         for (String option : new String[] {"--kernel", "--initrd", "--elf", "--firmware", "--vcpus", "--memory",
-                "--append", "--engine", "--jit-threshold"}) {
+                "--append", "--engine", "--jit-threshold", "--cpu-features"}) {
             if (parsed.hasMatchedOption(option)) {
                 throw new CommandLine.ParameterException(spec.commandLine(),
                         "--restore takes the machine from the snapshot and cannot be combined with " + option);

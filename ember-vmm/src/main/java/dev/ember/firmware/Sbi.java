@@ -63,6 +63,15 @@ public final class Sbi {
         h.reset(entry, Privilege.SUPERVISOR);
         h.medeleg = 0xB1FF;                   // everything but ecall from S/M and reserved codes
         h.mideleg = (1 << TrapCause.SSI) | (1 << TrapCause.STI) | (1 << TrapCause.SEI);
+        if (h.hExtension) {
+            // A hypervisor in HS-mode handles its guests' ecalls, guest-page faults and
+            // virtual-instruction exceptions itself, as OpenSBI delegates them; the VS-level
+            // interrupts are delegated by the hart itself (read-only ones in mideleg).
+            h.medeleg |= 1L << TrapCause.ECALL_FROM_VS | 1L << TrapCause.INSTRUCTION_GUEST_PAGE_FAULT
+                    | 1L << TrapCause.LOAD_GUEST_PAGE_FAULT | 1L << TrapCause.VIRTUAL_INSTRUCTION
+                    | 1L << TrapCause.STORE_GUEST_PAGE_FAULT;
+            h.mideleg |= (1 << TrapCause.VSSI) | (1 << TrapCause.VSTI) | (1 << TrapCause.VSEI);
+        }
         h.mcounteren = 0xFFFF_FFFFL;
         // As OpenSBI does at start-up: user mode may read cycle, time and instret (the vDSO's
         // clock_gettime executes rdtime), unless the kernel narrows it.
@@ -181,8 +190,8 @@ public final class Sbi {
      * serving requests made of itself meanwhile so that harts fencing each other cannot deadlock.
      */
     private long rfence(Hart self, long fid, long mask, long maskBase) {
-        if (fid > 2) {
-            return ERR_NOT_SUPPORTED;   // hypervisor fences: no H extension
+        if (fid > 6 || (fid > 2 && !self.hExtension)) {
+            return ERR_NOT_SUPPORTED;   // fids 3-6 are the hypervisor fences (§8.4-8.7): H harts only
         }
         long[] tickets = new long[harts.length];
         long err = forEachHart(mask, maskBase, t -> {

@@ -67,7 +67,8 @@ import java.util.function.UnaryOperator;
  */
 public final class VirtualMachine implements AutoCloseable {
 
-    public static final String ISA = "rv64imafdc_zicntr_zicsr_zifencei_sstc";
+    /** The device tree's {@code riscv,isa} of a hart without optional features. */
+    public static final String ISA = dev.ember.config.CpuFeatures.NONE.isaString();
     public static final String MMU_TYPE = "riscv,sv57";
 
     private final VmConfig config;
@@ -182,7 +183,7 @@ public final class VirtualMachine implements AutoCloseable {
         this.bus = new PhysicalBus(ram);
         this.harts = new Hart[config.vcpus()];
         for (int i = 0; i < harts.length; i++) {
-            harts[i] = new Hart(i, bus, clock::ticks);
+            harts[i] = new Hart(i, bus, clock::ticks, config.cpuFeatures().hypervisor());
         }
         this.engines = Engines.create(config.engine(), harts, ram, config.threadName("ember-jit"), log);
         HartInterruptInputs inputs = new HartInputs();
@@ -492,7 +493,7 @@ public final class VirtualMachine implements AutoCloseable {
             }
         }
         byte[] dtb = DeviceTree.build(new DeviceTree.Board(harts.length, ram.base(), ram.size(),
-                devices.withRoot(config.cmdline()), initrdStart, initrdEnd, ISA, MMU_TYPE,
+                devices.withRoot(config.cmdline()), initrdStart, initrdEnd, config.cpuFeatures().isaString(), MMU_TYPE,
                 MachineClock.FREQUENCY_HZ, devices.slots()));
         if (dtb.length > 0x20_0000) {
             throw new BootException("device tree is larger than 2 MiB");

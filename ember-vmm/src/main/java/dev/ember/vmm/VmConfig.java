@@ -1,6 +1,7 @@
 package dev.ember.vmm;
 
 import dev.ember.config.BootSourceConfig;
+import dev.ember.config.CpuFeatures;
 import dev.ember.config.DevicesConfig;
 import dev.ember.config.EngineConfig;
 import java.nio.file.Path;
@@ -21,15 +22,25 @@ import java.nio.file.Path;
  * @param name        what the VM's threads are named after ({@code ember-vcpu-0@NAME}), so a
  *                    thread dump of a JVM running several tells them apart; null for none
  * @param engine      the execution engine; null for {@link EngineConfig#DEFAULT}
+ * @param cpuFeatures the harts' optional extensions (the hypervisor extension); null for
+ *                    {@link CpuFeatures#NONE}
  */
 public record VmConfig(int vcpus, long memoryBytes, Path kernel, Path initrd, String cmdline, Path firmware, Path elf,
-                       DevicesConfig devices, boolean bootTimer, String name, EngineConfig engine) {
+                       DevicesConfig devices, boolean bootTimer, String name, EngineConfig engine,
+                       CpuFeatures cpuFeatures) {
 
     /** @throws IllegalArgumentException if {@code cmdline} contains a NUL character */
     public VmConfig {
         BootSourceConfig.checkBootArgs(cmdline);
         devices = devices == null ? DevicesConfig.NONE : devices;
         engine = engine == null ? EngineConfig.DEFAULT : engine;
+        cpuFeatures = cpuFeatures == null ? CpuFeatures.NONE : cpuFeatures;
+    }
+
+    /** A machine without optional CPU features. */
+    public VmConfig(int vcpus, long memoryBytes, Path kernel, Path initrd, String cmdline, Path firmware, Path elf,
+                    DevicesConfig devices, boolean bootTimer, String name, EngineConfig engine) {
+        this(vcpus, memoryBytes, kernel, initrd, cmdline, firmware, elf, devices, bootTimer, name, engine, null);
     }
 
     /** A machine on the default engine. */
@@ -100,17 +111,23 @@ public record VmConfig(int vcpus, long memoryBytes, Path kernel, Path initrd, St
 
     /** {@return this configuration with the VM named {@code name}} */
     public VmConfig named(String name) {
-        return new VmConfig(vcpus, memoryBytes, kernel, initrd, cmdline, firmware, elf, devices, bootTimer, name, engine);
+        return new VmConfig(vcpus, memoryBytes, kernel, initrd, cmdline, firmware, elf, devices, bootTimer, name, engine, cpuFeatures);
     }
 
     /** {@return this configuration running on {@code engine}} */
     public VmConfig withEngine(EngineConfig engine) {
-        return new VmConfig(vcpus, memoryBytes, kernel, initrd, cmdline, firmware, elf, devices, bootTimer, name, engine);
+        return new VmConfig(vcpus, memoryBytes, kernel, initrd, cmdline, firmware, elf, devices, bootTimer, name, engine, cpuFeatures);
     }
 
     /** {@return this configuration with {@code devices} instead of its own} */
     public VmConfig withDevices(DevicesConfig devices) {
-        return new VmConfig(vcpus, memoryBytes, kernel, initrd, cmdline, firmware, elf, devices, bootTimer, name, engine);
+        return new VmConfig(vcpus, memoryBytes, kernel, initrd, cmdline, firmware, elf, devices, bootTimer, name, engine, cpuFeatures);
+    }
+
+    /** {@return this configuration with harts that have {@code cpuFeatures}} */
+    public VmConfig withCpuFeatures(CpuFeatures cpuFeatures) {
+        return new VmConfig(vcpus, memoryBytes, kernel, initrd, cmdline, firmware, elf, devices, bootTimer, name, engine,
+                cpuFeatures);
     }
 
     /** {@return {@code thread} followed by {@code @NAME} when the VM has a name} */

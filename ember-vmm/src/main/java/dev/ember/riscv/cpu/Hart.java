@@ -39,8 +39,23 @@ public final class Hart {
     /** Interrupts that exist on this hart: SSI, MSI, STI, MTI, SEI, MEI. */
     static final long INTERRUPTS = 0b1010_1010_1010;
     static final long S_INTERRUPTS = 0b0010_0010_0010;
+    /** With the H extension: the VS-level interrupts VSSI, VSTI and VSEI (GEILEN is 0, so no SGEI). */
+    static final long VS_INTERRUPTS = 0b0100_0100_0100;
     /** Exceptions M-mode may delegate: all defined causes but ecall from M-mode. */
     static final long DELEGABLE_EXCEPTIONS = 0xB3FF;
+    /** With the H extension also ecall from VS-mode, the guest-page faults and virtual instruction. */
+    static final long H_DELEGABLE_EXCEPTIONS = DELEGABLE_EXCEPTIONS | 1L << TrapCause.ECALL_FROM_VS | 0xFL << 20;
+    /** Exceptions {@code hedeleg} can delegate to VS-mode (§ hedeleg: not 9-11, not 20-23). */
+    static final long HEDELEG_WRITABLE = 0xB1FF;
+    /** Causes whose trap value is a virtual address: GVA is set when it is a guest's (§ hstatus). */
+    private static final long GUEST_ADDRESS_CAUSES = 1L << TrapCause.INSTRUCTION_MISALIGNED
+            | 1L << TrapCause.INSTRUCTION_ACCESS_FAULT | 1L << TrapCause.BREAKPOINT | 1L << TrapCause.LOAD_MISALIGNED
+            | 1L << TrapCause.LOAD_ACCESS_FAULT | 1L << TrapCause.STORE_MISALIGNED | 1L << TrapCause.STORE_ACCESS_FAULT
+            | 1L << TrapCause.INSTRUCTION_PAGE_FAULT | 1L << TrapCause.LOAD_PAGE_FAULT | 1L << TrapCause.STORE_PAGE_FAULT
+            | 1L << TrapCause.INSTRUCTION_GUEST_PAGE_FAULT | 1L << TrapCause.LOAD_GUEST_PAGE_FAULT
+            | 1L << TrapCause.STORE_GUEST_PAGE_FAULT;
+    /** VMIDLEN = 14: the hgatp VMID bits that exist. */
+    static final long HGATP_VMID = 0x3FFFL << 44;
 
     private static final VarHandle MIP_HANDLE;
 
@@ -52,11 +67,20 @@ public final class Hart {
         }
     }
 
+    /** {@return misa for a hart with or without the H extension} */
+    static long misa(boolean hExtension) {
+        return MISA_VALUE | (hExtension ? bit('H') : 0);
+    }
+
     private static long bit(char extension) {
         return 1L << (extension - 'A');
     }
 
     public final int id;
+    /** Whether this hart has the hypervisor extension (privileged ISA, "H" Extension, v1.0). */
+    public final boolean hExtension;
+    private final long interrupts;
+    private final long delegableExceptions;
     public final long[] x = new long[32];
     public final long[] f = new long[32];
     public final Fpu fpu = new Fpu();
@@ -93,6 +117,31 @@ public final class Hart {
     public long senvcfg;
     public long satp;
     public long stimecmp = -1;
+
+    // The H extension's state (§ Hypervisor and Virtual Supervisor CSRs); zero while it is off.
+    /** The virtualization mode V: true while the hart runs a guest in VS- or VU-mode. */
+    public boolean virt;
+    /** {@code hstatus} without its read-only VSXL field. */
+    public long hstatus;
+    public long hedeleg;
+    public long hideleg;
+    public long hcounteren;
+    public long henvcfg;
+    public long htimedelta;
+    public long htval;
+    public long htinst;
+    public long hgatp;
+    /** {@code vsstatus} without its read-only UXL and SD fields. */
+    public long vsstatus;
+    public long vstvec;
+    public long vsscratch;
+    public long vsepc;
+    public long vscause;
+    public long vstval;
+    public long vsatp;
+    public long vstimecmp = -1;
+    public long mtval2;
+    public long mtinst;
     private final long[] pmpcfg = new long[16];
     private final long[] pmpaddr = new long[64];
 
@@ -126,9 +175,19 @@ public final class Hart {
     public volatile boolean exitRequested;
     volatile Thread thread;
 
+    /** A hart without the H extension. */
     public Hart(int id, PhysicalBus bus, LongSupplier clock) {
+        this(id, bus, clock, false);
+    }
+
+    /** A hart with the hypervisor extension when {@code hExtension}. */
+    public Hart(int id, PhysicalBus bus, LongSupplier clock, boolean hExtension) {
         this.id = id;
         this.clock = clock;
+        this.hExtension = hExtension;
+        this.interrupts = INTERRUPTS | (hExtension ? VS_INTERRUPTS : 0);
+        this.delegableExceptions = hExtension ? H_DELEGABLE_EXCEPTIONS : DELEGABLE_EXCEPTIONS;
+        this.mideleg = hExtension ? VS_INTERRUPTS : 0;
         this.mmu = new Mmu(this, bus);
         mmu.updateKeys();
     }
@@ -161,7 +220,28 @@ public final class Hart {
     public Trap trap(int cause, long tval) {
         trap.cause = cause;
         trap.tval = tval;
+        trap.tval2 = 0;
+        trap.tinst = 0;
+        trap.gva = false;
         return trap;
+    }
+
+    /**
+     * Prepares a guest-page fault (H extension, § Two-Stage Address Translation): {@code tval}
+     * is the guest virtual address as for a page fault, {@code gpa} the guest physical address
+     * that faulted, which {@code htval}/{@code mtval2} receive shifted right by 2, and
+     * {@code tinst} what {@code htinst}/{@code mtinst} receive.
+     */
+    public Trap guestPageFault(int cause, long tval, long gpa, long tinst) {
+        Trap t = trap(cause, tval);
+        t.tval2 = gpa >>> 2;
+        t.tinst = tinst;
+        return t;
+    }
+
+    /** {@return a virtual-instruction trap (cause 22); its tval is the instruction bits, as for an illegal instruction} */
+    public Trap virtualInstruction() {
+        return trap(TrapCause.VIRTUAL_INSTRUCTION, ILLEGAL_TVAL_PENDING);
     }
 
     /** {@return an illegal-instruction trap; its tval is filled in with the instruction bits at trap entry} */
@@ -179,24 +259,57 @@ public final class Hart {
      * @param cause exception code, with {@link TrapCause#INTERRUPT} set for interrupts
      */
     public void takeTrap(long cause, long tval) {
+        takeTrap(cause, tval, 0, 0, false);
+    }
+
+    /** Takes the exception {@code t} describes, with its guest-physical address and transformed instruction. */
+    public void takeTrap(Trap t) {
+        takeTrap(t.cause, t.tval, t.tval2, t.tinst, t.gva);
+    }
+
+    /**
+     * Takes a trap (privileged ISA §3.1.6.1, §3.1.8, §4.1.1, and the H extension's § Trap
+     * Entry): from U, S, VU or VS mode a cause delegated by {@code medeleg}/{@code mideleg} goes
+     * to HS-mode, and from V=1 one also delegated by {@code hedeleg}/{@code hideleg} goes to
+     * VS-mode; everything else goes to M-mode.
+     *
+     * @param tval2 the guest physical address of a guest-page fault, shifted right by 2, else 0
+     * @param tinst the transformed instruction or pseudoinstruction for {@code htinst}/{@code mtinst}
+     * @param gva   whether {@code tval} is a guest virtual address though V was 0 (HLV, HSV)
+     */
+    public void takeTrap(long cause, long tval, long tval2, long tinst, boolean gva) {
         boolean interrupt = cause < 0;
         int code = (int) (cause & 63);
-        if (!interrupt && code == TrapCause.ILLEGAL_INSTRUCTION && tval == ILLEGAL_TVAL_PENDING) {
+        if (!interrupt && (code == TrapCause.ILLEGAL_INSTRUCTION || code == TrapCause.VIRTUAL_INSTRUCTION)
+                && tval == ILLEGAL_TVAL_PENDING) {
             tval = mmu.instructionBitsAt(pc);
         }
         reservationOffset = -1;
         long deleg = interrupt ? mideleg : medeleg;
         long s = mstatus;
         if (priv <= SUPERVISOR && ((deleg >>> code) & 1) != 0) {
+            if (virt && (((interrupt ? hideleg : hedeleg) >>> code) & 1) != 0) {
+                trapToVirtualSupervisor(cause, interrupt, code, tval);
+                return;
+            }
             scause = cause;
             sepc = pc;
             stval = tval;
             s = (s & ~Mstatus.SPIE) | ((s & Mstatus.SIE) != 0 ? Mstatus.SPIE : 0);
             s = (s & ~Mstatus.SPP) | (priv == SUPERVISOR ? Mstatus.SPP : 0);
             s &= ~Mstatus.SIE;
+            if (hExtension) {
+                htval = tval2;
+                htinst = tinst;
+                long hs = hstatus & ~(Hstatus.SPV | Hstatus.GVA);
+                if (virt) {
+                    hs = (hs & ~Hstatus.SPVP) | Hstatus.SPV | (priv == SUPERVISOR ? Hstatus.SPVP : 0);
+                }
+                hstatus = hs | (writesGuestAddress(interrupt, code, gva) ? Hstatus.GVA : 0);
+            }
             pc = vector(stvec, interrupt, code);
             mstatus = s;
-            setPrivilege(SUPERVISOR);
+            setMode(SUPERVISOR, false);
         } else {
             mcause = cause;
             mepc = pc;
@@ -204,10 +317,40 @@ public final class Hart {
             s = (s & ~Mstatus.MPIE) | ((s & Mstatus.MIE) != 0 ? Mstatus.MPIE : 0);
             s = (s & ~Mstatus.MPP) | ((long) priv << Mstatus.MPP_SHIFT);
             s &= ~Mstatus.MIE;
+            if (hExtension) {
+                mtval2 = tval2;
+                mtinst = tinst;
+                s &= ~(Mstatus.MPV | Mstatus.GVA);
+                s |= (virt ? Mstatus.MPV : 0) | (writesGuestAddress(interrupt, code, gva) ? Mstatus.GVA : 0);
+            }
             pc = vector(mtvec, interrupt, code);
             mstatus = s;
-            setPrivilege(MACHINE);
+            setMode(MACHINE, false);
         }
+    }
+
+    /** {@return whether a trap's tval is a guest virtual address, for GVA (§ hstatus, § mstatus)} */
+    private boolean writesGuestAddress(boolean interrupt, int code, boolean gva) {
+        return !interrupt && (gva || (virt && ((GUEST_ADDRESS_CAUSES >>> code) & 1) != 0));
+    }
+
+    /**
+     * A trap delegated to VS-mode (§ Trap Entry): V stays 1, the VS CSRs take the roles of the
+     * S CSRs, and a VS-level interrupt is reported with the S-level code one below its own
+     * (VSEI 10 becomes SEI 9), as the guest kernel expects of a supervisor interrupt.
+     */
+    private void trapToVirtualSupervisor(long cause, boolean interrupt, int code, long tval) {
+        int vsCode = interrupt && (VS_INTERRUPTS >>> code & 1) != 0 ? code - 1 : code;
+        vscause = interrupt ? TrapCause.INTERRUPT | vsCode : cause;
+        vsepc = pc;
+        vstval = tval;
+        long s = vsstatus;
+        s = (s & ~Mstatus.SPIE) | ((s & Mstatus.SIE) != 0 ? Mstatus.SPIE : 0);
+        s = (s & ~Mstatus.SPP) | (priv == SUPERVISOR ? Mstatus.SPP : 0);
+        s &= ~Mstatus.SIE;
+        vsstatus = s;
+        pc = vector(vstvec, interrupt, vsCode);
+        setMode(SUPERVISOR, true);
     }
 
     private static long vector(long tvec, boolean interrupt, int code) {
@@ -215,33 +358,58 @@ public final class Hart {
         return (interrupt && (tvec & 1) != 0) ? base + 4L * code : base;
     }
 
-    /** MRET (§3.3.2). */
+    /** MRET (§3.3.2; H extension § Trap Return: V becomes MPV unless MPP is M). */
     public void mret() {
         if (priv < MACHINE) {
             throw illegalInstruction();
         }
         long s = mstatus;
         int target = (int) ((s & Mstatus.MPP) >>> Mstatus.MPP_SHIFT);
+        boolean toVirt = target != MACHINE && (s & Mstatus.MPV) != 0;
         s = (s & ~Mstatus.MIE) | ((s & Mstatus.MPIE) != 0 ? Mstatus.MIE : 0);
         s |= Mstatus.MPIE;
-        s &= ~Mstatus.MPP;
+        s &= ~(Mstatus.MPP | Mstatus.MPV);
         if (target != MACHINE) {
             s &= ~Mstatus.MPRV;
         }
         mstatus = s;
         pc = mepc;
         reservationOffset = -1;
-        setPrivilege(target);
+        setMode(target, toVirt);
         sliceEnd = true;
     }
 
-    /** SRET (§3.3.2, §4.1.1): illegal in U-mode and, with {@code mstatus.TSR}, in S-mode. */
+    /**
+     * SRET (§3.3.2, §4.1.1, H extension § Trap Return). In U-mode it is illegal, and so in
+     * S-mode with {@code mstatus.TSR}. From HS-mode it returns to the mode {@code hstatus.SPV}
+     * and {@code sstatus.SPP} name; in VS-mode it is the guest's own SRET through
+     * {@code vsstatus} and {@code vsepc}, unless {@code hstatus.VTSR} makes it a
+     * virtual-instruction exception, as it always is in VU-mode.
+     */
     public void sret() {
+        if (virt) {
+            if (priv == USER || (hstatus & Hstatus.VTSR) != 0) {
+                throw virtualInstruction();
+            }
+            long s = vsstatus;
+            int target = (s & Mstatus.SPP) != 0 ? SUPERVISOR : USER;
+            s = (s & ~Mstatus.SIE) | ((s & Mstatus.SPIE) != 0 ? Mstatus.SIE : 0);
+            s |= Mstatus.SPIE;
+            s &= ~Mstatus.SPP;
+            vsstatus = s;
+            pc = vsepc;
+            reservationOffset = -1;
+            setMode(target, true);
+            sliceEnd = true;
+            return;
+        }
         if (priv < SUPERVISOR || (priv == SUPERVISOR && (mstatus & Mstatus.TSR) != 0)) {
             throw illegalInstruction();
         }
         long s = mstatus;
         int target = (s & Mstatus.SPP) != 0 ? SUPERVISOR : USER;
+        boolean toVirt = (hstatus & Hstatus.SPV) != 0;
+        hstatus &= ~Hstatus.SPV;
         s = (s & ~Mstatus.SIE) | ((s & Mstatus.SPIE) != 0 ? Mstatus.SIE : 0);
         s |= Mstatus.SPIE;
         s &= ~Mstatus.SPP;
@@ -249,13 +417,19 @@ public final class Hart {
         mstatus = s;
         pc = sepc;
         reservationOffset = -1;
-        setPrivilege(target);
+        setMode(target, toVirt);
         sliceEnd = true;
     }
 
-    /** Changes the privilege level; the MMU's TLB keys follow. */
+    /** Changes the privilege level, with V = 0; the MMU's TLB keys follow. */
     public void setPrivilege(int level) {
+        setMode(level, false);
+    }
+
+    /** Changes the privilege level and the virtualization mode; the MMU's TLB keys follow. */
+    public void setMode(int level, boolean virtual) {
         priv = level;
+        virt = virtual;
         mmu.updateKeys();
     }
 
@@ -283,6 +457,10 @@ public final class Hart {
             if (Long.compareUnsigned(now, stimecmp) >= 0) {
                 p |= 1L << TrapCause.STI;
             }
+            // hip.VSTIP is hvip.VSTIP or the VS timer (Sstc, with henvcfg.STCE).
+            if ((henvcfg & MENVCFG_STCE) != 0 && Long.compareUnsigned(now + htimedelta, vstimecmp) >= 0) {
+                p |= 1L << TrapCause.VSTI;
+            }
         }
         return p;
     }
@@ -303,9 +481,16 @@ public final class Hart {
             takeTrap(TrapCause.INTERRUPT | highestPriority(machine), 0);
             return true;
         }
-        long supervisor = enabled & mideleg;
-        if (supervisor != 0 && (priv < SUPERVISOR || (priv == SUPERVISOR && (mstatus & Mstatus.SIE) != 0))) {
+        // H extension (§ hip/hie): HS-level interrupts are always enabled while V=1; VS-level
+        // ones (delegated by hideleg) are taken only while V=1, under vsstatus.SIE in VS-mode.
+        long supervisor = enabled & mideleg & ~hideleg;
+        if (supervisor != 0 && (virt || priv < SUPERVISOR || (priv == SUPERVISOR && (mstatus & Mstatus.SIE) != 0))) {
             takeTrap(TrapCause.INTERRUPT | highestPriority(supervisor), 0);
+            return true;
+        }
+        long guest = enabled & mideleg & hideleg;
+        if (guest != 0 && virt && (priv == USER || (vsstatus & Mstatus.SIE) != 0)) {
+            takeTrap(TrapCause.INTERRUPT | highestPriority(guest), 0);
             return true;
         }
         return false;
@@ -326,11 +511,18 @@ public final class Hart {
                 && Long.compareUnsigned(stimecmp, deadline) < 0) {
             deadline = stimecmp;
         }
+        if ((menvcfg & henvcfg & MENVCFG_STCE) != 0 && (mie & (1L << TrapCause.VSTI)) != 0) {
+            long vsDeadline = vstimecmp - htimedelta;   // in machine time
+            if (Long.compareUnsigned(vsDeadline, deadline) < 0) {
+                deadline = vsDeadline;
+            }
+        }
         return deadline;
     }
 
-    private static final int[] PRIORITY =
-            {TrapCause.MEI, TrapCause.MSI, TrapCause.MTI, TrapCause.SEI, TrapCause.SSI, TrapCause.STI};
+    /** §3.1.9, and the H extension's order for the VS-level ones after them (§ hip/hie). */
+    private static final int[] PRIORITY = {TrapCause.MEI, TrapCause.MSI, TrapCause.MTI, TrapCause.SEI, TrapCause.SSI,
+            TrapCause.STI, TrapCause.VSEI, TrapCause.VSSI, TrapCause.VSTI};
 
     private static int highestPriority(long pending) {
         for (int code : PRIORITY) {
@@ -352,8 +544,14 @@ public final class Hart {
      *         read-only and {@code writes}, or is disabled (counters, stimecmp, satp under TVM)
      */
     public long csrAccess(int csr, long newValue, long writeMask, boolean writes) {
-        if (priv < ((csr >>> 8) & 3) || (writes && ((csr >>> 10) & 3) == 3)) {
-            throw illegalInstruction();
+        if (virt) {
+            csr = guestCsr(csr, writes);
+        } else {
+            int level = (csr >>> 8) & 3;
+            // Level 2 is the hypervisor's: HS-mode's nominal privilege is S (§2.1, H extension).
+            if (priv < (level == 2 ? SUPERVISOR : level) || (writes && ((csr >>> 10) & 3) == 3)) {
+                throw illegalInstruction();
+            }
         }
         long old = csrRead(csr);
         if (writes) {
@@ -365,15 +563,77 @@ public final class Hart {
         return old;
     }
 
+    /**
+     * The access rules for V=1 (H extension, § Hypervisor and Virtual Supervisor CSRs, § Trap
+     * Cause Codes): an S CSR in VS-mode reaches its VS twin; an H, VS or (from VU-mode) S CSR
+     * that HS-mode could access raises a virtual-instruction exception; M CSRs, CSRs that do not
+     * exist and writes to read-only ones are illegal.
+     *
+     * @return the CSR number to access
+     */
+    private int guestCsr(int csr, boolean writes) {
+        int level = (csr >>> 8) & 3;
+        boolean readOnly = ((csr >>> 10) & 3) == 3;
+        if (level == 3 || (writes && readOnly) || (level != 0 && !hsCsrExists(csr))) {
+            throw illegalInstruction();
+        }
+        if (level == 2 || (level == 1 && priv == USER)) {
+            throw virtualInstruction();
+        }
+        if (level == 1) {
+            switch (csr) {
+                case SATP -> {
+                    if ((hstatus & Hstatus.VTVM) != 0) throw virtualInstruction();
+                    return VSATP;
+                }
+                case STIMECMP -> {
+                    if ((mcounteren & 2) == 0 || (menvcfg & MENVCFG_STCE) == 0) throw illegalInstruction();
+                    if ((hcounteren & 2) == 0 || (henvcfg & MENVCFG_STCE) == 0) throw virtualInstruction();
+                    return VSTIMECMP;
+                }
+                case SSTATUS, SIE, STVEC, SSCRATCH, SEPC, SCAUSE, STVAL, SIP -> {
+                    return csr + VS_OFFSET;
+                }
+                default -> {
+                    return csr;   // scounteren and senvcfg have no VS twin
+                }
+            }
+        }
+        return csr;
+    }
+
+    /** {@return whether HS-mode has the S or H CSR {@code csr}} */
+    private boolean hsCsrExists(int csr) {
+        return switch (csr) {
+            case SSTATUS, SIE, STVEC, SCOUNTEREN, SENVCFG, SSCRATCH, SEPC, SCAUSE, STVAL, SIP, STIMECMP, SATP,
+                 VSSTATUS, VSIE, VSTVEC, VSSCRATCH, VSEPC, VSCAUSE, VSTVAL, VSIP, VSTIMECMP, VSATP,
+                 HSTATUS, HEDELEG, HIDELEG, HIE, HTIMEDELTA, HCOUNTEREN, HGEIE, HENVCFG, HTVAL, HIP, HVIP, HTINST,
+                 HGATP, HGEIP -> true;
+            default -> false;
+        };
+    }
+
+    /**
+     * Whether counter {@code index} may be read here (§3.1.11, §4.1.5, H extension §
+     * hcounteren): off in {@code mcounteren} is illegal below M; from V=1, off in
+     * {@code hcounteren} (or, in VU-mode, {@code scounteren}) is a virtual-instruction exception.
+     */
     private boolean counterEnabled(int index) {
         if (priv < MACHINE && ((mcounteren >>> index) & 1) == 0) {
             return false;
         }
+        if (virt) {
+            if (((hcounteren >>> index) & 1) == 0 || (priv == USER && ((scounteren >>> index) & 1) == 0)) {
+                throw virtualInstruction();
+            }
+            return true;
+        }
         return priv != USER || ((scounteren >>> index) & 1) != 0;
     }
 
+    /** FP state off in {@code mstatus}, or with V=1 in {@code vsstatus}, makes FP instructions illegal (§ vsstatus). */
     private void requireFp() {
-        if ((mstatus & Mstatus.FS) == 0) {
+        if ((mstatus & Mstatus.FS) == 0 || (virt && (vsstatus & Mstatus.FS) == 0)) {
             throw illegalInstruction();
         }
     }
@@ -388,9 +648,9 @@ public final class Hart {
                 return instret - 1;   // the value before this instruction (Zicsr §6.1)
             case TIME:
                 if (!counterEnabled(1)) throw illegalInstruction();
-                return clock.getAsLong();
+                return virt ? clock.getAsLong() + htimedelta : clock.getAsLong();
             case SSTATUS: return sstatus();
-            case SIE: return mie & mideleg;
+            case SIE: return mie & mideleg & S_INTERRUPTS;
             case STVEC: return stvec;
             case SCOUNTEREN: return scounteren;
             case SENVCFG: return senvcfg;
@@ -398,7 +658,7 @@ public final class Hart {
             case SEPC: return sepc;
             case SCAUSE: return scause;
             case STVAL: return stval;
-            case SIP: return readMip() & mideleg;
+            case SIP: return readMip() & mideleg & S_INTERRUPTS;
             case STIMECMP:
                 if (priv < MACHINE && ((menvcfg & MENVCFG_STCE) == 0 || (mcounteren & 2) == 0)) throw illegalInstruction();
                 return stimecmp;
@@ -408,7 +668,7 @@ public final class Hart {
             case MVENDORID, MARCHID, MIMPID, MCONFIGPTR: return 0;
             case MHARTID: return id;
             case MSTATUS: return mstatusWithSd(mstatus);
-            case MISA: return MISA_VALUE;
+            case MISA: return misa(hExtension);
             case MEDELEG: return medeleg;
             case MIDELEG: return mideleg;
             case MIE: return mie;
@@ -425,6 +685,10 @@ public final class Hart {
             case TSELECT: return 0;
             case TDATA1: return 0;
             default:
+                if (((csr >>> 8) & 3) == 2 || csr == MTVAL2 || csr == MTINST) {
+                    if (!hExtension) throw illegalInstruction();
+                    return hypervisorCsrRead(csr);
+                }
                 if (csr >= HPMCOUNTER3 && csr <= HPMCOUNTER31) {
                     if (!counterEnabled(csr - CYCLE)) throw illegalInstruction();
                     return 0;
@@ -445,12 +709,16 @@ public final class Hart {
 
     private void csrWrite(int csr, long v) {
         switch (csr) {
-            case FFLAGS -> { fpu.flags = (int) v & 0x1F; mstatus |= Mstatus.FS_DIRTY; }
-            case FRM -> { frm = (int) v & 7; mstatus |= Mstatus.FS_DIRTY; }
-            case FCSR -> { fpu.flags = (int) v & 0x1F; frm = (int) (v >>> 5) & 7; mstatus |= Mstatus.FS_DIRTY; }
+            case FFLAGS -> { fpu.flags = (int) v & 0x1F; touchFp(); }
+            case FRM -> { frm = (int) v & 7; touchFp(); }
+            case FCSR -> { fpu.flags = (int) v & 0x1F; frm = (int) (v >>> 5) & 7; touchFp(); }
             case CYCLE, TIME, INSTRET -> throw illegalInstruction();
             case SSTATUS -> writeMstatus((mstatus & ~Mstatus.SSTATUS_WRITABLE) | (v & Mstatus.SSTATUS_WRITABLE));
-            case SIE -> { mie = (mie & ~mideleg) | (v & mideleg); sliceEnd = true; }
+            case SIE -> {
+                long m = mideleg & S_INTERRUPTS;
+                mie = (mie & ~m) | (v & m);
+                sliceEnd = true;
+            }
             case STVEC -> stvec = v & ~2L;
             case SCOUNTEREN -> scounteren = v & 0xFFFF_FFFFL;
             case SENVCFG -> senvcfg = 0;
@@ -461,11 +729,15 @@ public final class Hart {
             case SIP -> { writeMipBits(mideleg & (1L << TrapCause.SSI), v); sliceEnd = true; }
             case STIMECMP -> { stimecmp = v; sliceEnd = true; }
             case SATP -> writeSatp(v);
-            case MSTATUS -> writeMstatus((mstatus & ~Mstatus.WRITABLE) | (v & Mstatus.WRITABLE));
+            case MSTATUS -> {
+                long writable = Mstatus.WRITABLE | (hExtension ? Mstatus.GVA | Mstatus.MPV : 0);
+                writeMstatus((mstatus & ~writable) | (v & writable));
+            }
             case MISA -> { }   // WARL: the extensions cannot be switched off
-            case MEDELEG -> medeleg = v & DELEGABLE_EXCEPTIONS;
-            case MIDELEG -> { mideleg = v & S_INTERRUPTS; sliceEnd = true; }
-            case MIE -> { mie = v & INTERRUPTS; sliceEnd = true; }
+            case MEDELEG -> medeleg = v & delegableExceptions;
+            // With H, the VS-level interrupts are always delegated: read-only ones (§ mideleg).
+            case MIDELEG -> { mideleg = (v & S_INTERRUPTS) | (hExtension ? VS_INTERRUPTS : 0); sliceEnd = true; }
+            case MIE -> { mie = v & interrupts; sliceEnd = true; }
             case MTVEC -> mtvec = v & ~2L;
             case MCOUNTEREN -> mcounteren = v & 0xFFFF_FFFFL;
             case MENVCFG -> { menvcfg = v & MENVCFG_STCE; sliceEnd = true; }
@@ -475,7 +747,8 @@ public final class Hart {
             case MCAUSE -> mcause = v;
             case MTVAL -> mtval = v;
             case MIP -> {
-                long writable = (1L << TrapCause.SSI) | ((menvcfg & MENVCFG_STCE) == 0 ? 1L << TrapCause.STI : 0);
+                long writable = (1L << TrapCause.SSI) | ((menvcfg & MENVCFG_STCE) == 0 ? 1L << TrapCause.STI : 0)
+                        | (hExtension ? 1L << TrapCause.VSSI : 0);
                 writeMipBits(writable, v);
                 seipSoftware = (v & SEIP_BIT) != 0;
                 sliceEnd = true;
@@ -483,6 +756,10 @@ public final class Hart {
             case MCYCLE, MINSTRET -> instret = v;
             case TSELECT, TDATA1 -> { }
             default -> {
+                if (hExtension && (((csr >>> 8) & 3) == 2 || csr == MTVAL2 || csr == MTINST)) {
+                    hypervisorCsrWrite(csr, v);
+                    return;
+                }
                 if ((csr >= MHPMCOUNTER3 && csr <= MHPMCOUNTER31) || (csr >= MHPMEVENT3 && csr <= MHPMEVENT31)) {
                     return;   // no events to count: WARL zero
                 }
@@ -496,6 +773,116 @@ public final class Hart {
                 }
                 throw illegalInstruction();
             }
+        }
+    }
+
+    // ---- the H extension's CSRs (§ Hypervisor and Virtual Supervisor CSRs) --------------
+
+    private long hypervisorCsrRead(int csr) {
+        return switch (csr) {
+            case HSTATUS -> hstatus | Hstatus.VSXL64;
+            case HEDELEG -> hedeleg;
+            case HIDELEG -> hideleg;
+            case HIE -> mie & VS_INTERRUPTS;
+            case HTIMEDELTA -> htimedelta;
+            case HCOUNTEREN -> hcounteren;
+            case HGEIE, HGEIP -> 0;   // GEILEN = 0: no guest external interrupts
+            case HENVCFG -> henvcfg & menvcfg & MENVCFG_STCE;
+            case HTVAL -> htval;
+            case HIP -> readMip() & VS_INTERRUPTS;
+            case HVIP -> mip & VS_INTERRUPTS;
+            case HTINST -> htinst;
+            case HGATP -> {
+                if (priv == SUPERVISOR && (mstatus & Mstatus.TVM) != 0) throw illegalInstruction();
+                yield hgatp;
+            }
+            case VSSTATUS -> {
+                long v = vsstatus | Hstatus.VSSTATUS_UXL64;
+                yield (v & Mstatus.FS) == Mstatus.FS_DIRTY ? v | Mstatus.SD : v;
+            }
+            case VSIE -> (mie & hideleg & VS_INTERRUPTS) >>> 1;
+            case VSTVEC -> vstvec;
+            case VSSCRATCH -> vsscratch;
+            case VSEPC -> vsepc;
+            case VSCAUSE -> vscause;
+            case VSTVAL -> vstval;
+            case VSIP -> (readMip() & hideleg & VS_INTERRUPTS) >>> 1;
+            case VSTIMECMP -> vstimecmp;
+            case VSATP -> vsatp;
+            case MTVAL2 -> mtval2;
+            case MTINST -> mtinst;
+            default -> throw illegalInstruction();
+        };
+    }
+
+    private void hypervisorCsrWrite(int csr, long v) {
+        switch (csr) {
+            case HSTATUS -> hstatus = v & Hstatus.WRITABLE;
+            case HEDELEG -> hedeleg = v & HEDELEG_WRITABLE;
+            case HIDELEG -> { hideleg = v & VS_INTERRUPTS; sliceEnd = true; }
+            case HIE -> { mie = (mie & ~VS_INTERRUPTS) | (v & VS_INTERRUPTS); sliceEnd = true; }
+            case HTIMEDELTA -> { htimedelta = v; sliceEnd = true; }
+            case HCOUNTEREN -> hcounteren = v & 0xFFFF_FFFFL;
+            case HGEIE -> { }
+            case HENVCFG -> { henvcfg = v & menvcfg & MENVCFG_STCE; sliceEnd = true; }
+            case HTVAL -> htval = v;
+            case HIP -> { writeMipBits(1L << TrapCause.VSSI, v); sliceEnd = true; }
+            case HVIP -> { writeMipBits(VS_INTERRUPTS, v); sliceEnd = true; }
+            case HTINST -> htinst = v;
+            case HGATP -> writeHgatp(v);
+            case VSSTATUS -> {
+                vsstatus = v & Hstatus.VSSTATUS_WRITABLE;
+                mmu.updateKeys();   // vsstatus.SUM and MXR are part of the V=1 TLB key
+                sliceEnd = true;
+            }
+            case VSIE -> {
+                long m = hideleg & VS_INTERRUPTS;
+                mie = (mie & ~m) | ((v << 1) & m);
+                sliceEnd = true;
+            }
+            case VSTVEC -> vstvec = v & ~2L;
+            case VSSCRATCH -> vsscratch = v;
+            case VSEPC -> vsepc = v & ~1L;
+            case VSCAUSE -> vscause = v;
+            case VSTVAL -> vstval = v;
+            case VSIP -> { writeMipBits(hideleg & (1L << TrapCause.VSSI), v << 1); sliceEnd = true; }
+            case VSTIMECMP -> { vstimecmp = v; sliceEnd = true; }
+            case VSATP -> {
+                long mode = v >>> 60;
+                if (mode != 0 && mode != Mmu.SATP_SV39 && mode != Mmu.SATP_SV48 && mode != Mmu.SATP_SV57) {
+                    return;   // as satp: a write with an unsupported mode is ignored
+                }
+                long value = (mode << 60) | (v & Mmu.PPN_MASK);
+                if (value != vsatp) {
+                    vsatp = value;
+                    mmu.guestContextChanged();
+                }
+            }
+            case MTVAL2 -> mtval2 = v;
+            case MTINST -> mtinst = v;
+            default -> throw illegalInstruction();
+        }
+    }
+
+    /**
+     * Writes {@code hgatp} (§ Hypervisor Guest Address Translation and Protection Register):
+     * MODE Bare, Sv39x4, Sv48x4 or Sv57x4 (another keeps the old MODE, the fields being WARL),
+     * a 14-bit VMID, and a root PPN whose two low bits are zero (the root table is 16 KiB).
+     * Illegal in HS-mode with {@code mstatus.TVM}. Rewriting the same value flushes nothing:
+     * KVM writes it on every entry to a guest.
+     */
+    private void writeHgatp(long v) {
+        if (priv == SUPERVISOR && (mstatus & Mstatus.TVM) != 0) {
+            throw illegalInstruction();
+        }
+        long mode = v >>> 60;
+        if (mode != 0 && mode != Mmu.SATP_SV39 && mode != Mmu.SATP_SV48 && mode != Mmu.SATP_SV57) {
+            mode = hgatp >>> 60;
+        }
+        long value = (mode << 60) | (v & HGATP_VMID) | (v & Mmu.PPN_MASK & ~3L);
+        if (value != hgatp) {
+            hgatp = value;
+            mmu.guestContextChanged();
         }
     }
 
@@ -538,15 +925,30 @@ public final class Hart {
             return;
         }
         satp = (mode << 60) | (v & Mmu.PPN_MASK);
-        mmu.flush();
+        if (hExtension) {
+            mmu.flushHost();   // the guests' translations do not depend on satp
+        } else {
+            mmu.flush();
+        }
     }
 
-    /** Marks the FP state dirty, after trapping if it is off (§3.1.6.6). */
+    /**
+     * Marks the FP state dirty, after trapping if it is off (§3.1.6.6); with V=1 both
+     * {@code mstatus.FS} and {@code vsstatus.FS} (H extension § vsstatus).
+     */
     public void touchFp() {
-        if ((mstatus & Mstatus.FS) == 0) {
+        if ((mstatus & Mstatus.FS) == 0 || (virt && (vsstatus & Mstatus.FS) == 0)) {
             throw illegalInstruction();
         }
         mstatus |= Mstatus.FS_DIRTY;
+        if (virt) {
+            vsstatus |= Mstatus.FS_DIRTY;
+        }
+    }
+
+    /** {@return whether FP instructions may run: FS is on in mstatus and, with V=1, in vsstatus} */
+    public boolean fpEnabled() {
+        return (mstatus & Mstatus.FS) != 0 && (!virt || (vsstatus & Mstatus.FS) != 0);
     }
 
     /**
@@ -613,7 +1015,7 @@ public final class Hart {
                         long scause, long stval, long scounteren, long senvcfg, long satp, long stimecmp,
                         long mtimecmp, long[] pmpcfg, long[] pmpaddr, long mip, boolean seipSoftware,
                         long reservationOffset, long reservationValue, boolean waitingForInterrupt,
-                        HartState state) {
+                        HartState state, Hypervisor hypervisor) {
 
         /** @throws IllegalArgumentException if an array has the wrong length or a field is out of range */
         public State {
@@ -630,12 +1032,25 @@ public final class Hart {
         }
     }
 
+    /**
+     * The H extension's state: V and every hypervisor and VS CSR as stored ({@code hvip} and
+     * {@code hie} are bits of {@code mip} and {@code mie}). Null in the state of a hart without
+     * the extension, and in snapshots taken before it existed.
+     */
+    public record Hypervisor(boolean virt, long hstatus, long hedeleg, long hideleg, long hcounteren, long henvcfg,
+                             long htimedelta, long htval, long htinst, long hgatp, long vsstatus, long vstvec,
+                             long vsscratch, long vsepc, long vscause, long vstval, long vsatp, long vstimecmp,
+                             long mtval2, long mtinst) {}
+
     /** {@return this hart's state}; call it only while the hart's thread is parked (VM paused). */
     public State saveState() {
         return new State(x.clone(), f.clone(), pc, priv, instret, frm, fpu.flags, mstatus, medeleg, mideleg, mie,
                 mtvec, mscratch, mepc, mcause, mtval, mcounteren, menvcfg, stvec, sscratch, sepc, scause, stval,
                 scounteren, senvcfg, satp, stimecmp, mtimecmp, pmpcfg.clone(), pmpaddr.clone(), mip, seipSoftware,
-                reservationOffset, reservationValue, waitingForInterrupt, state);
+                reservationOffset, reservationValue, waitingForInterrupt, state,
+                hExtension ? new Hypervisor(virt, hstatus, hedeleg, hideleg, hcounteren, henvcfg, htimedelta, htval,
+                        htinst, hgatp, vsstatus, vstvec, vsscratch, vsepc, vscause, vstval, vsatp, vstimecmp, mtval2,
+                        mtinst) : null);
     }
 
     /**
@@ -652,7 +1067,7 @@ public final class Hart {
         fpu.flags = s.fpuFlags();
         mstatus = s.mstatus();
         medeleg = s.medeleg();
-        mideleg = s.mideleg();
+        mideleg = s.mideleg() | (hExtension ? VS_INTERRUPTS : 0);
         mie = s.mie();
         mtvec = s.mtvec();
         mscratch = s.mscratch();
@@ -673,7 +1088,30 @@ public final class Hart {
         mtimecmp = s.mtimecmp();
         System.arraycopy(s.pmpcfg(), 0, pmpcfg, 0, 16);
         System.arraycopy(s.pmpaddr(), 0, pmpaddr, 0, 64);
-        MIP_HANDLE.setVolatile(this, s.mip() & INTERRUPTS);
+        MIP_HANDLE.setVolatile(this, s.mip() & interrupts);
+        Hypervisor hv = hExtension ? s.hypervisor() : null;
+        boolean virtual = hv != null && hv.virt() && s.priv() != MACHINE;
+        if (hv != null) {
+            hstatus = hv.hstatus() & Hstatus.WRITABLE;
+            hedeleg = hv.hedeleg() & HEDELEG_WRITABLE;
+            hideleg = hv.hideleg() & VS_INTERRUPTS;
+            hcounteren = hv.hcounteren() & 0xFFFF_FFFFL;
+            henvcfg = hv.henvcfg() & MENVCFG_STCE;
+            htimedelta = hv.htimedelta();
+            htval = hv.htval();
+            htinst = hv.htinst();
+            hgatp = hv.hgatp();
+            vsstatus = hv.vsstatus() & Hstatus.VSSTATUS_WRITABLE;
+            vstvec = hv.vstvec();
+            vsscratch = hv.vsscratch();
+            vsepc = hv.vsepc();
+            vscause = hv.vscause();
+            vstval = hv.vstval();
+            vsatp = hv.vsatp();
+            vstimecmp = hv.vstimecmp();
+            mtval2 = hv.mtval2();
+            mtinst = hv.mtinst();
+        }
         seipSoftware = s.seipSoftware();
         reservationOffset = s.reservationOffset();
         reservationValue = s.reservationValue();
@@ -681,7 +1119,7 @@ public final class Hart {
         state = s.state();
         fencesServed = fenceRequests.get();
         mmu.flush();
-        setPrivilege(s.priv());
+        setMode(s.priv(), virtual);
     }
 
     /** Resets the hart to its power-on state at {@code entry} in {@code privilege} mode. */
@@ -690,12 +1128,18 @@ public final class Hart {
         java.util.Arrays.fill(f, 0);
         pc = entry;
         mstatus = Mstatus.XLEN64;
-        medeleg = mideleg = mie = mtvec = mscratch = mepc = mcause = mtval = 0;
+        medeleg = mie = mtvec = mscratch = mepc = mcause = mtval = 0;
         mcounteren = menvcfg = 0;
         stvec = sscratch = sepc = scause = stval = scounteren = satp = 0;
         stimecmp = -1;
         mtimecmp = -1;
         senvcfg = 0;
+        virt = false;
+        hstatus = hedeleg = hideleg = hcounteren = henvcfg = htimedelta = htval = htinst = hgatp = 0;
+        vsstatus = vstvec = vsscratch = vsepc = vscause = vstval = vsatp = 0;
+        vstimecmp = -1;
+        mtval2 = mtinst = 0;
+        mideleg = hExtension ? VS_INTERRUPTS : 0;
         instret = 0;
         java.util.Arrays.fill(pmpcfg, 0);
         java.util.Arrays.fill(pmpaddr, 0);

@@ -42,6 +42,16 @@ public final class Mmu implements CodePages.WriteCache {
     static final int ACCESS_READ = 0;
     static final int ACCESS_WRITE = 1;
     static final int ACCESS_FETCH = 2;
+    /** HLVX: a load that needs execute permission instead of read, at both stages; it faults as a load. */
+    static final int ACCESS_READ_EXECUTABLE = 3;
+
+    /** Key bit of entries made with V=1: the guest's translations (H extension). */
+    private static final long KEY_VIRT = 1 << 5;
+    /** Key bit of {@code vsstatus.MXR}, which only matters with V=1. */
+    private static final long KEY_VS_MXR = 1 << 6;
+
+    /** The pseudoinstructions {@code htinst} gets for a fault of an implicit VS-stage PTE access (§ Transformed Instruction). */
+    static final long TINST_PTE_READ = 0x3000, TINST_PTE_WRITE = 0x3020;
 
     private static final long PTE_V = 1, PTE_R = 2, PTE_W = 4, PTE_X = 8, PTE_U = 16, PTE_A = 64, PTE_D = 128;
     private static final long PAGE_MASK = ~0xFFFL;
@@ -95,6 +105,44 @@ public final class Mmu implements CodePages.WriteCache {
     }
 
     /**
+     * Drops the entries made with V=0 and keeps the guests' (H extension: an HS-mode
+     * {@code satp} write or SFENCE.VMA concerns only HS-level translations).
+     */
+    public void flushHost() {
+        drop(false);
+    }
+
+    /** Drops the entries made with V=1 (HFENCE.VVMA, HFENCE.GVMA, SFENCE.VMA in VS-mode). */
+    public void flushGuest() {
+        drop(true);
+    }
+
+    /**
+     * The guest's address space changed ({@code vsatp} or {@code hgatp} took a new value): its
+     * translations go, the hypervisor's stay.
+     */
+    void guestContextChanged() {
+        drop(true);
+    }
+
+    private void drop(boolean guest) {
+        hart.sliceEnd = true;
+        flushCount++;
+        dropTagged(readTag, guest);
+        dropTagged(writeTag, guest);
+        dropTagged(fetchTag, guest);
+    }
+
+    private static void dropTagged(long[] tags, boolean guest) {
+        for (int i = 0; i < TLB_SIZE; i++) {
+            long t = tags[i];
+            if (t != -1 && ((t & KEY_VIRT) != 0) == guest) {
+                tags[i] = -1;
+            }
+        }
+    }
+
+    /**
      * Drops the store-TLB entries that map RAM page {@code pageIndex}, so that stores to it take
      * the slow path while it holds code. Called by any thread marking the page (see
      * {@link CodePages}); the racy writes to another hart's tags are benign, because a tag of
@@ -123,12 +171,19 @@ public final class Mmu implements CodePages.WriteCache {
         return (gpa - ramBase) >>> 12;
     }
 
-    /** Recomputes the tag keys after a change of privilege or of {@code mstatus}. */
+    /**
+     * Recomputes the tag keys after a change of privilege, of V, of {@code mstatus} or of
+     * {@code vsstatus}. Bits: 0 valid, 1-2 the effective privilege, 3 SUM in force (that of
+     * {@code vsstatus} with V=1), 4 {@code mstatus.MXR}, 5 V, 6 {@code vsstatus.MXR} with V=1.
+     */
     void updateKeys() {
         long s = hart.mstatus;
-        int effective = (s & Mstatus.MPRV) != 0 ? (int) ((s & Mstatus.MPP) >>> Mstatus.MPP_SHIFT) : hart.priv;
-        dataKey = 1 | (effective << 1) | ((s & Mstatus.SUM) != 0 ? 8 : 0) | ((s & Mstatus.MXR) != 0 ? 16 : 0);
-        fetchKey = 1 | (hart.priv << 1);
+        int effective = effectiveDataPrivilege();
+        boolean virt = effectiveDataVirt();
+        long sum = (virt ? hart.vsstatus : s) & Mstatus.SUM;
+        dataKey = 1 | (effective << 1) | (sum != 0 ? 8 : 0) | ((s & Mstatus.MXR) != 0 ? 16 : 0)
+                | (virt ? KEY_VIRT | ((hart.vsstatus & Mstatus.MXR) != 0 ? KEY_VS_MXR : 0) : 0);
+        fetchKey = 1 | (hart.priv << 1) | (hart.virt ? KEY_VIRT : 0);
     }
 
     // ---- loads -------------------------------------------------------------------------
@@ -372,31 +427,58 @@ public final class Mmu implements CodePages.WriteCache {
     // ---- the page-table walk -----------------------------------------------------------
 
     /**
-     * Translates {@code gva} for one access (§4.3.2), updating A and D bits.
+     * Translates {@code gva} for one access (§4.3.2), updating A and D bits; with V=1 through
+     * both stages ({@link #translateGuest}).
      *
-     * @return the guest-physical address
-     * @throws Trap a page fault, or an access fault when a page table lies outside RAM
+     * @return the guest-physical address (with V=1, the supervisor-physical address)
+     * @throws Trap a page fault, a guest-page fault, or an access fault when a page table lies
+     *         outside RAM
      */
     long translate(long gva, int access) {
-        int effective = access == ACCESS_FETCH ? hart.priv : effectiveDataPrivilege();
+        int effective;
+        boolean virt;
+        if (access == ACCESS_FETCH) {
+            effective = hart.priv;
+            virt = hart.virt;
+        } else {
+            effective = effectiveDataPrivilege();
+            virt = effectiveDataVirt();
+        }
+        if (virt) {
+            long sum = hart.vsstatus & Mstatus.SUM;
+            return translateGuest(gva, access, effective, sum != 0);
+        }
         long mode = hart.satp >>> 60;
         if (effective == MACHINE || mode == 0) {
             return gva;
         }
-        int levels = (int) (mode - SATP_SV39) + 3;
+        long s = hart.mstatus;
+        return walk(gva, access, effective, hart.satp, (s & Mstatus.SUM) != 0, (s & Mstatus.MXR) != 0, false);
+    }
+
+    /**
+     * The Sv39, Sv48 or Sv57 walk of {@code gva} over {@code atp} (§4.3.2): {@code satp} with
+     * V=0, {@code vsatp} for the VS-stage, where every page-table address is a guest physical
+     * address that the G-stage translates first ({@code guest}).
+     *
+     * @return the (guest) physical address
+     */
+    private long walk(long gva, int access, int effective, long atp, boolean sum, boolean mxr, boolean guest) {
+        int levels = (int) ((atp >>> 60) - SATP_SV39) + 3;
         int vaBits = 12 + 9 * levels;
         if (((gva << (64 - vaBits)) >> (64 - vaBits)) != gva) {
             throw pageFault(gva, access);
         }
         while (true) {   // repeats only when another hart changed the PTE during the A/D update
-            long table = (hart.satp & PPN_MASK) << 12;
+            long table = (atp & PPN_MASK) << 12;
             boolean lostRace = false;
             for (int level = levels - 1; level >= 0; level--) {
                 long pteGpa = table + ((gva >>> (12 + 9 * level)) & 511) * 8;
-                if (!ram.contains(pteGpa, 8)) {
+                long pteAddress = guest ? gstage(pteGpa, access, gva, true, false) : pteGpa;
+                if (!ram.contains(pteAddress, 8)) {
                     throw accessFault(gva, access);
                 }
-                long pte = ram.readU64(pteGpa);
+                long pte = ram.readU64(pteAddress);
                 if ((pte & PTE_V) == 0 || ((pte & PTE_R) == 0 && (pte & PTE_W) != 0) || (pte >>> 54) != 0) {
                     throw pageFault(gva, access);
                 }
@@ -408,14 +490,19 @@ public final class Mmu implements CodePages.WriteCache {
                     table = ppn << 12;
                     continue;
                 }
-                checkPermission(pte, effective, access, gva);
+                if (!permitted(pte, effective, access, sum, mxr)) {
+                    throw pageFault(gva, access);
+                }
                 if (level > 0 && (ppn & ((1L << (9 * level)) - 1)) != 0) {
                     throw pageFault(gva, access);   // misaligned superpage
                 }
                 long updated = pte | PTE_A | (access == ACCESS_WRITE ? PTE_D : 0);
                 if (updated != pte) {
+                    if (guest) {
+                        gstage(pteGpa, access, gva, true, true);   // the A/D write is a G-stage store
+                    }
                     // Hardware A/D update (§4.3.1): atomic with respect to other harts' walks.
-                    long offset = pteGpa - ramBase;
+                    long offset = pteAddress - ramBase;
                     if (!GuestMemory.ATOMIC_U64.compareAndSet(seg, offset, pte, updated)) {
                         lostRace = true;   // the PTE changed under us: walk again
                         break;
@@ -436,23 +523,213 @@ public final class Mmu implements CodePages.WriteCache {
         return (s & Mstatus.MPRV) != 0 ? (int) ((s & Mstatus.MPP) >>> Mstatus.MPP_SHIFT) : hart.priv;
     }
 
-    private void checkPermission(long pte, int effective, int access, long gva) {
+    /** {@return V for data accesses: with MPRV, {@code mstatus.MPV} unless MPP is M (H extension § mstatus)} */
+    private boolean effectiveDataVirt() {
+        long s = hart.mstatus;
+        if ((s & Mstatus.MPRV) != 0) {
+            return (s & Mstatus.MPV) != 0 && (s & Mstatus.MPP) != Mstatus.MPP;
+        }
+        return hart.virt;
+    }
+
+    /** {@return whether a leaf PTE allows the access (§4.3.1, and the U-mode checks of §4.3.2 step 5)} */
+    private static boolean permitted(long pte, int effective, int access, boolean sum, boolean mxr) {
         boolean userPage = (pte & PTE_U) != 0;
         if (effective == USER && !userPage) {
-            throw pageFault(gva, access);
+            return false;
         }
-        if (effective == SUPERVISOR && userPage
-                && (access == ACCESS_FETCH || (hart.mstatus & Mstatus.SUM) == 0)) {
-            throw pageFault(gva, access);
+        if (effective == SUPERVISOR && userPage && (access == ACCESS_FETCH || !sum)) {
+            return false;
         }
-        boolean allowed = switch (access) {
-            case ACCESS_FETCH -> (pte & PTE_X) != 0;
+        return switch (access) {
+            case ACCESS_FETCH, ACCESS_READ_EXECUTABLE -> (pte & PTE_X) != 0;
             case ACCESS_WRITE -> (pte & PTE_W) != 0;
-            default -> (pte & PTE_R) != 0 || ((pte & PTE_X) != 0 && (hart.mstatus & Mstatus.MXR) != 0);
+            default -> (pte & PTE_R) != 0 || ((pte & PTE_X) != 0 && mxr);
         };
-        if (!allowed) {
-            throw pageFault(gva, access);
+    }
+
+    // ---- two-stage translation (H extension, § Two-Stage Address Translation) ----------
+
+    /**
+     * Translates a guest virtual address with V=1: the VS-stage over {@code vsatp} (Bare, Sv39,
+     * Sv48, Sv57) turns it into a guest physical address, and the G-stage over {@code hgatp}
+     * (Bare, Sv39x4, Sv48x4, Sv57x4) turns that, and every VS-stage page-table address, into a
+     * supervisor physical address. A and D are set in both stages.
+     *
+     * @param effective the nominal privilege: SUPERVISOR for VS, USER for VU
+     * @param sum       {@code vsstatus.SUM}
+     */
+    long translateGuest(long gva, int access, int effective, boolean sum) {
+        long vsatp = hart.vsatp;
+        if ((vsatp >>> 60) == 0) {
+            return gstage(gva, access, gva, false, false);
         }
+        boolean mxr = ((hart.mstatus | hart.vsstatus) & Mstatus.MXR) != 0;
+        long gpa = walk(gva, access, effective, vsatp, sum, mxr, true);
+        return gstage(gpa, access, gva, false, false);
+    }
+
+    /**
+     * The G-stage (§ Guest Physical Address Translation): Sv39x4, Sv48x4 or Sv57x4 over
+     * {@code hgatp}, a 16 KiB root table indexed by two more address bits, every leaf checked as
+     * a U-mode access. A guest physical address wider than the mode's, an invalid or reserved
+     * PTE, a missing permission or a misaligned superpage is a guest-page fault of the original
+     * access's type, which reports {@code gva} in {@code stval} and the faulting guest physical
+     * address (for an implicit access, that of the VS-stage PTE) in {@code htval}.
+     *
+     * @param access       the original access
+     * @param implicit     this is a VS-stage page-table access, not the access itself
+     * @param implicitWrite the implicit access writes (an A/D update)
+     * @return the supervisor physical address
+     */
+    private long gstage(long gpa, int access, long gva, boolean implicit, boolean implicitWrite) {
+        long hgatp = hart.hgatp;
+        long mode = hgatp >>> 60;
+        if (mode == 0) {
+            return gpa;
+        }
+        int levels = (int) (mode - SATP_SV39) + 3;
+        if ((gpa >>> (14 + 9 * levels)) != 0) {
+            throw guestPageFault(gva, access, gpa, implicit, implicitWrite);
+        }
+        int needed = implicit ? (implicitWrite ? ACCESS_WRITE : ACCESS_READ) : access;
+        boolean mxr = (hart.mstatus & Mstatus.MXR) != 0;
+        while (true) {
+            long table = (hgatp & PPN_MASK & ~3L) << 12;
+            boolean lostRace = false;
+            for (int level = levels - 1; level >= 0; level--) {
+                long index = (gpa >>> (12 + 9 * level)) & (level == levels - 1 ? 2047 : 511);
+                long pteAddr = table + index * 8;
+                if (!ram.contains(pteAddr, 8)) {
+                    throw accessFault(gva, access);
+                }
+                long pte = ram.readU64(pteAddr);
+                if ((pte & PTE_V) == 0 || ((pte & PTE_R) == 0 && (pte & PTE_W) != 0) || (pte >>> 54) != 0) {
+                    throw guestPageFault(gva, access, gpa, implicit, implicitWrite);
+                }
+                long ppn = (pte >>> 10) & PPN_MASK;
+                if ((pte & (PTE_R | PTE_X)) == 0) {
+                    if ((pte & (PTE_A | PTE_D | PTE_U)) != 0) {
+                        throw guestPageFault(gva, access, gpa, implicit, implicitWrite);
+                    }
+                    table = ppn << 12;
+                    continue;
+                }
+                if ((pte & PTE_U) == 0 || !permitted(pte, USER, needed, false, mxr)
+                        || (level > 0 && (ppn & ((1L << (9 * level)) - 1)) != 0)) {
+                    throw guestPageFault(gva, access, gpa, implicit, implicitWrite);
+                }
+                long updated = pte | PTE_A | (needed == ACCESS_WRITE ? PTE_D : 0);
+                if (updated != pte) {
+                    long offset = pteAddr - ramBase;
+                    if (!GuestMemory.ATOMIC_U64.compareAndSet(seg, offset, pte, updated)) {
+                        lostRace = true;
+                        break;
+                    }
+                    atomicWritten(offset, 8);
+                }
+                long pageMask = (1L << (12 + 9 * level)) - 1;
+                return ((ppn << 12) & ~pageMask) | (gpa & pageMask);
+            }
+            if (!lostRace) {
+                throw guestPageFault(gva, access, gpa, implicit, implicitWrite);
+            }
+        }
+    }
+
+    private Trap guestPageFault(long gva, int access, long gpa, boolean implicit, boolean implicitWrite) {
+        int cause = switch (access) {
+            case ACCESS_FETCH -> TrapCause.INSTRUCTION_GUEST_PAGE_FAULT;
+            case ACCESS_WRITE -> TrapCause.STORE_GUEST_PAGE_FAULT;
+            default -> TrapCause.LOAD_GUEST_PAGE_FAULT;
+        };
+        long tinst = implicit ? (implicitWrite ? TINST_PTE_WRITE : TINST_PTE_READ) : 0;
+        return hart.guestPageFault(cause, gva, gpa, tinst);
+    }
+
+    // ---- hypervisor loads and stores (H extension, § Hypervisor Virtual-Machine Load and Store Instructions)
+
+    /**
+     * HLV and HLVX: loads {@code width} bytes at guest virtual address {@code gva} as though
+     * V=1 and the privilege were {@code hstatus.SPVP}, without the TLB.
+     *
+     * @param executable HLVX: the pages need execute permission instead of read
+     * @return the value, zero-extended
+     * @throws Trap a fault, with its trap value marked as a guest virtual address
+     */
+    public long hypervisorLoad(long gva, int width, boolean executable) {
+        try {
+            long v = 0;
+            int access = executable ? ACCESS_READ_EXECUTABLE : ACCESS_READ;
+            if ((gva & 0xFFF) > 0x1000 - width) {
+                for (int b = 0; b < width; b++) {
+                    v |= hypervisorRead(gva + b, 1, access) << (8 * b);
+                }
+                return v;
+            }
+            return hypervisorRead(gva, width, access);
+        } catch (Trap t) {
+            t.gva = true;
+            throw t;
+        }
+    }
+
+    private long hypervisorRead(long gva, int width, int access) {
+        long spa = translateGuest(gva, access, hypervisorPrivilege(), (hart.vsstatus & Mstatus.SUM) != 0);
+        if (!bus.isMapped(spa, width)) {
+            throw hart.trap(TrapCause.LOAD_ACCESS_FAULT, gva);
+        }
+        return bus.read(spa, width);
+    }
+
+    /** HSV: stores the low {@code width} bytes of {@code value} at {@code gva}, as {@link #hypervisorLoad} loads. */
+    public void hypervisorStore(long gva, int width, long value) {
+        try {
+            int priv = hypervisorPrivilege();
+            boolean sum = (hart.vsstatus & Mstatus.SUM) != 0;
+            long[] spa = new long[width];
+            for (int b = 0; b < width; b++) {   // translate every byte's page first: a fault writes nothing
+                spa[b] = b == 0 || ((gva + b) & 0xFFF) == 0 ? translateGuest(gva + b, ACCESS_WRITE, priv, sum) : spa[b - 1] + 1;
+            }
+            if ((gva & 0xFFF) <= 0x1000 - width && bus.isMapped(spa[0], width)) {
+                writePhysical(spa[0], width, value);
+                return;
+            }
+            for (int b = 0; b < width; b++) {
+                if (!bus.isMapped(spa[b], 1)) {
+                    throw hart.trap(TrapCause.STORE_ACCESS_FAULT, gva + b);
+                }
+            }
+            for (int b = 0; b < width; b++) {
+                writePhysical(spa[b], 1, value >>> (8 * b));
+            }
+        } catch (Trap t) {
+            t.gva = true;
+            throw t;
+        }
+    }
+
+    private void writePhysical(long spa, int width, long value) {
+        if (ram.contains(spa, width)) {
+            long offset = spa - ramBase;
+            switch (width) {
+                case 1 -> seg.set(GuestMemory.U8, offset, (byte) value);
+                case 2 -> seg.set(GuestMemory.U16, offset, (short) value);
+                case 4 -> seg.set(GuestMemory.U32, offset, (int) value);
+                default -> seg.set(GuestMemory.U64, offset, value);
+            }
+            VarHandle.fullFence();
+            if (codePages.written(offset, width)) {
+                hart.sliceEnd = true;
+            }
+            ram.dirtied(offset, width);
+            return;
+        }
+        bus.write(spa, width, value);
+    }
+
+    private int hypervisorPrivilege() {
+        return (hart.hstatus & Hstatus.SPVP) != 0 ? SUPERVISOR : USER;
     }
 
     private Trap pageFault(long gva, int access) {

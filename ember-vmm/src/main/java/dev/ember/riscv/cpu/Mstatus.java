@@ -25,6 +25,10 @@ public final class Mstatus {
     public static final long TSR = 1L << 22;
     public static final long UXL = 3L << 32;
     public static final long SXL = 3L << 34;
+    /** H extension: the last trap to M-mode wrote a guest virtual address to {@code mtval}. */
+    public static final long GVA = 1L << 38;
+    /** H extension: the virtualization mode V before the last trap to M-mode. */
+    public static final long MPV = 1L << 39;
     public static final long SD = 1L << 63;
 
     /** UXL = SXL = 2: 64-bit U and S modes, read-only. */

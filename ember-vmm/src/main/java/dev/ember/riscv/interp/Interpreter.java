@@ -9,6 +9,7 @@ import dev.ember.memory.GuestMemory;
 import dev.ember.riscv.cpu.ExecutionEngine;
 import dev.ember.riscv.cpu.Hart;
 import dev.ember.riscv.cpu.Mmu;
+import dev.ember.riscv.cpu.Hstatus;
 import dev.ember.riscv.cpu.Mstatus;
 import dev.ember.riscv.cpu.Privilege;
 import dev.ember.riscv.cpu.Trap;
@@ -202,7 +203,7 @@ public final class Interpreter implements ExecutionEngine {
         } catch (Trap t) {
             h.instret--;
             h.pc = pc;   // the faulting instruction's pc, for mepc/sepc
-            h.takeTrap(t.cause(), t.tval());
+            h.takeTrap(t);
         }
         return done;
     }
@@ -304,6 +305,9 @@ public final class Interpreter implements ExecutionEngine {
             case OpCode.FENCE -> VarHandle.fullFence();   // order this hart's accesses for other harts
             case OpCode.FENCE_I -> h.fenceI();
             case OpCode.ECALL, OpCode.EBREAK, OpCode.SRET, OpCode.MRET, OpCode.WFI, OpCode.SFENCE_VMA -> { return system(d, pc); }
+            case OpCode.HLV_B, OpCode.HLV_BU, OpCode.HLV_H, OpCode.HLV_HU, OpCode.HLV_W, OpCode.HLV_WU, OpCode.HLV_D,
+                 OpCode.HLVX_HU, OpCode.HLVX_WU, OpCode.HSV_B, OpCode.HSV_H, OpCode.HSV_W, OpCode.HSV_D,
+                 OpCode.HFENCE_VVMA, OpCode.HFENCE_GVMA -> { return Hypervisor.execute(h, d, pc); }
             case OpCode.CSRRW -> x[rd(d)] = h.csrAccess(Insn.csr(d), x[rs1(d)], -1L, true);
             case OpCode.CSRRS -> x[rd(d)] = h.csrAccess(Insn.csr(d), -1L, x[rs1(d)], rs1(d) != 0);
             case OpCode.CSRRC -> x[rd(d)] = h.csrAccess(Insn.csr(d), 0L, x[rs1(d)], rs1(d) != 0);
@@ -353,7 +357,7 @@ public final class Interpreter implements ExecutionEngine {
     }
 
     private void requireFpOn() {
-        if ((h.mstatus & Mstatus.FS) == 0) {
+        if (!h.fpEnabled()) {
             throw h.illegalInstruction();
         }
     }
@@ -383,12 +387,28 @@ public final class Interpreter implements ExecutionEngine {
         return h.pc;
     }
 
-    /** SFENCE.VMA (privileged ISA §4.2.1): illegal in U-mode, and in S-mode with {@code mstatus.TVM}. */
+    /**
+     * SFENCE.VMA (privileged ISA §4.2.1): illegal in U-mode, and in S-mode with
+     * {@code mstatus.TVM}. With V=1 (H extension) it fences the guest's translations, and is a
+     * virtual-instruction exception in VU-mode or under {@code hstatus.VTVM}; with V=0 and the
+     * extension it leaves the guests' translations alone.
+     */
     public static void sfenceVma(Hart h) {
+        if (h.virt) {
+            if (h.priv == Privilege.USER || (h.hstatus & Hstatus.VTVM) != 0) {
+                throw h.virtualInstruction();
+            }
+            h.mmu.flushGuest();
+            return;
+        }
         if (h.priv == Privilege.USER || (h.priv == Privilege.SUPERVISOR && (h.mstatus & Mstatus.TVM) != 0)) {
             throw h.illegalInstruction();
         }
-        h.mmu.flush();
+        if (h.hExtension) {
+            h.mmu.flushHost();
+        } else {
+            h.mmu.flush();
+        }
     }
 
     /**
@@ -396,8 +416,13 @@ public final class Interpreter implements ExecutionEngine {
      * otherwise the hart waits, resuming at {@code next}.
      */
     public static void wfi(Hart h, long next) {
-        if (h.priv == Privilege.USER || (h.priv == Privilege.SUPERVISOR && (h.mstatus & Mstatus.TW) != 0)) {
+        // With V=1 (H extension § Trap Cause Codes): mstatus.TW still makes it illegal; else
+        // VU-mode, or VS-mode with hstatus.VTW, raises a virtual-instruction exception.
+        if (h.priv == Privilege.USER && !h.virt || (h.priv < Privilege.MACHINE && (h.mstatus & Mstatus.TW) != 0)) {
             throw h.illegalInstruction();
+        }
+        if (h.virt && (h.priv == Privilege.USER || (h.hstatus & Hstatus.VTW) != 0)) {
+            throw h.virtualInstruction();
         }
         h.pc = next;
         h.waitingForInterrupt = true;
@@ -409,14 +434,15 @@ public final class Interpreter implements ExecutionEngine {
      * (then {@code h.pc} moves past the ecall), otherwise the environment-call exception.
      */
     public static void ecall(Hart h) {
-        if (h.priv == Privilege.SUPERVISOR && h.sbi != null) {
+        // A guest's ecall (V=1) goes to its hypervisor, never to the built-in SBI.
+        if (h.priv == Privilege.SUPERVISOR && !h.virt && h.sbi != null) {
             h.sbi.supervisorCall(h);
             h.pc += 4;
             return;
         }
         int cause = switch (h.priv) {
             case Privilege.USER -> TrapCause.ECALL_FROM_U;
-            case Privilege.SUPERVISOR -> TrapCause.ECALL_FROM_S;
+            case Privilege.SUPERVISOR -> h.virt ? TrapCause.ECALL_FROM_VS : TrapCause.ECALL_FROM_S;
             default -> TrapCause.ECALL_FROM_M;
         };
         throw h.trap(cause, 0);

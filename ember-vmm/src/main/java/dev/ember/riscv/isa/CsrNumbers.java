@@ -32,6 +32,34 @@ public final class CsrNumbers {
     public static final int STIMECMP = 0x14D;
     public static final int SATP = 0x180;
 
+    // Hypervisor and virtual supervisor ("H" extension, tables 2.3 and 2.4)
+    public static final int VSSTATUS = 0x200;
+    public static final int VSIE = 0x204;
+    public static final int VSTVEC = 0x205;
+    public static final int VSSCRATCH = 0x240;
+    public static final int VSEPC = 0x241;
+    public static final int VSCAUSE = 0x242;
+    public static final int VSTVAL = 0x243;
+    public static final int VSIP = 0x244;
+    public static final int VSTIMECMP = 0x24D;
+    public static final int VSATP = 0x280;
+    public static final int HSTATUS = 0x600;
+    public static final int HEDELEG = 0x602;
+    public static final int HIDELEG = 0x603;
+    public static final int HIE = 0x604;
+    public static final int HTIMEDELTA = 0x605;
+    public static final int HCOUNTEREN = 0x606;
+    public static final int HGEIE = 0x607;
+    public static final int HENVCFG = 0x60A;
+    public static final int HTVAL = 0x643;
+    public static final int HIP = 0x644;
+    public static final int HVIP = 0x645;
+    public static final int HTINST = 0x64A;
+    public static final int HGATP = 0x680;
+    public static final int HGEIP = 0xE12;
+    /** The VS CSR an S CSR number reaches while V=1 is the S number plus this (§ hypervisor CSRs). */
+    public static final int VS_OFFSET = VSSTATUS - SSTATUS;
+
     // Machine information
     public static final int MVENDORID = 0xF11;
     public static final int MARCHID = 0xF12;
@@ -56,6 +84,8 @@ public final class CsrNumbers {
     public static final int MCAUSE = 0x342;
     public static final int MTVAL = 0x343;
     public static final int MIP = 0x344;
+    public static final int MTINST = 0x34A;
+    public static final int MTVAL2 = 0x34B;
 
     // Physical memory protection (RV64: only even pmpcfg registers exist)
     public static final int PMPCFG0 = 0x3A0;

@@ -83,6 +83,7 @@ public final class Disassembler {
             case X2F -> m + " " + F.get(rd) + ", " + X.get(rs1) + ", " + rm;
             case X2F_NR -> m + " " + F.get(rd) + ", " + X.get(rs1);
             case SFENCE -> m + " " + X.get(rs1) + ", " + X.get(rs2);
+            case HSV -> m + " " + X.get(rs2) + ", (" + X.get(rs1) + ")";
         };
     }
 

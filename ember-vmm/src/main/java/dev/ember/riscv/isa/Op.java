@@ -76,7 +76,15 @@ public enum Op {
 
     // Privileged instructions (privileged ISA §3.3, §4.2.1)
     SRET(Format.NONE, Flow.SYSTEM), MRET(Format.NONE, Flow.SYSTEM), WFI(Format.NONE, Flow.SYSTEM),
-    SFENCE_VMA(Format.SFENCE, Flow.SYSTEM);
+    SFENCE_VMA(Format.SFENCE, Flow.SYSTEM),
+
+    // Hypervisor instructions (privileged ISA, "H" extension, § Hypervisor Instructions)
+    HLV_B(Format.LR, Flow.SYSTEM), HLV_BU(Format.LR, Flow.SYSTEM), HLV_H(Format.LR, Flow.SYSTEM),
+    HLV_HU(Format.LR, Flow.SYSTEM), HLV_W(Format.LR, Flow.SYSTEM), HLV_WU(Format.LR, Flow.SYSTEM),
+    HLV_D(Format.LR, Flow.SYSTEM), HLVX_HU(Format.LR, Flow.SYSTEM), HLVX_WU(Format.LR, Flow.SYSTEM),
+    HSV_B(Format.HSV, Flow.SYSTEM), HSV_H(Format.HSV, Flow.SYSTEM), HSV_W(Format.HSV, Flow.SYSTEM),
+    HSV_D(Format.HSV, Flow.SYSTEM),
+    HFENCE_VVMA(Format.SFENCE, Flow.SYSTEM), HFENCE_GVMA(Format.SFENCE, Flow.SYSTEM);
 
     /** How an instruction's operand fields are read and printed. */
     public enum Format {
@@ -128,8 +136,10 @@ public enum Op {
         X2F,
         /** {@code frd, rs1}: integer to FP move. */
         X2F_NR,
-        /** {@code rs1, rs2}: SFENCE.VMA. */
-        SFENCE
+        /** {@code rs1, rs2}: SFENCE.VMA, HFENCE.VVMA, HFENCE.GVMA. */
+        SFENCE,
+        /** {@code rs2, (rs1)}: HSV. */
+        HSV
     }
 
     /** What an instruction does to control flow; everything but {@link #NEXT} ends a basic block. */

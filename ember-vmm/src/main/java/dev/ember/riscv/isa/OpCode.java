@@ -171,4 +171,19 @@ public final class OpCode {
     public static final int MRET = 158;
     public static final int WFI = 159;
     public static final int SFENCE_VMA = 160;
+    public static final int HLV_B = 161;
+    public static final int HLV_BU = 162;
+    public static final int HLV_H = 163;
+    public static final int HLV_HU = 164;
+    public static final int HLV_W = 165;
+    public static final int HLV_WU = 166;
+    public static final int HLV_D = 167;
+    public static final int HLVX_HU = 168;
+    public static final int HLVX_WU = 169;
+    public static final int HSV_B = 170;
+    public static final int HSV_H = 171;
+    public static final int HSV_W = 172;
+    public static final int HSV_D = 173;
+    public static final int HFENCE_VVMA = 174;
+    public static final int HFENCE_GVMA = 175;
 }

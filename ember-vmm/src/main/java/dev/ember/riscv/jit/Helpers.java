@@ -31,18 +31,21 @@ public final class Helpers {
         c.trapPending = true;
         c.trapCause = t.cause();
         c.trapTval = t.tval();
+        c.trapTval2 = t.tval2();
+        c.trapTinst = t.tinst();
+        c.trapGva = t.gva();
         return 0;
     }
 
     /** Takes the trap a memory access threw; the region has already written back its state, with h.pc at the faulting instruction. */
     public static void raise(JitContext c, Trap t) {
-        c.hart.takeTrap(t.cause(), t.tval());
+        c.hart.takeTrap(t);
     }
 
     /** Takes the trap a helper recorded; the region has already written back its state, with h.pc at the faulting instruction. */
     public static void raise(JitContext c) {
         c.trapPending = false;
-        c.hart.takeTrap(c.trapCause, c.trapTval);
+        c.hart.takeTrap(c.trapCause, c.trapTval, c.trapTval2, c.trapTinst, c.trapGva);
     }
 
     /**

@@ -31,6 +31,10 @@ final class JitContext {
     boolean trapPending;
     long trapCause;
     long trapTval;
+    /** The recorded trap's H-extension fields: {@code htval}, {@code htinst}, GVA. */
+    long trapTval2;
+    long trapTinst;
+    boolean trapGva;
 
     /** Instructions that regions left to the interpreter ({@link Helpers#interpretOne}). */
     long interpretedInRegions;

@@ -784,6 +784,10 @@ final class RegionCompiler {
         private void markFpDirty(CodeBuilder cob) {
             cob.aload(H).dup().getfield(CD_HART, "mstatus", CD_long).loadConstant(Mstatus.FS_DIRTY).lor()
                     .putfield(CD_HART, "mstatus", CD_long);
+            if (TranslationCache.virtual(plan.mode())) {   // with V=1 both FS fields (H extension § vsstatus)
+                cob.aload(H).dup().getfield(CD_HART, "vsstatus", CD_long).loadConstant(Mstatus.FS_DIRTY).lor()
+                        .putfield(CD_HART, "vsstatus", CD_long);
+            }
         }
 
         private void fp(CodeBuilder cob, Op op, long insn, int offset, int k) {

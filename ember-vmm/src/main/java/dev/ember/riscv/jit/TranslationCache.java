@@ -25,8 +25,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * change therefore throws no translation away; only writes to a page of code do
  * ({@link #codeWritten}, through {@link CodePages}).
  *
- * <p>The mode ({@link #mode}) is the privilege level and whether the FPU is on: the first
- * decides what CSR accesses and fetches mean, the second whether FP instructions trap. Data
+ * <p>The mode ({@link #mode}) is the privilege level, whether the FPU is on, and the H
+ * extension's V: the first decides what CSR accesses and fetches mean, the second whether FP
+ * instructions trap, the third which status registers an FP instruction marks dirty. The
+ * VMID and the guest's page tables are no part of it: a region is keyed by the host RAM it was
+ * translated from, which means the same in every guest. Data
  * accesses need no mode bits, because their TLB key ({@code mstatus} MPRV, SUM, MXR) is read
  * when a region starts and any write to it ends the region.
  *
@@ -133,9 +136,21 @@ public final class TranslationCache implements CodePages.Listener {
         codePages.addListener(this);
     }
 
-    /** {@return the mode key of the hart's current state: the privilege level, and 4 when the FPU is on} */
+    /** Bits of a mode key: the privilege level (0-1), FPU on (2), V (3). */
+    static final int MODE_BITS = 4;
+    static final int MODES = 1 << MODE_BITS;
+
+    /**
+     * {@return the mode key of the hart's current state: the privilege level, 4 when the FPU is
+     * on, and 8 with V=1 (H extension), whose FP instructions also mark {@code vsstatus} dirty}
+     */
     public static int mode(Hart h) {
-        return h.priv | ((h.mstatus & Mstatus.FS) != 0 ? 4 : 0);
+        return h.priv | (h.fpEnabled() ? 4 : 0) | (h.virt ? 8 : 0);
+    }
+
+    /** {@return whether code translated for {@code mode} runs with V=1} */
+    static boolean virtual(int mode) {
+        return (mode & 8) != 0;
     }
 
     /** {@return whether code translated for {@code mode} may execute FP instructions} */
@@ -163,7 +178,7 @@ public final class TranslationCache implements CodePages.Listener {
      * in the queue, is dropped: the block will be hot again.
      */
     void request(long hostOffset, int mode) {
-        long key = hostOffset << 3 | mode;
+        long key = hostOffset << MODE_BITS | mode;
         if (closed || !pending.add(key)) {
             return;
         }
@@ -188,10 +203,10 @@ public final class TranslationCache implements CodePages.Listener {
             while (!closed) {
                 long key = requests.take();
                 try {
-                    if (lookup(key >>> 3, (int) key & 7) == null) {
+                    if (lookup(key >>> MODE_BITS, (int) key & (MODES - 1)) == null) {
                         // Another hart may be storing to the page right now: every store-TLB entry
                         // the marking drops counts as a possible race (CodePages).
-                        translate(null, key >>> 3, (int) key & 7);
+                        translate(null, key >>> MODE_BITS, (int) key & (MODES - 1));
                     }
                 } finally {
                     pending.remove(key);
@@ -260,7 +275,7 @@ public final class TranslationCache implements CodePages.Listener {
     }
 
     private static int key(long hostOffset, int mode) {
-        return (int) (hostOffset & 0xFFF) << 3 | mode;
+        return (int) (hostOffset & 0xFFF) << MODE_BITS | mode;
     }
 
     private PageEntry entry(long pageIndex) {
@@ -289,7 +304,7 @@ public final class TranslationCache implements CodePages.Listener {
      *         interpreter then runs the code
      */
     Region translate(CodePages.WriteCache self, long hostOffset, int mode) {
-        long untranslatableKey = hostOffset << 3 | mode;
+        long untranslatableKey = hostOffset << MODE_BITS | mode;
         if (untranslatable.containsKey(untranslatableKey)) {
             return null;
         }
@@ -393,7 +408,7 @@ public final class TranslationCache implements CodePages.Listener {
         }
         PageEntry e = entry(hostOffset >>> 12);
         if (e != null) {
-            for (int mode = 0; mode < 8; mode++) {
+            for (int mode = 0; mode < MODES; mode++) {
                 if (e.regions.containsKey(key(hostOffset, mode))) {
                     return;
                 }

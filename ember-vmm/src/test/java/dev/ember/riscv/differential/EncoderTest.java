@@ -34,7 +34,10 @@ class EncoderTest {
                     case U -> Encoder.u(op, rd, imm & 0xF_FFFF);
                     case J -> Encoder.jal(rd, 2 * imm);
                     case CSR, CSRI -> Encoder.csr(op, rd, imm & 0xFFF, rs1);
-                    case LR, AMO -> Encoder.amo(op, rd, rs1, op.format() == Op.Format.LR ? 0 : rs2, r.nextBoolean(), r.nextBoolean());
+                    case LR, AMO -> op.name().startsWith("HLV")   // the hypervisor loads have no aq/rl bits
+                            ? Encoder.r(op, rd, rs1, 0)
+                            : Encoder.amo(op, rd, rs1, op.format() == Op.Format.LR ? 0 : rs2, r.nextBoolean(), r.nextBoolean());
+                    case HSV -> Encoder.r(op, 0, rs1, rs2);
                     case NONE, SFENCE -> Encoder.sys(op, op.format() == Op.Format.SFENCE ? rs1 : 0, op.format() == Op.Format.SFENCE ? rs2 : 0);
                 };
                 long insn = Decoder.decode(word);
