@@ -72,8 +72,8 @@ final class RunCommand implements Callable<Integer> {
     int jitThreshold = EngineConfig.DEFAULT_THRESHOLD;
 
     @Option(names = "--cpu-features", paramLabel = "LIST",
-            description = "optional ISA extensions of the harts, as +NAME/-NAME items separated by commas: "
-                    + "+h gives them the hypervisor extension, so the guest kernel can run KVM (default: none)")
+            description = "optional ISA extensions of the harts, as NAME, +NAME or -NAME items separated by commas: "
+                    + "+h (or h) gives them the hypervisor extension, so the guest kernel can run KVM (default: none)")
     String cpuFeatures = "";
 
     @Option(names = "--engine-stats",

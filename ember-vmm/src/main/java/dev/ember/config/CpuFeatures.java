@@ -7,9 +7,9 @@ import java.util.Locale;
  * an Ember extension of the machine configuration ({@code --cpu-features +h} on the command
  * line, {@code "cpu_features": "+h"} in {@code PUT /machine-config}).
  *
- * <p>The text form is QEMU's and Firecracker's CPU-template spirit in one line: a comma-separated
- * list of {@code +NAME} (on) and {@code -NAME} (off), later items winning. Only {@code h}
- * exists so far.
+ * <p>The text form is a comma-separated list of {@code +NAME} or {@code NAME} (on) and
+ * {@code -NAME} (off), later items winning, as QEMU's {@code -cpu} properties switch extensions.
+ * Only {@code h} exists so far.
  *
  * @param hypervisor the hypervisor extension (privileged ISA, "H" Extension for Hypervisor
  *                   Support, v1.0): {@code misa.H}, {@code h} in the device tree's
@@ -24,7 +24,7 @@ public record CpuFeatures(boolean hypervisor) {
     /**
      * {@return the features {@code text} names, e.g. {@code +h}; empty text is {@link #NONE}}
      *
-     * @throws IllegalArgumentException naming the item that is not {@code +h} or {@code -h}
+     * @throws IllegalArgumentException naming the item that is not a known feature
      */
     public static CpuFeatures parse(String text) {
         if (text == null) {
@@ -36,14 +36,15 @@ public record CpuFeatures(boolean hypervisor) {
             if (item.isEmpty() && text.isBlank()) {
                 continue;
             }
-            boolean on = item.startsWith("+");
-            if ((!on && !item.startsWith("-")) || item.length() < 2) {
-                throw new IllegalArgumentException("cpu feature '" + raw.strip() + "' must be +NAME or -NAME (known: h)");
+            boolean off = item.startsWith("-");
+            String name = off || item.startsWith("+") ? item.substring(1) : item;
+            if (name.isEmpty()) {
+                throw new IllegalArgumentException("cpu feature '" + raw.strip() + "' must be NAME, +NAME or -NAME (known: h)");
             }
-            switch (item.substring(1)) {
-                case "h" -> h = on;
+            switch (name) {
+                case "h" -> h = !off;
                 default -> throw new IllegalArgumentException(
-                        "unknown cpu feature '" + item.substring(1) + "' (known: h, the hypervisor extension)");
+                        "unknown cpu feature '" + name + "' (known: h, the hypervisor extension)");
             }
         }
         return new CpuFeatures(h);

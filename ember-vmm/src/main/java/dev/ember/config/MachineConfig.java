@@ -10,8 +10,11 @@ package dev.ember.config;
  * @param trackDirtyPages log the pages the guest writes, so Diff snapshots can be taken
  * @param engine          the execution engine (the API's {@code engine} and {@code jit_threshold});
  *                        null for {@link EngineConfig#DEFAULT}
+ * @param cpuFeatures     the harts' optional extensions (the API's {@code cpu_features}, e.g.
+ *                        {@code "+h"}); null for {@link CpuFeatures#NONE}
  */
-public record MachineConfig(int vcpuCount, int memSizeMib, boolean smt, boolean trackDirtyPages, EngineConfig engine) {
+public record MachineConfig(int vcpuCount, int memSizeMib, boolean smt, boolean trackDirtyPages, EngineConfig engine,
+                            CpuFeatures cpuFeatures) {
 
     public static final int MAX_VCPUS = 8;
     public static final int MIN_MEM_MIB = 16;
@@ -24,9 +27,19 @@ public record MachineConfig(int vcpuCount, int memSizeMib, boolean smt, boolean 
         this(vcpuCount, memSizeMib, smt, trackDirtyPages, null);
     }
 
+    /** A machine without optional CPU features. */
+    public MachineConfig(int vcpuCount, int memSizeMib, boolean smt, boolean trackDirtyPages, EngineConfig engine) {
+        this(vcpuCount, memSizeMib, smt, trackDirtyPages, engine, null);
+    }
+
     /** {@return this machine, run by {@code engine}} */
     public MachineConfig withEngine(EngineConfig engine) {
-        return new MachineConfig(vcpuCount, memSizeMib, smt, trackDirtyPages, engine);
+        return new MachineConfig(vcpuCount, memSizeMib, smt, trackDirtyPages, engine, cpuFeatures);
+    }
+
+    /** {@return this machine with harts that have {@code cpuFeatures}} */
+    public MachineConfig withCpuFeatures(CpuFeatures cpuFeatures) {
+        return new MachineConfig(vcpuCount, memSizeMib, smt, trackDirtyPages, engine, cpuFeatures);
     }
 
     /** @throws IllegalArgumentException naming the problem */
@@ -42,5 +55,6 @@ public record MachineConfig(int vcpuCount, int memSizeMib, boolean smt, boolean 
             throw new IllegalArgumentException("smt is not supported: RISC-V harts have no SMT siblings");
         }
         engine = engine == null ? EngineConfig.DEFAULT : engine;
+        cpuFeatures = cpuFeatures == null ? CpuFeatures.NONE : cpuFeatures;
     }
 }

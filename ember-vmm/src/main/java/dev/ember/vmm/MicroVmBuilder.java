@@ -221,7 +221,7 @@ public final class MicroVmBuilder {
         try {
             VmConfig config = new VmConfig(machineConfig.vcpuCount(), (long) machineConfig.memSizeMib() << 20,
                     bootSource.kernelImagePath(), bootSource.initrdPath(), cmdline, null, null, devices, false, vmName,
-                    machineConfig.engine()).validate();
+                    machineConfig.engine(), machineConfig.cpuFeatures()).validate();
             vm = new MicroVm(vmName, config, consoleHistoryBytes, consoleCopy, log);
         } catch (BootException | RuntimeException e) {
             deleteQuietly(socketDir);

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.ember.config.BalloonConfig;
 import dev.ember.config.BootSourceConfig;
 import dev.ember.config.DriveConfig;
+import dev.ember.config.CpuFeatures;
 import dev.ember.config.EngineConfig;
 import dev.ember.config.EntropyConfig;
 import dev.ember.config.LoggerConfig;
@@ -67,10 +68,11 @@ final class ApiModel {
                    @JsonProperty("track_dirty_pages") Boolean trackDirtyPages,
                    @JsonProperty("huge_pages") String hugePages,
                    @JsonProperty("engine") String engine,
-                   @JsonProperty("jit_threshold") Integer jitThreshold) implements Json.Checked {
+                   @JsonProperty("jit_threshold") Integer jitThreshold,
+                   @JsonProperty("cpu_features") String cpuFeatures) implements Json.Checked {
 
         static final Machine DEFAULT = new Machine(1, 128, false, null, false, "None",
-                EngineConfig.DEFAULT.kind().apiName(), EngineConfig.DEFAULT_THRESHOLD);
+                EngineConfig.DEFAULT.kind().apiName(), EngineConfig.DEFAULT_THRESHOLD, null);
 
         @Override
         public void check() {
@@ -84,6 +86,13 @@ final class ApiModel {
             unsigned(memSizeMib, Integer.MAX_VALUE, "usize");
             variant(cpuTemplate, "C3", "T2", "T2S", "T2CL", "T2A", "V1N1", "None");
             variant(hugePages, "None", "2M");
+            if (cpuFeatures != null) {
+                try {
+                    CpuFeatures.parse(cpuFeatures);
+                } catch (IllegalArgumentException e) {
+                    throw ApiError.badRequest("Machine config error: cpu_features: " + e.getMessage());
+                }
+            }
         }
 
         /** {@return this update applied on {@code base}: absent fields keep their value} */
@@ -95,18 +104,21 @@ final class ApiModel {
                     trackDirtyPages != null ? trackDirtyPages : base.trackDirtyPages,
                     hugePages != null ? hugePages : base.hugePages,
                     engine != null ? engine : base.engine,
-                    jitThreshold != null ? jitThreshold : base.jitThreshold);
+                    jitThreshold != null ? jitThreshold : base.jitThreshold,
+                    cpuFeatures != null ? CpuFeatures.parse(cpuFeatures).toString() : base.cpuFeatures);
         }
 
         boolean isEmpty() {
             return vcpuCount == null && memSizeMib == null && smt == null && cpuTemplate == null
-                    && trackDirtyPages == null && hugePages == null && engine == null && jitThreshold == null;
+                    && trackDirtyPages == null && hugePages == null && engine == null && jitThreshold == null
+                    && cpuFeatures == null;
         }
 
         /** @throws IllegalArgumentException for an engine other than interp and jit, or a threshold out of range */
         MachineConfig toConfig() {
             return new MachineConfig(vcpuCount, memSizeMib, smt, trackDirtyPages,
-                    new EngineConfig(EngineConfig.Kind.parse(engine), jitThreshold));
+                    new EngineConfig(EngineConfig.Kind.parse(engine), jitThreshold),
+                    cpuFeatures == null ? CpuFeatures.NONE : CpuFeatures.parse(cpuFeatures));
         }
     }
 
@@ -118,14 +130,16 @@ final class ApiModel {
                          @JsonProperty("track_dirty_pages") Boolean trackDirtyPages,
                          @JsonProperty("huge_pages") String hugePages,
                          @JsonProperty("engine") String engine,
-                         @JsonProperty("jit_threshold") Integer jitThreshold) implements Json.Checked {
+                         @JsonProperty("jit_threshold") Integer jitThreshold,
+                         @JsonProperty("cpu_features") String cpuFeatures) implements Json.Checked {
         @Override
         public void check() {
             asMachine().checkRanges();
         }
 
         Machine asMachine() {
-            return new Machine(vcpuCount, memSizeMib, smt, cpuTemplate, trackDirtyPages, hugePages, engine, jitThreshold);
+            return new Machine(vcpuCount, memSizeMib, smt, cpuTemplate, trackDirtyPages, hugePages, engine, jitThreshold,
+                    cpuFeatures);
         }
     }
 

@@ -62,6 +62,14 @@ final class ApiRouter {
             // any other path field (snapshot, metrics, logger, vsock): checked where it is used,
             // before anything changes, so the request is refused whole
             return refused(ApiError.badRequest("Invalid path: " + e.getReason()), group, counter);
+        } catch (RuntimeException e) {
+            // A defect in Ember, not the client's: answer it, because the server runs this in a
+            // future that would swallow the exception and leave the client waiting for good.
+            log.error("Internal error on " + method + " " + path, e);
+            if (counter != null) {
+                metrics.inc(group, counter + "_fails");
+            }
+            return new Reply(500, Json.faultBody("Internal error: " + e));
         }
         log.info("The request was executed successfully. Status code: "
                 + (reply.status() == 204 ? "204 No Content." : "200 OK."));

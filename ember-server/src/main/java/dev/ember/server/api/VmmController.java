@@ -495,7 +495,8 @@ final class VmmController {
             var devices = withKeyboard(devices(drives, nets, vsock, entropy, balloon));
             config = new VmConfig(machine.vcpuCount(), (long) machine.memSizeMib() << 20, boot.kernelImagePath(),
                     boot.initrdPath(), boot.bootArgs() != null ? boot.bootArgs() : VmConfig.DEFAULT_CMDLINE, null, null,
-                    devices, bootTimer).named(id).withEngine(machine.toConfig().engine()).validate();
+                    devices, bootTimer).named(id).withEngine(machine.toConfig().engine())
+                    .withCpuFeatures(machine.toConfig().cpuFeatures()).validate();
         } catch (IllegalArgumentException e) {
             throw ApiError.badRequest("Start microvm error: " + e.getMessage());
         }

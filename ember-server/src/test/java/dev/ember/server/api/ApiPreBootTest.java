@@ -88,7 +88,7 @@ class ApiPreBootTest {
     void machineConfigRefusalsChangeNothing() throws IOException {
         assertRefusedUnchanged("PUT", "/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"foo\": 1}",
                 DESER + "unknown field `foo`, expected one of `vcpu_count`, `mem_size_mib`, `smt`, `cpu_template`, "
-                        + "`track_dirty_pages`, `huge_pages`, `engine`, `jit_threshold` at line 1 column 49.");
+                        + "`track_dirty_pages`, `huge_pages`, `engine`, `jit_threshold`, `cpu_features` at line 1 column 49.");
         assertRefusedUnchanged("PUT", "/machine-config", "{\"vcpu_count\": \"2\", \"mem_size_mib\": 128}",
                 DESER + "invalid type: string \"2\", expected u32 at line 1 column 16.");
         assertRefusedUnchanged("PUT", "/machine-config", "{\"mem_size_mib\": 128}",
@@ -117,6 +117,21 @@ class ApiPreBootTest {
                 "Machine config error: jit_threshold must be between 0 and 1048576, not 2000000");
         assertRefusedUnchanged("PATCH", "/machine-config", "{\"jit_threshold\": -1}",
                 "Machine config error: jit_threshold must be between 0 and 1048576, not -1");
+    }
+
+    /** Ember's {@code cpu_features}: the hypervisor extension is asked for as on the command line. */
+    @Test
+    void machineConfigChoosesCpuFeatures() throws IOException {
+        assertEquals(204, put("/machine-config", "{\"vcpu_count\": 1, \"mem_size_mib\": 128, \"cpu_features\": \"+h\"}").status());
+        assertTrue(get("/machine-config").body().endsWith("\"cpu_features\":\"+h\"}"), get("/machine-config").body());
+        assertEquals(204, patch("/machine-config", "{\"mem_size_mib\": 256}").status());
+        assertTrue(get("/vm/config").body().contains("\"cpu_features\":\"+h\""), get("/vm/config").body());
+        assertRefusedUnchanged("PATCH", "/machine-config", "{\"cpu_features\": \"+v\"}",
+                "Machine config error: cpu_features: unknown cpu feature 'v' (known: h, the hypervisor extension)");
+        assertRefusedUnchanged("PATCH", "/machine-config", "{\"cpu_features\": \"+h,+\"}",
+                "Machine config error: cpu_features: cpu feature '+' must be NAME, +NAME or -NAME (known: h)");
+        assertEquals(204, patch("/machine-config", "{\"cpu_features\": \"-h\"}").status());
+        assertTrue(get("/machine-config").body().endsWith("\"cpu_features\":\"\"}"), get("/machine-config").body());
     }
 
     @Test
