@@ -24,6 +24,7 @@
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -92,7 +93,8 @@ int main(void) {
     int tty = open("/dev/ttyS0", O_WRONLY | O_NOCTTY | O_CLOEXEC);
     if (tty >= 0) {
         if (write(tty, MARKER, strlen(MARKER)) < 0) say("ember-nested: write to /dev/ttyS0: %s\n", strerror(errno));
-        close(tty); /* waits until the polled 8250 has sent it */
+        tcdrain(tty); /* until the polled 8250 has sent it (close waits only on the last close) */
+        close(tty);
     } else {
         say("ember-nested: no /dev/ttyS0 (%s): UART path not exercised\n", strerror(errno));
     }
@@ -108,6 +110,9 @@ int main(void) {
     }
     say("ember-nested: uptime %s s\n", up);
 
+    /* The console's output may still sit in its tty buffer (a polled 8250 as console=ttyS0 sends it
+     * from a timer): power off only once it has gone out. */
+    tcdrain(STDOUT_FILENO);
     sync();
     reboot(RB_POWER_OFF);
     say("ember-nested: power off failed: %s\n", strerror(errno));
