@@ -31,7 +31,7 @@ class NestedKvmTest {
     private static final Path DIR = AgentGuest.DIR;
     private static final Path NESTED = DIR.resolve("nested.ext4");
     private static final Duration OUTER = Duration.ofSeconds(180);
-    /** For the whole nested run, boot to power-off: 1.4-3.3 s measured on Ember, 1.6-2.8 s on QEMU; generous for a loaded host. */
+    /** For the whole nested run, boot to power-off: 1.4-3.3 s measured on Ember; generous for a loaded host. */
     private static final Duration NESTED_RUN = Duration.ofSeconds(300);
     private static final String NVM = "/mnt/ember-nvm --cmdline 'console=hvc0 earlycon=sbi loglevel=6 ember.mmio=1000'"
             + " /mnt/Image /mnt/nested.cpio";
@@ -75,7 +75,7 @@ class NestedKvmTest {
         }
     }
 
-    /** Boots the default guest (initramfs, 256 MiB, one hart with {@code features}) with nested.ext4 as a read-only drive. */
+    /** Boots the default guest (initramfs, 256 MiB, one hart with {@code features}), nested.ext4 a read-only drive. */
     private static MicroVm boot(CpuFeatures features) throws Exception {
         assumeTrue(Files.isRegularFile(NESTED), NESTED + " is missing: guest/build.sh makes it (the nested VM's"
                 + " drive: ember-nvm, Image, nested.cpio)");
