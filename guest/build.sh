@@ -6,6 +6,11 @@
 #                             /usr/bin/ember-agent (guest/agent/ember-agent.c)
 #   guest/out/rootfs.ext4     64 MiB sparse ext4 image with the same userspace (root=/dev/vda rw); pristine:
 #                             launchers boot a per-run copy, never this file or the cached one
+#   guest/out/nested.ext4     32 MiB sparse ext4 image for a nested VM under the guest's KVM (issue 13), attached
+#                             read-only as a second drive: /ember-nvm (guest/tools/ember-nvm.c, a small KVM VMM),
+#                             /Image (the same kernel), /nested.cpio (/init = guest/tools/nested-init.c and
+#                             /dev/console only). In the guest: mount -o ro /dev/vda /mnt;
+#                             /mnt/ember-nvm /mnt/Image /mnt/nested.cpio. Not part of the default initramfs.
 #
 # Results are cached outside the repository, keyed by the inputs:
 #   ${EMBER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ember}/guest/<key>/
@@ -340,14 +345,15 @@ build_initramfs() { # build_initramfs LIST DEST_FILE
     rm -rf "$tmp"
 }
 
-# ext4 root disk: a sparse image made by `mke2fs -d` from a staging tree (no root, no loop mount), with
-# journal. mke2fs copies owners and ctimes and cannot create device nodes as non-root, so debugfs then
-# sets every listed path to 0:0 and SOURCE_DATE_EPOCH and makes the nodes; with the fixed UUID and hash
-# seed the image is byte-for-byte reproducible. The guest writes to this disk: this is the pristine
-# image, launchers boot a per-run copy of it.
+# ext4 disk (the root disk, nested.ext4): a sparse image made by `mke2fs -d` from a staging tree (no root,
+# no loop mount), with journal. mke2fs copies owners and ctimes and cannot create device nodes as non-root,
+# so debugfs then sets every listed path to 0:0 and SOURCE_DATE_EPOCH and makes the nodes; with the fixed
+# UUID and hash seed the image is byte-for-byte reproducible. The guest writes to the root disk: that is
+# the pristine image, launchers boot a per-run copy of it.
 ROOTFS_EXT4_MIB=64
-build_rootfs_ext4() { # build_rootfs_ext4 LIST DEST_FILE
-    local list=$1 dest=$2 tmp stage cmds logf kind path f3 f4 f5 f6 f7 f8 type uuid
+NESTED_EXT4_MIB=32
+build_ext4() { # build_ext4 LIST DEST_FILE SIZE_MIB LABEL NAME (NAME seeds the UUID)
+    local list=$1 dest=$2 mib=$3 label=$4 name=$5 tmp stage cmds logf kind path f3 f4 f5 f6 f7 f8 type uuid
     tmp=$(mktemp -d)
     stage=$tmp/stage
     cmds=$tmp/debugfs.cmds
@@ -372,23 +378,37 @@ build_rootfs_ext4() { # build_rootfs_ext4 LIST DEST_FILE
     done <"$list"
     find "$stage" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
     # fixed UUID and directory hash seed (derived from the cache key) instead of random ones
-    uuid=$(echo "ember-rootfs-$KEY" | sha256sum | sed -E 's/^(.{8})(.{4})(.{4})(.{4})(.{12}).*/\1-\2-\3-\4-\5/')
+    uuid=$(echo "ember-$name-$KEY" | sha256sum | sed -E 's/^(.{8})(.{4})(.{4})(.{4})(.{12}).*/\1-\2-\3-\4-\5/')
     rm -f "$dest.tmp"
-    truncate -s "${ROOTFS_EXT4_MIB}M" "$dest.tmp"
+    truncate -s "${mib}M" "$dest.tmp"
     # lazy_*_init=0: initialise inode tables and journal now, not in the guest (slow under interpretation)
     export E2FSPROGS_FAKE_TIME=$SOURCE_DATE_EPOCH
-    run_logged "$logf" mke2fs -q -F -t ext4 -b 4096 -m 0 -L ember-root -U "$uuid" \
+    run_logged "$logf" mke2fs -q -F -t ext4 -b 4096 -m 0 -L "$label" -U "$uuid" \
         -E "hash_seed=$uuid,root_owner=0:0,lazy_itable_init=0,lazy_journal_init=0" -d "$stage" "$dest.tmp"
     # debugfs -f exits 0 even when a command fails; it echoes each command as "debugfs: ...", so any
     # other output line (after its version banner; mknod reports the inode) is an error.
     run_logged "$tmp/debugfs.log" debugfs -w -f "$cmds" "$dest.tmp"
     if grep -Ev '^(\+ |debugfs: |debugfs [0-9]|Allocated inode: [0-9]+$)' "$tmp/debugfs.log" >&2; then
-        die "debugfs reported errors while fixing up the ext4 root image"
+        die "debugfs reported errors while fixing up the ext4 image $dest"
     fi
     run_logged "$logf" e2fsck -fn "$dest.tmp"
     unset E2FSPROGS_FAKE_TIME
     mv "$dest.tmp" "$dest"
     rm -rf "$tmp"
+}
+
+# Nested VM (issue 13): the initramfs its kernel runs and the drive that carries VMM, kernel and initramfs
+# into the guest. The nested initramfs is /init alone (mount points are made by /init itself).
+nested_cpio_list() { # nested_cpio_list TOOLS_DIR
+    echo "dir /dev 0755 0 0"
+    echo "nod /dev/console 0600 0 0 c 5 1"
+    echo "file /init $1/nested-init 0755 0 0"
+}
+
+nested_ext4_list() { # nested_ext4_list TOOLS_DIR IMAGE NESTED_CPIO
+    echo "file /ember-nvm $1/ember-nvm 0755 0 0"
+    echo "file /Image $2 0644 0 0"
+    echo "file /nested.cpio $3 0644 0 0"
 }
 
 # ---------------------------------------------------------------------------------------------------------
@@ -416,14 +436,15 @@ BUSYBOX_KEY=$(hash_inputs "busybox-src=$BUSYBOX_VER" "gcc-riscv64-linux-gnu=$GCC
 KEY=$(hash_inputs "kernel=$KERNEL_KEY" "busybox=$BUSYBOX_KEY" "linux-source-6.1=$LINUX_VER" \
     "libc6-dev-riscv64-cross=$LIBC_VER" "e2fsprogs=$E2FS_VER" \
     "rootfs=$(cd "$GUEST_DIR/rootfs" && find . -printf '%y %m %p\n' | LC_ALL=C sort)" -- \
-    "${ROOTFS_FILES[@]}" "$GUEST_DIR/tools/vsock-cat.c" "$GUEST_DIR/agent/ember-agent.c" "${SCRIPTS[@]}")
+    "${ROOTFS_FILES[@]}" "$GUEST_DIR/tools/vsock-cat.c" "$GUEST_DIR/agent/ember-agent.c" \
+    "$GUEST_DIR/tools/ember-nvm.c" "$GUEST_DIR/tools/nested-init.c" "${SCRIPTS[@]}")
 FINAL=$CACHE_ROOT/$KEY
 
 mkdir -p "$CACHE_ROOT"
 exec 9>"$CACHE_ROOT/.lock"
 flock 9   # one build at a time per cache
 
-ARTEFACTS=(Image initramfs.cpio rootfs.ext4)
+ARTEFACTS=(Image initramfs.cpio rootfs.ext4 nested.ext4)
 install_out() {
     local a
     mkdir -p "$OUT_DIR"
@@ -431,10 +452,10 @@ install_out() {
         rm -f "$OUT_DIR/$a"
         cp --sparse=always "$FINAL/$a" "$OUT_DIR/$a"
     done
-    log "guest/out/Image ($(stat -c %s "$OUT_DIR/Image") bytes), guest/out/initramfs.cpio ($(stat -c %s "$OUT_DIR/initramfs.cpio") bytes), guest/out/rootfs.ext4 ($(stat -c %s "$OUT_DIR/rootfs.ext4") bytes, $(du -k "$OUT_DIR/rootfs.ext4" | cut -f1) KiB allocated)"
+    log "guest/out/Image ($(stat -c %s "$OUT_DIR/Image") bytes), guest/out/initramfs.cpio ($(stat -c %s "$OUT_DIR/initramfs.cpio") bytes), guest/out/rootfs.ext4 ($(stat -c %s "$OUT_DIR/rootfs.ext4") bytes, $(du -k "$OUT_DIR/rootfs.ext4" | cut -f1) KiB allocated), guest/out/nested.ext4 ($(du -k "$OUT_DIR/nested.ext4" | cut -f1) KiB allocated)"
 }
 
-if [[ $FORCE != 1 && -f $FINAL/Image && -f $FINAL/initramfs.cpio && -f $FINAL/rootfs.ext4 ]]; then
+if [[ $FORCE != 1 && -f $FINAL/Image && -f $FINAL/initramfs.cpio && -f $FINAL/rootfs.ext4 && -f $FINAL/nested.ext4 ]]; then
     log "cache hit: $FINAL"
     install_out
     exit 0
@@ -452,7 +473,13 @@ build_guest_c tools/vsock-cat.c "$USERSPACE_TMP/vsock-cat"
 build_guest_c agent/ember-agent.c "$USERSPACE_TMP/ember-agent"
 userspace_list "$BDIR" "$USERSPACE_TMP" >"$USERSPACE_TMP/userspace.list"
 build_initramfs "$USERSPACE_TMP/userspace.list" "$FINAL.tmp/initramfs.cpio"
-build_rootfs_ext4 "$USERSPACE_TMP/userspace.list" "$FINAL.tmp/rootfs.ext4"
+build_ext4 "$USERSPACE_TMP/userspace.list" "$FINAL.tmp/rootfs.ext4" "$ROOTFS_EXT4_MIB" ember-root rootfs
+build_guest_c tools/ember-nvm.c "$USERSPACE_TMP/ember-nvm"
+build_guest_c tools/nested-init.c "$USERSPACE_TMP/nested-init"
+nested_cpio_list "$USERSPACE_TMP" >"$USERSPACE_TMP/nested-cpio.list"
+build_initramfs "$USERSPACE_TMP/nested-cpio.list" "$USERSPACE_TMP/nested.cpio"
+nested_ext4_list "$USERSPACE_TMP" "$KDIR/Image" "$USERSPACE_TMP/nested.cpio" >"$USERSPACE_TMP/nested-ext4.list"
+build_ext4 "$USERSPACE_TMP/nested-ext4.list" "$FINAL.tmp/nested.ext4" "$NESTED_EXT4_MIB" ember-nested nested
 rm -rf "$USERSPACE_TMP"
 cp "$KDIR/Image" "$FINAL.tmp/Image"
 cat >"$FINAL.tmp/manifest.txt" <<EOF

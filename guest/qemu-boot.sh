@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Boot an Ember guest under QEMU's riscv64 "virt" machine (the reference machine).
-# Usage: guest/qemu-boot.sh [--disk IMAGE] [--net] [--rng] KERNEL [INITRD] [extra qemu args...]
+# Usage: guest/qemu-boot.sh [--disk IMAGE] [--ro-disk IMAGE] [--net] [--rng] KERNEL [INITRD] [extra qemu args...]
 #   --disk IMAGE  attach IMAGE as a raw virtio-blk disk (/dev/vda) and boot from it
 #                 (command line `console=ttyS0 root=/dev/vda rw`). The guest WRITES to IMAGE:
 #                 pass a copy of guest/out/rootfs.ext4, never the pristine image itself.
+#   --ro-disk IMAGE  attach IMAGE as a read-only raw virtio-blk disk (/dev/vda when booting from
+#                 the initramfs), e.g. guest/out/nested.ext4 for a nested VM (guest/nested-qemu.sh)
 #   --net         virtio-net with QEMU user networking (slirp: guest 10.0.2.15 by DHCP,
 #                 gateway/host 10.0.2.2, DNS 10.0.2.3); add port forwards with
 #                 EMBER_QEMU_HOSTFWD, e.g. EMBER_QEMU_HOSTFWD=tcp::8080-:80
@@ -23,13 +25,14 @@
 # root=/dev/vda rw with --disk).
 set -euo pipefail
 usage() {
-    echo "usage: $0 [--disk IMAGE] [--net] [--rng] KERNEL [INITRD] [extra qemu args...]" >&2
+    echo "usage: $0 [--disk IMAGE] [--ro-disk IMAGE] [--net] [--rng] KERNEL [INITRD] [extra qemu args...]" >&2
     exit 2
 }
-disk="" net=0 rng=0
+disk="" ro_disk="" net=0 rng=0
 while [[ $# -gt 0 ]]; do
     case $1 in
         --disk) [[ $# -ge 2 ]] || usage; disk=$2; shift 2 ;;
+        --ro-disk) [[ $# -ge 2 ]] || usage; ro_disk=$2; shift 2 ;;
         --net) net=1; shift ;;
         --rng) rng=1; shift ;;
         *) break ;;
@@ -51,6 +54,10 @@ if [[ -n $disk ]]; then
     [[ -f $disk ]] || { echo "$0: no such disk image: $disk" >&2; exit 2; }
     args+=(-drive "file=$disk,format=raw,if=none,id=d0" -device virtio-blk-device,drive=d0)
     append+=" root=/dev/vda rw"
+fi
+if [[ -n $ro_disk ]]; then
+    [[ -f $ro_disk ]] || { echo "$0: no such disk image: $ro_disk" >&2; exit 2; }
+    args+=(-drive "file=$ro_disk,format=raw,if=none,id=r0,readonly=on" -device virtio-blk-device,drive=r0)
 fi
 if [[ $net == 1 ]]; then
     args+=(-netdev "user,id=n0${EMBER_QEMU_HOSTFWD:+,hostfwd=$EMBER_QEMU_HOSTFWD}"
