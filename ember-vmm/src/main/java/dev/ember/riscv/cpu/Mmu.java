@@ -49,6 +49,19 @@ public final class Mmu implements CodePages.WriteCache {
     private static final long KEY_VIRT = 1 << 5;
     /** Key bit of {@code vsstatus.MXR}, which only matters with V=1. */
     private static final long KEY_VS_MXR = 1 << 6;
+    /** Key bits 7-10 of entries made with V=1: the guest address-space slot (1-15) they belong to. */
+    private static final int SLOT_SHIFT = 7;
+    private static final int SLOTS = 16;
+    private static final long KEY_SLOT = (long) (SLOTS - 1) << SLOT_SHIFT;
+
+    /** The (hgatp, vsatp) combination of each guest slot, and when it was last used. */
+    private final long[] slotHgatp = new long[SLOTS];
+    private final long[] slotVsatp = new long[SLOTS];
+    private final long[] slotUsed = new long[SLOTS];
+    private final boolean[] slotLive = new boolean[SLOTS];
+    private long slotClock;
+    /** The current guest's slot, 1 to 15; part of every V=1 key. */
+    private int slot = 1;
 
     /** The pseudoinstructions {@code htinst} gets for a fault of an implicit VS-stage PTE access (§ Transformed Instruction). */
     static final long TINST_PTE_READ = 0x3000, TINST_PTE_WRITE = 0x3020;
@@ -102,6 +115,7 @@ public final class Mmu implements CodePages.WriteCache {
         Arrays.fill(readTag, -1);
         Arrays.fill(writeTag, -1);
         Arrays.fill(fetchTag, -1);
+        forgetGuestSlots();
     }
 
     /**
@@ -109,34 +123,84 @@ public final class Mmu implements CodePages.WriteCache {
      * {@code satp} write or SFENCE.VMA concerns only HS-level translations).
      */
     public void flushHost() {
-        drop(false);
+        drop(0, KEY_VIRT);
     }
 
-    /** Drops the entries made with V=1 (HFENCE.VVMA, HFENCE.GVMA, SFENCE.VMA in VS-mode). */
+    /** Drops every entry made with V=1, of every guest (HFENCE.VVMA, HFENCE.GVMA). */
     public void flushGuest() {
-        drop(true);
+        drop(KEY_VIRT, KEY_VIRT);
+        forgetGuestSlots();
     }
 
     /**
-     * The guest's address space changed ({@code vsatp} or {@code hgatp} took a new value): its
-     * translations go, the hypervisor's stay.
+     * SFENCE.VMA in VS-mode: drops the current virtual machine's entries, those of every slot
+     * with the current VMID, and keeps other guests' (H extension § Hypervisor Instructions:
+     * SFENCE.VMA with V=1 concerns the current VMID only).
+     */
+    public void flushCurrentGuest() {
+        long vmid = hart.hgatp & Hart.HGATP_VMID;
+        for (int s = 1; s < SLOTS; s++) {
+            if (slotLive[s] && (slotHgatp[s] & Hart.HGATP_VMID) == vmid) {
+                drop(KEY_VIRT | (long) s << SLOT_SHIFT, KEY_VIRT | KEY_SLOT);
+                if (s != slot) {
+                    slotLive[s] = false;
+                }
+            }
+        }
+    }
+
+    /**
+     * The guest's address space changed ({@code vsatp} or {@code hgatp} took a new value).
+     * Each combination of the two the hart has run recently keeps a slot, numbered in the tag key,
+     * so switching between virtual machines, or back to one, finds its entries still there; a new
+     * combination takes a free slot or the least recently used one, whose entries go. Nothing else
+     * is flushed: without a fence a guest may not expect a changed page table to be seen.
      */
     void guestContextChanged() {
-        drop(true);
+        long hgatp = hart.hgatp, vsatp = hart.vsatp;
+        int found = 0, victim = 0;
+        for (int s = 1; s < SLOTS && found == 0; s++) {
+            if (slotLive[s] && slotHgatp[s] == hgatp && slotVsatp[s] == vsatp) {
+                found = s;
+            } else if (victim == 0 || (slotLive[victim] && (!slotLive[s] || slotUsed[s] < slotUsed[victim]))) {
+                victim = s;
+            }
+        }
+        if (found == 0) {
+            found = victim;
+            drop(KEY_VIRT | (long) found << SLOT_SHIFT, KEY_VIRT | KEY_SLOT);
+            slotLive[found] = true;
+            slotHgatp[found] = hgatp;
+            slotVsatp[found] = vsatp;
+        }
+        slot = found;
+        slotUsed[found] = ++slotClock;
+        hart.sliceEnd = true;
+        flushCount++;   // the translator's jump cache maps virtual pcs: drop it
+        updateKeys();
     }
 
-    private void drop(boolean guest) {
+    /** After a flush of every guest entry: only the current context keeps a slot, the one it had. */
+    private void forgetGuestSlots() {
+        Arrays.fill(slotLive, false);
+        slotLive[slot] = true;
+        slotHgatp[slot] = hart.hgatp;
+        slotVsatp[slot] = hart.vsatp;
+    }
+
+    /** Drops the entries whose tag has {@code value} in the bits of {@code mask}. */
+    private void drop(long value, long mask) {
         hart.sliceEnd = true;
         flushCount++;
-        dropTagged(readTag, guest);
-        dropTagged(writeTag, guest);
-        dropTagged(fetchTag, guest);
+        dropTagged(readTag, value, mask);
+        dropTagged(writeTag, value, mask);
+        dropTagged(fetchTag, value, mask);
     }
 
-    private static void dropTagged(long[] tags, boolean guest) {
+    private static void dropTagged(long[] tags, long value, long mask) {
         for (int i = 0; i < TLB_SIZE; i++) {
             long t = tags[i];
-            if (t != -1 && ((t & KEY_VIRT) != 0) == guest) {
+            if (t != -1 && (t & mask) == value) {
                 tags[i] = -1;
             }
         }
@@ -174,7 +238,8 @@ public final class Mmu implements CodePages.WriteCache {
     /**
      * Recomputes the tag keys after a change of privilege, of V, of {@code mstatus} or of
      * {@code vsstatus}. Bits: 0 valid, 1-2 the effective privilege, 3 SUM in force (that of
-     * {@code vsstatus} with V=1), 4 {@code mstatus.MXR}, 5 V, 6 {@code vsstatus.MXR} with V=1.
+     * {@code vsstatus} with V=1), 4 {@code mstatus.MXR}, 5 V, 6 {@code vsstatus.MXR} with V=1,
+     * 7-10 the guest slot with V=1 ({@link #guestContextChanged}).
      */
     void updateKeys() {
         long s = hart.mstatus;
@@ -182,8 +247,8 @@ public final class Mmu implements CodePages.WriteCache {
         boolean virt = effectiveDataVirt();
         long sum = (virt ? hart.vsstatus : s) & Mstatus.SUM;
         dataKey = 1 | (effective << 1) | (sum != 0 ? 8 : 0) | ((s & Mstatus.MXR) != 0 ? 16 : 0)
-                | (virt ? KEY_VIRT | ((hart.vsstatus & Mstatus.MXR) != 0 ? KEY_VS_MXR : 0) : 0);
-        fetchKey = 1 | (hart.priv << 1) | (hart.virt ? KEY_VIRT : 0);
+                | (virt ? KEY_VIRT | (long) slot << SLOT_SHIFT | ((hart.vsstatus & Mstatus.MXR) != 0 ? KEY_VS_MXR : 0) : 0);
+        fetchKey = 1 | (hart.priv << 1) | (hart.virt ? KEY_VIRT | (long) slot << SLOT_SHIFT : 0);
     }
 
     // ---- loads -------------------------------------------------------------------------

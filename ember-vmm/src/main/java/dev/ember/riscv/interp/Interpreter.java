@@ -398,7 +398,7 @@ public final class Interpreter implements ExecutionEngine {
             if (h.priv == Privilege.USER || (h.hstatus & Hstatus.VTVM) != 0) {
                 throw h.virtualInstruction();
             }
-            h.mmu.flushGuest();
+            h.mmu.flushCurrentGuest();
             return;
         }
         if (h.priv == Privilege.USER || (h.priv == Privilege.SUPERVISOR && (h.mstatus & Mstatus.TVM) != 0)) {
