@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Ember benchmarks (run through the launcher: ./ember bench ...).
 #   ./ember bench [--rounds N] [--vcpus N] [--kernel K] [--initrd I] [--only ember|qemu] [--timeout S]
-#                 [--engines jit,interp] [--jit-threshold N]
+#                 [--engines jit,interp] [--jit-threshold N] [--cpu-features +h|-h]
 #       boots the same guest under Ember, once per execution engine (columns ember-jit and
 #       ember-interp), and under qemu-system-riscv64 -M virt, alternating, and prints medians and
 #       each engine's ratio to QEMU: boot times, CPU workloads typed at the shell, and Ember's engine

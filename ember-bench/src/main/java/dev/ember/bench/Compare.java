@@ -293,6 +293,11 @@ public final class Compare {
         out.println("== Ember (" + String.join(", ", options.engines()) + ") vs QEMU: same guest, same machine, "
                 + "alternating runs ==");
         out.println("kernel:       " + options.kernel());
+        if (options.cpuFeatures() != null) {
+            out.println("cpu:          " + (options.cpuFeatures().hypervisor()
+                    ? "H extension on (Ember --cpu-features +h, QEMU -cpu rv64,h=on)"
+                    : "H extension off (QEMU -cpu rv64,h=off)"));
+        }
         Disks disks = null;
         if (options.devices()) {
             disks = disks();
@@ -366,7 +371,12 @@ public final class Compare {
                 c.addAll(List.of("--jit-threshold", options.jitThreshold().toString()));
             }
             c.add("--engine-stats");
+            if (options.cpuFeatures() != null) {
+                c.add("--cpu-features=" + (options.cpuFeatures().hypervisor() ? "+h" : "-h"));
+            }
         }
+        List<String> qemuCpu = options.cpuFeatures() == null ? List.of()
+                : List.of("-cpu", "rv64,h=" + (options.cpuFeatures().hypervisor() ? "on" : "off"));
         if (disks == null) {
             String i = options.initrd().toString();
             if (vmm.isEmber()) {
@@ -375,6 +385,7 @@ public final class Compare {
             } else {
                 c.addAll(List.of(options.qemu(), "-M", "virt", "-nographic", "-m", mem, "-smp", smp,
                         "-kernel", k, "-initrd", i, "-append", options.cmdline()));
+                c.addAll(qemuCpu);
             }
             return c;
         }
@@ -389,6 +400,7 @@ public final class Compare {
                     "-drive", "file=" + disks.root() + ",format=raw,if=none,id=d0", "-device", "virtio-blk-device,drive=d0",
                     "-drive", "file=" + disks.scratch() + ",format=raw,if=none,id=d1", "-device", "virtio-blk-device,drive=d1",
                     "-netdev", "user,id=n0", "-device", "virtio-net-device,netdev=n0"));
+            c.addAll(qemuCpu);
         }
         return c;
     }

@@ -1,5 +1,6 @@
 package dev.ember.bench;
 
+import dev.ember.config.CpuFeatures;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -21,6 +22,9 @@ import java.util.List;
  * @param engines      Ember's execution engines, one column each, in column order
  * @param jitThreshold Ember's {@code --jit-threshold} for the {@code jit} column, or null for
  *                     Ember's default
+ * @param cpuFeatures  the harts' optional extensions on both sides (Ember's
+ *                     {@code --cpu-features}, QEMU's {@code -cpu rv64,h=on|off}), or null for
+ *                     each VMM's default
  * @param devices      whether to run the device workloads ({@link DeviceWorkload}) on a guest
  *                     with its root on virtio-blk, a scratch disk and a user-mode network,
  *                     instead of the boot runs and the CPU workloads
@@ -36,12 +40,13 @@ import java.util.List;
  * @param logDir       where every run's console log is written
  */
 record CompareOptions(int rounds, int vcpus, String memory, Path kernel, Path initrd, String cmdline, String only,
-                      List<String> engines, Integer jitThreshold, boolean devices, Path rootfs, boolean warmup,
+                      List<String> engines, Integer jitThreshold, CpuFeatures cpuFeatures, boolean devices, Path rootfs, boolean warmup,
                       int warmupSeconds, Duration timeout, List<String> emberCommand, String qemu, Path logDir) {
 
     static final String USAGE = """
             usage: Compare [--rounds N] [--vcpus N] [--kernel FILE] [--initrd FILE] [--only ember|qemu]
-                           [--engines jit,interp] [--jit-threshold N] [--devices [--rootfs FILE]]
+                           [--engines jit,interp] [--jit-threshold N] [--cpu-features LIST]
+                           [--devices [--rootfs FILE]]
                            [--warmup [--seconds N]] [--timeout SECONDS] [--root DIR] [--ember-classpath CP]
                            [--ember-jvm-opts "OPTS"] [--qemu PATH] [--log-dir DIR]
               --rounds N          rounds; each boots every column once per kind of run, in column
@@ -53,6 +58,8 @@ record CompareOptions(int rounds, int vcpus, String memory, Path kernel, Path in
               --engines LIST      Ember's execution engines, one column each, comma-separated, in
                                   column order (default jit,interp); every run gets --engine-stats
               --jit-threshold N   Ember's --jit-threshold for the jit column (default: Ember's own)
+              --cpu-features LIST the harts' extensions on both sides: +h gives Ember --cpu-features +h
+                                  and QEMU -cpu rv64,h=on; -h gives QEMU h=off (default: each VMM's own)
               --devices           device workloads instead of the boot and CPU ones: root on virtio-blk
                                   (a copy of --rootfs per boot), a 160 MiB scratch disk (vdb) and a
                                   user-mode network; sequential dd on vdb, TCP to and from the host (MB/s)
@@ -88,6 +95,7 @@ record CompareOptions(int rounds, int vcpus, String memory, Path kernel, Path in
         Path rootfs = null;
         List<String> engines = Vmm.ENGINES;
         Integer jitThreshold = null;
+        CpuFeatures cpuFeatures = null;
         int warmupSeconds = 30;
         boolean secondsGiven = false;
         List<String> jvmOpts = Compare.DEFAULT_EMBER_JVM_OPTS;
@@ -141,6 +149,13 @@ record CompareOptions(int rounds, int vcpus, String memory, Path kernel, Path in
                     }
                     if (jitThreshold < 0) {
                         throw new UsageException("--jit-threshold takes a non-negative integer, not '" + value + "'");
+                    }
+                }
+                case "--cpu-features" -> {
+                    try {
+                        cpuFeatures = CpuFeatures.parse(value);
+                    } catch (IllegalArgumentException e) {
+                        throw new UsageException("--cpu-features: " + e.getMessage());
                     }
                 }
                 case "--seconds" -> {
@@ -205,7 +220,7 @@ record CompareOptions(int rounds, int vcpus, String memory, Path kernel, Path in
         ember.addAll(EngineReport.JVM_OPTIONS);
         ember.addAll(List.of("-cp", classpath, "dev.ember.server.EmberCommand"));
         return new CompareOptions(rounds, vcpus, memory, kernel.toAbsolutePath().normalize(),
-                initrd.toAbsolutePath().normalize(), cmdline, only, engines, jitThreshold, devices, rootfs, warmup,
+                initrd.toAbsolutePath().normalize(), cmdline, only, engines, jitThreshold, cpuFeatures, devices, rootfs, warmup,
                 warmupSeconds, Duration.ofSeconds(timeoutSeconds), List.copyOf(ember), qemu, logDir);
     }
 

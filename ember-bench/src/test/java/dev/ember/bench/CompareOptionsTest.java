@@ -51,6 +51,13 @@ class CompareOptionsTest {
     }
 
     @Test
+    void cpuFeaturesApplyToBothSides() throws Exception {
+        assertNull(parse().cpuFeatures());
+        assertTrue(parse("--cpu-features", "+h").cpuFeatures().hypervisor());
+        assertThrows(CompareOptions.UsageException.class, () -> parse("--cpu-features", "+q"));
+    }
+
+    @Test
     void badCombinationsAreUsageErrors() {
         assertThrows(CompareOptions.UsageException.class, () -> parse("--engines", "jit,qemu"));
         assertThrows(CompareOptions.UsageException.class, () -> parse("--engines", "jit,jit"));
