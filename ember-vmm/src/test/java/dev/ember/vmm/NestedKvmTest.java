@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A nested VM (issue 13): the default guest on harts with the hypervisor extension runs KVM, and
@@ -60,6 +61,42 @@ class NestedKvmTest {
             assertEquals(0, vm.exec("umount /mnt", OUTER).exitCode());
             // (the console also carries kernel messages, e.g. the unmount's)
             assertThat(vm.exec("echo ok", OUTER).output()).endsWith("ok");
+        }
+    }
+
+    /**
+     * A snapshot taken while the nested VM runs carries the H extension's state (V, the
+     * hypervisor and VS CSRs): the restored outer guest's KVM goes on running the nested kernel,
+     * which reaches its userspace and powers off.
+     */
+    @Test
+    void aSnapshotTakenDuringTheNestedBootRestoresAndTheNestedVmFinishes(@TempDir Path tmp) throws Exception {
+        Path state = tmp.resolve("vm.state");
+        Path memory = tmp.resolve("vm.mem");
+        try (MicroVm vm = boot(CpuFeatures.parse("+h"))) {
+            assertEquals(0, vm.exec("mount -o ro /dev/vda /mnt && (" + NVM + " > /tmp/nvm.log 2>&1 &)", OUTER).exitCode());
+            awaitInGuest(vm, "grep -q 'Linux version' /tmp/nvm.log");
+            vm.pause();
+            vm.snapshot(state, memory);
+        }
+        try (MicroVm restored = MicroVm.restore(state, memory, "nested-kvm-restored")) {
+            restored.start();
+            awaitInGuest(restored, "grep -q 'nested VM powered off' /tmp/nvm.log");
+            String log = restored.exec("cat /tmp/nvm.log", OUTER).output();
+            assertThat(log).contains("ember-nested: userspace up").containsPattern("ember-nested: 1000 mmio reads in \\d+ ns");
+            assertThat(restored.exec("echo ok", OUTER).output()).endsWith("ok");
+        }
+    }
+
+    /** Waits until {@code test} succeeds in the guest, within {@link #NESTED_RUN}. */
+    private static void awaitInGuest(MicroVm vm, String test) throws Exception {
+        long deadline = System.nanoTime() + NESTED_RUN.toNanos();
+        while (vm.exec(test, OUTER).exitCode() != 0) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("'" + test + "' did not succeed in " + NESTED_RUN + ":\n"
+                        + vm.exec("cat /tmp/nvm.log", OUTER).output());
+            }
+            Thread.sleep(200);
         }
     }
 
