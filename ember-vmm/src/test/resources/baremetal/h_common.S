@@ -152,6 +152,27 @@
 .endif
 .endm
 
+# Check n: probe `snip` in `mode` traps to M with `cause` (`qemu` on QEMU 7.2) and tval = its
+# instruction's bits (Ember's choice; on QEMU, 0 is accepted too: § mtval allows either).
+.macro TRAPS n, mode, snip, cause, qemu=-1
+    TEST \n
+    RUN  \mode, \snip
+    .if \qemu == -1
+    EXPECT LVL_M, \cause
+    .else
+    RECEQ R_LEVEL, LVL_M
+    RECQ R_CAUSE, \cause, \qemu
+    .endif
+    la   t0, \snip
+    lwu  t0, 0(t0)
+    REC  t3, R_TVAL
+.ifdef QEMU
+    beqz t3, .Ltval_zero\@        # QEMU 7.2 writes 0, which the specification also allows
+.endif
+    CHECKR t3, t0
+.Ltval_zero\@:
+.endm
+
 # Opens PMP for all memory (QEMU checks it below M-mode; Ember stores it), points the three
 # trap vectors at the recording handlers, and starts from a clean H state.
 .macro H_INIT

@@ -74,21 +74,6 @@
     CHECK t0, \expected
 .endm
 
-# Check n: probe `snip` in `mode` traps to M with `cause` and tval = its instruction.
-.macro TRAPS n, mode, snip, cause, qemu=-1
-    TEST \n
-    RUN  \mode, \snip
-    .if \qemu == -1
-    EXPECT LVL_M, \cause
-    .else
-    RECEQ R_LEVEL, LVL_M
-    RECQ R_CAUSE, \cause, \qemu
-    .endif
-    la   t0, \snip
-    lwu  t0, 0(t0)
-    REC  t3, R_TVAL
-    CHECKR t3, t0
-.endm
 
     .text
     .globl _start
