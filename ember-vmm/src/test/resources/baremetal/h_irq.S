@@ -182,7 +182,12 @@ _start:
     EXPECT LVL_HS, INTERRUPT | 1
     PASS
 
-    SNIP p_wait, nop; nop; nop; nop
+p_wait:
+    nop
+    nop
+    nop
+p_wait_end:
+    ebreak
     SNIP p_vsip, csrr a0, sip
     SNIP p_vsie, csrr a0, sie
     SNIP p_set_ssip, csrsi sip, 2
