@@ -12,8 +12,8 @@
 #   +48    mstatus (M) / hstatus (HS) / vsstatus (VS)      +56 sstatus (HS)
 # A handler that takes an interrupt disables it (mie, sie+hie, or vsie) so it does not recur.
 #
-# Registers: s7 the driver's return point, s11 the probe's end; probes use a0-a2; the
-# record checks use t3, t4 (and common.S's t5, t6).
+# Registers: s6 set while RUN_ONCE runs, s7 the driver's return point, s11 the probe's end;
+# probes use a0-a2; the record checks use t3, t4 (and common.S's t5, t6).
 #
 # QEMU: a program assembled for QEMU has the symbol QEMU defined; CHECKQ and RECQ expect
 # QEMU 7.2's value there instead of the specification's (the harness lists those checks).
@@ -198,8 +198,17 @@
     csrw mcounteren, t0
     csrw hcounteren, t0
     csrw scounteren, t0
+    li   s6, 0
     li   s7, 0
     li   s11, 0
+.endm
+
+# As RUN, but a trap to M-mode ends the probe there (for probes whose end cannot run either,
+# such as code under a broken G-stage).
+.macro RUN_ONCE mode, snip
+    li   s6, 1
+    RUN  \mode, \snip
+    li   s6, 0
 .endm
 
     .text
@@ -229,13 +238,15 @@ mtrap:
     sd   t2, R_TINST(t1)
     csrr t2, mstatus
     sd   t2, R_STATUS(t1)
+    bnez s6, 9f
     csrw mepc, s11
     mret
 8:  li   t2, LVL_TWICE
     sd   t2, R_LEVEL(t1)
     bgez t0, 7f
     csrw mie, zero
-7:  csrw mepc, s11
+7:  bnez s6, 9f
+    csrw mepc, s11
     mret
 9:  jr   s7
 

@@ -8,7 +8,7 @@
 #   GPA(0) URW -> DATA(0)   GPA(1) UX -> DATA(1)   GPA(2) invalid   GPA(3) URW -> DATA(3)
 # VS-stage Sv39 (VA 0x4000_0000 + j * 4 KiB):
 #   j0 -> GPA(0) RW   j1 -> GPA(0) U RW   j2 -> GPA(0) X   j3 -> GPA(1) X   j4 -> GPA(2) RW
-#   j5 invalid   j6 -> GPA(0) RW, then GPA(3) (remapped by the checks)
+#   j5 invalid   j6 -> GPA(0) RW, then GPA(3) (remapped by the checks)   j7 -> GPA(3) RWX
 # DATA(k) holds 0xDA7A0000 + k.
 #
 # Checks:
@@ -36,7 +36,10 @@
 #   26    HFENCE.GVMA in HS-mode with mstatus.TVM: illegal; 27 HFENCE.VVMA with TVM: runs
 #   28    an hgatp write in HS-mode with TVM: illegal
 #   29    HFENCE.VVMA and HFENCE.GVMA in HS-mode (TVM 0) run
-#   30    VS-mode: j6 remapped to GPA(3), then SFENCE.VMA in VS-mode and a load: the new page
+#   30    VS-mode: j6 remapped to GPA(0), then SFENCE.VMA in VS-mode and a load: the new page
+#   31-32 code at VA j7 (GPA(3)) run twice, G-stage GPA(3) remapped to other code +
+#         HFENCE.GVMA, run twice: the new code runs (translated code follows the G-stage)
+#   33    M-mode with MPRV, MPP S and MPV 1: a load is translated by both stages (VA j0)
 
     .option arch, +h
     .equ FINISHER, 1
@@ -245,6 +248,40 @@ _start:
     EXPECT_NONE
     PTE  VS_L0, 6, GP + 0 * PAGE, PTE_V | PTE_R | PTE_W | PTE_AD
     OK   30, MODE_VS, p_sfence_ld, VA + 6 * PAGE, 0x8000000000000000
+
+    # code at VA j7 -> GPA(3): first DATA(4)'s "li a0, 1", then DATA(3)'s "li a0, 2"
+    la   t0, code_one
+    lw   t1, 0(t0)
+    lw   t2, 4(t0)
+    li   t0, DATA + 4 * PAGE
+    sw   t1, 0(t0)
+    sw   t2, 4(t0)
+    la   t0, code_two
+    lw   t1, 0(t0)
+    li   t0, DATA + 3 * PAGE
+    sw   t1, 0(t0)
+    sw   t2, 4(t0)
+    fence.i
+    PTE  VS_L0, 7, GP + 3 * PAGE, PTE_V | RWX | PTE_AD
+    PTE  G_L0, 3, DATA + 4 * PAGE, PTE_V | RWX | PTE_U | PTE_AD
+    hfence.vvma zero, zero
+    hfence.gvma zero, zero
+    OK   31, MODE_VS, p_jalr, VA + 7 * PAGE, 1
+    OK   31, MODE_VS, p_jalr, VA + 7 * PAGE, 1
+    PTE  G_L0, 3, DATA + 3 * PAGE, PTE_V | RWX | PTE_U | PTE_AD
+    hfence.gvma zero, zero
+    OK   32, MODE_VS, p_jalr, VA + 7 * PAGE, 2
+    OK   32, MODE_VS, p_jalr, VA + 7 * PAGE, 2
+
+    TEST 33
+    li   t0, MSTATUS_MPRV | MSTATUS_MPV | MSTATUS_MPP_S
+    li   t1, DATA
+    sd   t1, 0(t1)
+    li   a1, VA
+    csrs mstatus, t0
+    ld   a0, 0(a1)
+    csrc mstatus, t0
+    CHECK a0, DATA
     PASS
 
     SNIP p_hlvd, hlv.d a0, (a1)
@@ -254,6 +291,7 @@ _start:
     SNIP p_hlvx, hlvx.wu a0, (a1)
     SNIP p_hsvd, hsv.d a2, (a1)
     SNIP p_ld, ld a0, 0(a1)
+    SNIP p_jalr, jalr ra, 0(a1)
     SNIP p_hfence_v, hfence.vvma zero, zero
     SNIP p_hfence_g, hfence.gvma zero, zero
     SNIP p_hgatp_w, csrw hgatp, a3
@@ -264,3 +302,8 @@ p_sfence_ld_end:
     ebreak
 code_word:
     addi a0, a0, 0x123
+code_one:
+    li   a0, 1
+    jalr zero, 0(ra)
+code_two:
+    li   a0, 2
