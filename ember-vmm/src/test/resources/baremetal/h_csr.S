@@ -46,6 +46,8 @@
 #   60    VS-mode reading mstatus: illegal
 #   61    HS-mode reading hgatp under mstatus.TVM: illegal
 #   62    VS-mode sstatus reaches vsstatus: a write of SUM there is seen in vsstatus, not mstatus
+#   63-65 HS-mode reading vstimecmp: illegal with mcounteren.TM 0, illegal with menvcfg.STCE 0,
+#         allowed with both (Sstc: norm:mcounteren_tm_clr, norm:menvcfg_stce_op2)
 
     .option arch, +h
     .equ FINISHER, 1
@@ -212,8 +214,26 @@ _start:
     csrr t0, mstatus
     and  t0, t0, t1
     CHECK t0, 0
+
+    # vstimecmp from HS-mode: illegal unless mcounteren.TM and menvcfg.STCE
+    li   t0, 1 << 63
+    csrw menvcfg, t0
+    li   t0, -1 & ~2
+    csrw mcounteren, t0
+    TRAPS 63, MODE_HS, p_vstimecmp, CAUSE_ILLEGAL
+    li   t0, -1
+    csrw mcounteren, t0
+    csrw menvcfg, zero
+    TRAPS 64, MODE_HS, p_vstimecmp, CAUSE_ILLEGAL
+    li   t0, 1 << 63
+    csrw menvcfg, t0
+    TEST 65
+    RUN  MODE_HS, p_vstimecmp
+    EXPECT_NONE
+    csrw menvcfg, zero
     PASS
 
+    SNIP p_vstimecmp, csrr a0, vstimecmp
     SNIP p_htimedeltah, csrr a0, 0x615
     SNIP p_henvcfgh, csrr a0, 0x61A
     SNIP p_vstimecmph, csrr a0, 0x25D

@@ -807,7 +807,14 @@ public final class Hart {
             case VSCAUSE -> vscause;
             case VSTVAL -> vstval;
             case VSIP -> (readMip() & hideleg & VS_INTERRUPTS) >>> 1;
-            case VSTIMECMP -> vstimecmp;
+            case VSTIMECMP -> {
+                // Sstc: below M-mode, mcounteren.TM clear (norm:mcounteren_tm_clr) or menvcfg.STCE
+                // clear (norm:menvcfg_stce_op2) makes vstimecmp illegal, as it does stimecmp.
+                if (priv < MACHINE && ((menvcfg & MENVCFG_STCE) == 0 || (mcounteren & 2) == 0)) {
+                    throw illegalInstruction();
+                }
+                yield vstimecmp;
+            }
             case VSATP -> vsatp;
             case MTVAL2 -> mtval2;
             case MTINST -> mtinst;
