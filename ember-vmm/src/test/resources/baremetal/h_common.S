@@ -173,6 +173,17 @@
 .Ltval_zero\@:
 .endm
 
+# Entry `index` of `table`: a PTE for (guest) physical `target` with `flags`.
+.macro PTE table, index, target, flags
+    li   t0, \table + 8 * (\index)
+    li   t1, \target
+    srli t1, t1, 12
+    slli t1, t1, 10
+    li   t2, \flags
+    or   t1, t1, t2
+    sd   t1, 0(t0)
+.endm
+
 # Opens PMP for all memory (QEMU checks it below M-mode; Ember stores it), points the three
 # trap vectors at the recording handlers, and starts from a clean H state.
 .macro H_INIT

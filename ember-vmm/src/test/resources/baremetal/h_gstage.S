@@ -15,6 +15,7 @@
 # VS-stage (vsatp Sv39, root at VS_ROOT; VA 0x4000_0000 + j * 4 KiB):
 #   VA 0x8000_0000 1 GiB RWX (the program)    VA 0xC000_0000 1 GiB RW -> GP
 #   j0 -> GPA(0)  j1 -> GPA(2)  j2 -> GPA(3)  j3 -> GPA(4)  j4 -> GPA(5) RWX
+#   j7 -> GPA(9) RWX (G: URWX -> DATA(9))   j8 -> GPA(3)
 #   VA 0x4020_0000 2 MiB -> GP + 2 MiB
 #   VA 0x4040_0000 table B at GPA(6): [0] -> GPA(1) RW, A/D clear
 #   VA 0x4060_0000 a table at GPA(7) (G-invalid)
@@ -42,6 +43,11 @@
 #   21    vsatp Bare: a load at GPA 0xFFFF_FFFF_FFFF_F000 (upper bits must be zero): 21
 #   22-23 hgatp Sv48x4: GPA DATA(0) and 2^49 + DATA(0) read DATA(0); 24 GPA 2^50: fault 21
 #   25-26 hgatp Sv57x4: GPA DATA(0) and 2^58 + DATA(0) read DATA(0); 27 GPA 2^59: fault 21
+#   28    a 32-bit instruction at the last 2 bytes of VS page j7 (GPA(9), G RWX) whose second
+#         half is on j8 (GPA(3), G-invalid): fetch guest-page fault, stval = j8, htval =
+#         GPA(3) >> 2 (the faulting portion)
+#   29    a load of 8 bytes at j0 + 0xFFC crossing into j1 (no U at G-stage): load guest-page
+#         fault, stval = j1, htval = GPA(2) >> 2
 
     .option arch, +h
     .equ FINISHER, 1
@@ -73,17 +79,6 @@
     .equ GUEST_FAULTS, (1 << CAUSE_FETCH_GUEST) | (1 << CAUSE_LOAD_GUEST) | (1 << CAUSE_STORE_GUEST)
     .equ UA, PTE_U | PTE_A
 
-# Entry `index` of `table`: a PTE for (guest) physical `target` with `flags`.
-.macro PTE table, index, target, flags
-    li   t0, \table + 8 * (\index)
-    li   t1, \target
-    srli t1, t1, 12
-    slli t1, t1, 10
-    li   t2, \flags
-    or   t1, t1, t2
-    sd   t1, 0(t0)
-.endm
-
 # Check n: the dword at physical `pa` is `value` (masked with `mask` when given).
 .macro MEM n, pa, value, mask=-1
     TEST \n
@@ -106,17 +101,17 @@
 .endm
 
 # Checks n (to HS) and n + 100 (to M): probe `snip` in VS-mode at `va` takes guest-page fault
-# `cause` (`qcause` on QEMU) with htval/mtval2 = `gpa` >> 2 and htinst/mtinst = `tinst`
+# `cause` (`qcause` on QEMU) with stval = `va` (or `tval`), htval/mtval2 = `gpa` >> 2 and htinst/mtinst = `tinst`
 # (on QEMU, a final access's tinst is not checked: QEMU 7.2 writes a transformed instruction,
 # which the specification allows).
-.macro GPF n, snip, va, cause, gpa, tinst=0, qcause=-1
+.macro GPF n, snip, va, cause, gpa, tinst=0, qcause=-1, tval=-1
     li   t0, GUEST_FAULTS
     csrw medeleg, t0
-    GPF1 \n, \snip, \va, \cause, \gpa, \tinst, \qcause, LVL_HS, HSTATUS_SPV | HSTATUS_GVA
+    GPF1 \n, \snip, \va, \cause, \gpa, \tinst, \qcause, LVL_HS, HSTATUS_SPV | HSTATUS_GVA, \tval
     csrw medeleg, zero
-    GPF1 (\n + 100), \snip, \va, \cause, \gpa, \tinst, \qcause, LVL_M, MSTATUS_MPV | MSTATUS_GVA
+    GPF1 (\n + 100), \snip, \va, \cause, \gpa, \tinst, \qcause, LVL_M, MSTATUS_MPV | MSTATUS_GVA, \tval
 .endm
-.macro GPF1 n, snip, va, cause, gpa, tinst, qcause, level, status
+.macro GPF1 n, snip, va, cause, gpa, tinst, qcause, level, status, tval
     TEST \n
     li   a1, \va
     RUN  MODE_VS, \snip
@@ -126,7 +121,11 @@
     .else
     RECQ R_CAUSE, \cause, \qcause
     .endif
+    .if \tval == -1
     RECEQ R_TVAL, \va
+    .else
+    RECEQ R_TVAL, \tval
+    .endif
     RECEQ R_TVAL2, ((\gpa) >> 2) & 0x3FFFFFFFFFFFFFFF
     .ifdef QEMU
     .if \tinst != 0
@@ -272,6 +271,22 @@ _start:
     .else
     GPF  17, p_ld, VA + 0x800000, CAUSE_LOAD_GUEST, GP + 8 * PAGE, 0x3020
     .endif
+
+    # page-crossing accesses whose second page faults at G-stage
+    PTE  G_L0, 9, DATA + 9 * PAGE, PTE_V | RWX | PTE_U | PTE_AD
+    PTE  VS_L0, 7, GP + 9 * PAGE, PTE_V | RWX | PTE_AD
+    PTE  VS_L0, 8, GP + 3 * PAGE, PTE_V | RWX | PTE_AD
+    la   t0, code_55
+    lhu  t1, 0(t0)
+    lhu  t2, 2(t0)
+    li   t0, DATA + 9 * PAGE + 0xFFE
+    sh   t1, 0(t0)
+    sh   t2, 2(t0)
+    fence.i
+    hfence.gvma zero, zero
+    hfence.vvma zero, zero
+    GPF  28, p_jalr, VA + 7 * PAGE + 0xFFE, CAUSE_FETCH_GUEST, GP + 3 * PAGE, 0, -1, VA + 8 * PAGE
+    GPF  29, p_ld, VA + 0xFFC, CAUSE_LOAD_GUEST, GP + 2 * PAGE, 0, -1, VA + 1 * PAGE
 
     csrw vsatp, zero
     hfence.vvma zero, zero

@@ -60,16 +60,6 @@
     .equ VA,     0x40000000
     .equ GUEST_FAULTS, (1 << CAUSE_FETCH_GUEST) | (1 << CAUSE_LOAD_GUEST) | (1 << CAUSE_STORE_GUEST)
 
-.macro PTE table, index, target, flags
-    li   t0, \table + 8 * (\index)
-    li   t1, \target
-    srli t1, t1, 12
-    slli t1, t1, 10
-    li   t2, \flags
-    or   t1, t1, t2
-    sd   t1, 0(t0)
-.endm
-
 # Check n: probe `snip` in `mode` with a1 = `va` runs and leaves `value` in a0.
 .macro OK n, mode, snip, va, value
     TEST \n

@@ -21,6 +21,8 @@
 #   26    VS: MRET: illegal
 #   27    VU: csrr vsstatus: virtual
 #   28    VS: rdtime with everything on: runs, and reads time + htimedelta
+#   29    VS: an FP instruction with both FS Initial runs and makes both vsstatus.FS and
+#         mstatus.FS Dirty (§ vsstatus)
 
     .option arch, +h
     .equ FINISHER, 1
@@ -138,6 +140,22 @@ _start:
     j    2f
 1:  FAILR a0, a3
 2:  csrw htimedelta, zero
+
+    TEST 29
+    li   t0, MSTATUS_FS
+    csrc mstatus, t0
+    li   t0, 0x2000                 # FS = Initial
+    csrs mstatus, t0
+    csrw vsstatus, t0
+    RUN  MODE_VS, p_fp
+    EXPECT_NONE
+    csrr t0, vsstatus
+    li   t1, MSTATUS_FS
+    and  t0, t0, t1
+    CHECK t0, MSTATUS_FS
+    csrr t0, mstatus
+    and  t0, t0, t1
+    CHECK t0, MSTATUS_FS
     PASS
 
     SNIP p_hlv, hlv.d a0, (a1)

@@ -48,16 +48,6 @@
     .equ CLINT,  0x2000000
     .equ MTIME,  CLINT + 0xBFF8
 
-.macro PTE table, index, target, flags
-    li   t0, \table + 8 * (\index)
-    li   t1, \target
-    srli t1, t1, 12
-    slli t1, t1, 10
-    li   t2, \flags
-    or   t1, t1, t2
-    sd   t1, 0(t0)
-.endm
-
 # Check n: probe `snip` in `mode` with a1 = `a1v` ends in a trap to M with `cause`.
 .macro ONCE n, mode, snip, a1v, cause
     TEST \n
