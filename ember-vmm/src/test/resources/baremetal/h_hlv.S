@@ -40,6 +40,9 @@
 #   31-32 code at VA j7 (GPA(3)) run twice, G-stage GPA(3) remapped to other code +
 #         HFENCE.GVMA, run twice: the new code runs (translated code follows the G-stage)
 #   33    M-mode with MPRV, MPP S and MPV 1: a load is translated by both stages (VA j0)
+#   34-35 the same at the invalid j5 (load page fault 13) and at j4 (G-stage invalid: load
+#         guest-page fault 21, mtval2 = GPA(2) >> 2): mtval is a guest virtual address, so
+#         mstatus.GVA is 1 (§ Machine Status Registers: GVA)
 
     .option arch, +h
     .equ FINISHER, 1
@@ -272,6 +275,22 @@ _start:
     ld   a0, 0(a1)
     csrc mstatus, t0
     CHECK a0, DATA
+
+    # M-mode loads with MPRV, MPP S, MPV 1 that fault: the address is a guest virtual one
+    TEST 34
+    li   a1, VA + 5 * PAGE
+    RUN  MODE_M, p_mprv_ld
+    EXPECT LVL_M, CAUSE_LOAD_PAGE
+    RECEQ R_TVAL, VA + 5 * PAGE
+    RECEQ R_STATUS, MSTATUS_GVA, MSTATUS_GVA
+    TEST 35
+    li   a1, VA + 4 * PAGE
+    RUN  MODE_M, p_mprv_ld
+    EXPECT LVL_M, CAUSE_LOAD_GUEST
+    RECEQ R_TVAL2, (GP + 2 * PAGE) >> 2
+    RECEQ R_STATUS, MSTATUS_GVA, MSTATUS_GVA
+    li   t0, MSTATUS_MPRV
+    csrc mstatus, t0
     PASS
 
     SNIP p_hlvd, hlv.d a0, (a1)
@@ -289,6 +308,13 @@ p_sfence_ld:
     sfence.vma zero, zero
     ld   a0, 0(a1)
 p_sfence_ld_end:
+    ebreak
+# M: a load with MPRV, MPP S and MPV 1 (the trap's entry clears MPV and sets MPP to M)
+p_mprv_ld:
+    li   t0, MSTATUS_MPRV | MSTATUS_MPV | MSTATUS_MPP_S
+    csrs mstatus, t0
+    ld   a0, 0(a1)
+p_mprv_ld_end:
     ebreak
 code_word:
     addi a0, a0, 0x123
