@@ -45,8 +45,6 @@ class QemuBareMetalTest {
     static final List<Deviation> DEVIATIONS = List.of(
             new Deviation("h_csr", "2", "hstatus keeps every written bit (0xFFFFFFFEFFFFFFDF)",
                     "WPRI bits read 0: 0x2007003C0", "§2.3 CSR Field Specifications, § Hypervisor Status Register"),
-            new Deviation("h_csr", "8, 44-45", "hie.SGEIE writable and mideleg.SGEIP read-only one with GEILEN 0",
-                    "SGEIE/SGEIP read-only zero when GEILEN is 0", "§ Hypervisor Interrupt Registers, § mideleg"),
             new Deviation("h_csr", "10", "hcounteren holds 64 bits", "a 32-bit register (upper bits 0 on RV64)",
                     "§ Hypervisor Counter-Enable Register"),
             new Deviation("h_csr", "12", "henvcfg.STCE writable while menvcfg.STCE is 0",
@@ -113,7 +111,11 @@ class QemuBareMetalTest {
                     "needs X at both stages: 12 guest-page fault 21, 13 reads", "§ Hypervisor Virtual-Machine Load "
                     + "and Store Instructions"),
             new Deviation("h_hlv", "28", "hgatp write in HS-mode under mstatus.TVM runs", "illegal instruction",
-                    "§ Hypervisor Guest Address Translation and Protection Register"));
+                    "§ Hypervisor Guest Address Translation and Protection Register"),
+            new Deviation("h_hlv", "34", "an M-mode load with MPRV and MPV 1 at an invalid VS page: load access "
+                    + "fault (5), GVA 0", "load page fault (13), GVA 1", "§ Machine Status Registers (MPRV, GVA)"),
+            new Deviation("h_hlv", "35", "the same load at a G-stage-invalid page: load page fault (13)",
+                    "load guest-page fault (21), mtval2 = GPA >> 2, GVA 1", "§ Guest-Page Faults"));
 
     static List<String> programs() {
         return List.of("h_csr", "h_trap", "h_virtinst", "h_irq", "h_gstage", "h_hlv");
