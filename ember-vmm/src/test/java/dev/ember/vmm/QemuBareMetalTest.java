@@ -27,7 +27,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * {@code .ifdef QEMU} in the sources): a pass here thus confirms each deviation listed in
  * {@link #DEVIATIONS}, which the test prints. The list is also in
  * {@code src/test/resources/baremetal/README.md}, with the specification's text. hostile_h is
- * not run: a reserved hgatp MODE used with V=1 aborts QEMU 7.2.
+ * not run: a reserved hgatp MODE used with V=1 is expected to abort QEMU 7.2 (design note Q3).
  */
 class QemuBareMetalTest {
 
