@@ -1,5 +1,6 @@
 package dev.ember.vmm;
 
+import dev.ember.config.CpuFeatures;
 import dev.ember.config.DevicesConfig;
 import dev.ember.config.EngineConfig;
 import dev.ember.log.LogSink;
@@ -56,6 +57,16 @@ final class BareMetalProgram {
     /** {@return the program {@code baremetal/NAME.S}, its includes expanded, assembled} */
     static BareMetalProgram load(String name) {
         String source = expand(resource(name + ".S"));
+        return new BareMetalProgram(name, source, Assembler.symbols(source), Assembler.assembleElf(source));
+    }
+
+    /**
+     * {@return the program {@code baremetal/NAME.S} assembled for QEMU: with the symbol
+     * {@code QEMU} defined, so that its checks of QEMU 7.2's known deviations expect QEMU's
+     * value (see {@code h_common.S}), and its failures print {@code diag} on QEMU's UART}
+     */
+    static BareMetalProgram loadForQemu(String name) {
+        String source = ".equ QEMU, 1\n" + expand(resource(name + ".S"));
         return new BareMetalProgram(name, source, Assembler.symbols(source), Assembler.assembleElf(source));
     }
 
@@ -181,6 +192,12 @@ final class BareMetalProgram {
         return run(dir, engine, vcpus, memoryBytes, timeout, vm -> { });
     }
 
+    /** Runs the program as {@link #run(Path, EngineConfig, int, long, Duration)} does, on harts with {@code features}. */
+    Run run(Path dir, EngineConfig engine, CpuFeatures features, int vcpus, long memoryBytes, Duration timeout)
+            throws Exception {
+        return run(dir, engine, features, vcpus, memoryBytes, DevicesConfig.NONE, timeout, vm -> { });
+    }
+
     /**
      * Runs the program as {@link #run(Path, EngineConfig, int, long, Duration)} does, calling
      * {@code whileRunning} on a second thread once the VM has started; it may watch the VM and
@@ -198,11 +215,20 @@ final class BareMetalProgram {
      */
     Run run(Path dir, EngineConfig engine, int vcpus, long memoryBytes, DevicesConfig devices, Duration timeout,
             Consumer<VirtualMachine> whileRunning) throws Exception {
+        return run(dir, engine, CpuFeatures.NONE, vcpus, memoryBytes, devices, timeout, whileRunning);
+    }
+
+    /**
+     * Runs the program as {@link #run(Path, EngineConfig, int, long, DevicesConfig, Duration, Consumer)}
+     * does, on harts with the optional extensions {@code features} (the H extension).
+     */
+    Run run(Path dir, EngineConfig engine, CpuFeatures features, int vcpus, long memoryBytes, DevicesConfig devices,
+            Duration timeout, Consumer<VirtualMachine> whileRunning) throws Exception {
         Path file = writeElf(dir);
         HeadAndTail console = new HeadAndTail(CONSOLE_KEEP);
         ByteArrayOutputStream errors = new ByteArrayOutputStream();
         VmConfig config = new VmConfig(vcpus, memoryBytes, null, null, "", null, file, devices)
-                .withEngine(engine).named(name);
+                .withEngine(engine).withCpuFeatures(features).named(name);
         long start = System.nanoTime();
         try (VirtualMachine vm = new VirtualMachine(config, console, LogSink.stream(new PrintStream(errors, true, StandardCharsets.UTF_8)))) {
             Thread watchdog = Thread.ofPlatform().daemon().name("baremetal-watchdog").start(() -> {

@@ -3,6 +3,7 @@ package dev.ember.vmm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.ember.config.CpuFeatures;
 import dev.ember.config.EngineConfig;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -20,15 +21,23 @@ import org.junit.jupiter.params.provider.MethodSource;
  * every engine: the interpreter, the translator translating every block the first time it runs
  * (threshold 0), and the translator at threshold 2, where a block runs once in the interpreter
  * first so that loops become regions of several blocks. Each program reports its first failing
- * check's number through HTIF; 0 is a pass. The program files list their checks.
+ * check's number through HTIF; 0 is a pass. The program files list their checks. The H
+ * extension's programs ({@code h_*}, {@code hostile_h}) run on harts with {@code +h};
+ * {@code h_off} checks that without it the extension is absent.
  */
 class BareMetalProgramsTest {
 
     private static final long MEMORY = 64L << 20;
     private static final Duration TIMEOUT = Duration.ofSeconds(120);
 
-    /** A program and the machine it needs. */
-    private record Program(String name, int vcpus) {}
+    /** A program and the machine it needs: harts, and their optional extensions. */
+    private record Program(String name, int vcpus, CpuFeatures features) {
+        Program(String name, int vcpus) {
+            this(name, vcpus, CpuFeatures.NONE);
+        }
+    }
+
+    private static final CpuFeatures H = CpuFeatures.parse("+h");
 
     private static final List<Program> PROGRAMS = List.of(
             new Program("smc", 1),
@@ -36,7 +45,15 @@ class BareMetalProgramsTest {
             new Program("trap_loops", 1),
             new Program("misaligned", 1),
             new Program("pagefault", 1),
-            new Program("pagefault_store_tval", 1));
+            new Program("pagefault_store_tval", 1),
+            new Program("h_off", 1),
+            new Program("h_csr", 1, H),
+            new Program("h_trap", 1, H),
+            new Program("h_virtinst", 1, H),
+            new Program("h_irq", 1, H),
+            new Program("h_gstage", 1, H),
+            new Program("h_hlv", 1, H),
+            new Program("hostile_h", 1, H));
 
     private static final List<EngineConfig> ENGINES = List.of(
             EngineConfig.INTERPRETER, EngineConfig.jit(0), EngineConfig.jit(2));
@@ -55,7 +72,8 @@ class BareMetalProgramsTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("runs")
     void programPassesEveryCheck(String title, Program program, EngineConfig engine, @TempDir Path tmp) throws Exception {
-        BareMetalProgram.Run run = BareMetalProgram.load(program.name()).run(tmp, engine, program.vcpus(), MEMORY, TIMEOUT);
+        BareMetalProgram.Run run = BareMetalProgram.load(program.name())
+                .run(tmp, engine, program.features(), program.vcpus(), MEMORY, TIMEOUT);
         System.out.println(run.describe());
         assertEquals(0, run.status(), run::describe);
         assertEquals("", run.errors(), run::describe);

@@ -54,6 +54,11 @@ public final class Hart {
             | 1L << TrapCause.INSTRUCTION_PAGE_FAULT | 1L << TrapCause.LOAD_PAGE_FAULT | 1L << TrapCause.STORE_PAGE_FAULT
             | 1L << TrapCause.INSTRUCTION_GUEST_PAGE_FAULT | 1L << TrapCause.LOAD_GUEST_PAGE_FAULT
             | 1L << TrapCause.STORE_GUEST_PAGE_FAULT;
+    /** Causes of a faulting load or store, whose trap value is the address the access used. */
+    private static final long DATA_ADDRESS_CAUSES = 1L << TrapCause.LOAD_MISALIGNED | 1L << TrapCause.LOAD_ACCESS_FAULT
+            | 1L << TrapCause.STORE_MISALIGNED | 1L << TrapCause.STORE_ACCESS_FAULT | 1L << TrapCause.LOAD_PAGE_FAULT
+            | 1L << TrapCause.STORE_PAGE_FAULT | 1L << TrapCause.LOAD_GUEST_PAGE_FAULT
+            | 1L << TrapCause.STORE_GUEST_PAGE_FAULT;
     /** VMIDLEN = 14: the hgatp VMID bits that exist. */
     static final long HGATP_VMID = 0x3FFFL << 44;
 
@@ -329,9 +334,22 @@ public final class Hart {
         }
     }
 
-    /** {@return whether a trap's tval is a guest virtual address, for GVA (§ hstatus, § mstatus)} */
+    /**
+     * {@return whether a trap's tval is a guest virtual address, for GVA (§ hstatus, § mstatus:
+     * "for any trap ... that writes a guest virtual address to mtval, GVA is set to 1")}: a
+     * fault with V=1, one of HLV, HLVX or HSV, or one of an M-mode load or store that MPRV with
+     * MPV=1 makes as though V=1.
+     */
     private boolean writesGuestAddress(boolean interrupt, int code, boolean gva) {
-        return !interrupt && (gva || (virt && ((GUEST_ADDRESS_CAUSES >>> code) & 1) != 0));
+        if (interrupt) {
+            return false;
+        }
+        if (gva || (virt && ((GUEST_ADDRESS_CAUSES >>> code) & 1) != 0)) {
+            return true;
+        }
+        long s = mstatus;
+        return (s & Mstatus.MPRV) != 0 && (s & Mstatus.MPV) != 0 && (s & Mstatus.MPP) != Mstatus.MPP
+                && ((DATA_ADDRESS_CAUSES >>> code) & 1) != 0;
     }
 
     /**
@@ -807,7 +825,14 @@ public final class Hart {
             case VSCAUSE -> vscause;
             case VSTVAL -> vstval;
             case VSIP -> (readMip() & hideleg & VS_INTERRUPTS) >>> 1;
-            case VSTIMECMP -> vstimecmp;
+            case VSTIMECMP -> {
+                // Sstc: below M-mode, mcounteren.TM clear (norm:mcounteren_tm_clr) or menvcfg.STCE
+                // clear (norm:menvcfg_stce_op2) makes vstimecmp illegal, as it does stimecmp.
+                if (priv < MACHINE && ((menvcfg & MENVCFG_STCE) == 0 || (mcounteren & 2) == 0)) {
+                    throw illegalInstruction();
+                }
+                yield vstimecmp;
+            }
             case VSATP -> vsatp;
             case MTVAL2 -> mtval2;
             case MTINST -> mtinst;
