@@ -12,6 +12,7 @@
 #   3  VM 1 again, without a fence: still its page    5  VM 1's store reached the new page
 #   6  every exit from the guest was an ecall from VS-mode (cause 10) with mstatus.MPV = 1
 
+    .equ FINISHER, 1
     .include "common.S"
     .option arch, +h
 

@@ -53,6 +53,7 @@ class BareMetalProgramsTest {
             new Program("h_irq", 1, H),
             new Program("h_gstage", 1, H),
             new Program("h_hlv", 1, H),
+            new Program("h_vmid", 1, H),
             new Program("hostile_h", 1, H));
 
     private static final List<EngineConfig> ENGINES = List.of(

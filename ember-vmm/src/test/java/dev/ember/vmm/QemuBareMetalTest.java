@@ -118,7 +118,7 @@ class QemuBareMetalTest {
                     "load guest-page fault (21), mtval2 = GPA >> 2, GVA 1", "§ Guest-Page Faults"));
 
     static List<String> programs() {
-        return List.of("h_csr", "h_trap", "h_virtinst", "h_irq", "h_gstage", "h_hlv");
+        return List.of("h_csr", "h_trap", "h_virtinst", "h_irq", "h_gstage", "h_hlv", "h_vmid");
     }
 
     @ParameterizedTest(name = "{0} on QEMU")
