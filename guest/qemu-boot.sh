@@ -5,7 +5,7 @@
 #                 (command line `console=ttyS0 root=/dev/vda rw`). The guest WRITES to IMAGE:
 #                 pass a copy of guest/out/rootfs.ext4, never the pristine image itself.
 #   --ro-disk IMAGE  attach IMAGE as a read-only raw virtio-blk disk (/dev/vda when booting from
-#                 the initramfs), e.g. guest/out/nested.ext4 for a nested VM (guest/nested-qemu.sh)
+#                 the initramfs), e.g. guest/out/nested.ext4 for a nested VM (guest/nested-compare.sh)
 #   --net         virtio-net with QEMU user networking (slirp: guest 10.0.2.15 by DHCP,
 #                 gateway/host 10.0.2.2, DNS 10.0.2.3); add port forwards with
 #                 EMBER_QEMU_HOSTFWD, e.g. EMBER_QEMU_HOSTFWD=tcp::8080-:80

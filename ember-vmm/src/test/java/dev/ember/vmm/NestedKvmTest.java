@@ -24,7 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
  * must answer afterwards. Without the extension Linux's KVM finds no H in the device tree's
  * {@code riscv,isa}, so there is no {@code /dev/kvm} and ember-nvm says so.
  *
- * <p>guest/nested-qemu.sh runs the same steps on QEMU 7.2, the reference; both print the
+ * <p>guest/nested-compare.sh runs the same steps on QEMU 7.2, the reference; both print the
  * figures (nested boot time, ns per MMIO exit).
  */
 class NestedKvmTest {
