@@ -24,6 +24,13 @@ import java.util.function.LongSupplier;
  * they are computed from {@code mtimecmp}/{@code stimecmp} against the machine clock whenever
  * interrupts are checked, so a timer costs nothing until it is due.
  *
+ * <p>With the hypervisor extension ({@link #hExtension}; privileged ISA, "H" Extension for
+ * Hypervisor Support v1.0) the hart also has the virtualization mode {@link #virt} and the
+ * hypervisor and VS CSRs. The VS CSRs are fields of their own rather than swapped with the S
+ * ones: while V=1, {@link #csrAccess} sends an S CSR number to its VS twin, and trap entry and
+ * return pick the right set. {@code hvip} and {@code hie} are bits 2, 6 and 10 of {@link #mip}
+ * and {@link #mie}. Without the extension none of that state is reachable.
+ *
  * <p>Owned by its vCPU thread, except {@link #mip}, {@link #mtimecmp}, the remote-fence
  * tickets ({@link #requestFence}) and the run-state fields marked volatile, which other
  * harts and devices use.

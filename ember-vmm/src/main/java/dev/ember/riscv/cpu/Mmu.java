@@ -18,8 +18,14 @@ import java.util.Arrays;
  * access is one compare and one {@link MemorySegment} access at {@code gva + addend}, as
  * QEMU's soft-MMU does. Entries are tagged with the page address and a key of the
  * effective privilege, {@code mstatus.SUM} and {@code mstatus.MXR}, so privilege changes and
- * SUM toggles never flush anything; a {@code satp} write or {@code SFENCE.VMA} flushes all.
+ * SUM toggles never flush anything; a {@code satp} write or {@code SFENCE.VMA} flushes all
+ * (with the H extension, all of the hypervisor's).
  * Only RAM pages enter the TLB; MMIO always takes the slow path to the bus.
+ *
+ * <p>With the H extension, accesses made with V=1 go through two stages (VS-stage over
+ * {@code vsatp}, G-stage over {@code hgatp}); their TLB entries hold the whole guest-virtual to
+ * host translation and carry V and a guest-context slot in their key, so the hypervisor's and
+ * each guest's entries live side by side (see {@link #updateKeys}, {@link #guestContextChanged}).
  *
  * <p>Accessed and dirty bits are set by the walker with a compare-and-swap on the PTE
  * (the hardware-update scheme of §4.3.1), so a store never goes through an entry whose PTE

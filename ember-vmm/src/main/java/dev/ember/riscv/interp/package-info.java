@@ -5,7 +5,8 @@
  * ({@link dev.ember.riscv.interp.Interpreter}). The instruction semantics that both engines
  * share live here too: F/D in {@link dev.ember.riscv.interp.FloatOps}, the M extension's edge
  * cases in {@link dev.ember.riscv.interp.IntegerOps}, the A extension in
- * {@link dev.ember.riscv.interp.Amo}.
+ * {@link dev.ember.riscv.interp.Amo}, the H extension's HLV/HSV/HFENCE in
+ * {@code Hypervisor}.
  *
  * <p>May use: {@code riscv.cpu}, {@code riscv.cpu.fpu}, {@code riscv.isa}, {@code memory}.
  *
