@@ -65,6 +65,26 @@ class NestedKvmTest {
     }
 
     /**
+     * Three nested VMs at once on an outer guest with two harts: KVM gives each its VMID and
+     * moves them between the harts, so each hart switches between guests (hgatp, vsatp) all the
+     * time, and every one must still boot and power off.
+     */
+    @Test
+    void threeNestedVmsAtOnceOnTwoHarts() throws Exception {
+        try (MicroVm vm = boot(CpuFeatures.parse("+h"), 2)) {
+            String run = "mount -o ro /dev/vda /mnt && for i in 1 2 3; do /mnt/ember-nvm --cmdline"
+                    + " 'console=hvc0 quiet ember.mmio=100' /mnt/Image /mnt/nested.cpio > /tmp/n$i.log 2>&1 &"
+                    + " done; wait; cat /tmp/n1.log /tmp/n2.log /tmp/n3.log";
+            String out = vm.exec(run, NESTED_RUN).output();
+            assertThat(out.lines().filter(l -> l.contains("ember-nvm: nested VM powered off")).count())
+                    .as(out).isEqualTo(3);
+            assertThat(out.lines().filter(l -> l.contains("ember-nested: userspace up")).count())
+                    .as(out).isGreaterThanOrEqualTo(3);
+            assertThat(vm.exec("echo ok", OUTER).output()).endsWith("ok");
+        }
+    }
+
+    /**
      * A snapshot taken while the nested VM runs carries the H extension's state (V, the
      * hypervisor and VS CSRs): the restored outer guest's KVM goes on running the nested kernel,
      * which reaches its userspace and powers off.
@@ -114,11 +134,16 @@ class NestedKvmTest {
 
     /** Boots the default guest (initramfs, 256 MiB, one hart with {@code features}), nested.ext4 a read-only drive. */
     private static MicroVm boot(CpuFeatures features) throws Exception {
+        return boot(features, 1);
+    }
+
+    /** Boots the default guest with {@code harts} harts, as {@link #boot(CpuFeatures)} does. */
+    private static MicroVm boot(CpuFeatures features, int harts) throws Exception {
         assumeTrue(Files.isRegularFile(NESTED), NESTED + " is missing: guest/build.sh makes it (the nested VM's"
                 + " drive: ember-nvm, Image, nested.cpio)");
         DevicesConfig devices = new DevicesConfig(List.of(new DriveConfig("nested", NESTED, false, true)), List.of(),
                 null, null, null, false);
-        VmConfig config = new VmConfig(1, 256L << 20, DIR.resolve("Image"), DIR.resolve("initramfs.cpio"),
+        VmConfig config = new VmConfig(harts, 256L << 20, DIR.resolve("Image"), DIR.resolve("initramfs.cpio"),
                 VmConfig.DEFAULT_CMDLINE, null, null, devices).withCpuFeatures(features).validate();
         MicroVm vm = new MicroVm("nested-kvm", config, MicroVmBuilder.DEFAULT_CONSOLE_HISTORY_BYTES, null,
                 LogSink.discard());
