@@ -38,6 +38,25 @@
     .equ CAUSE_LOAD_PAGE,         13
     .equ CAUSE_STORE_PAGE,        15
 
+# Page-table entry bits (privileged ISA §4.3.1), for the programs that build page tables.
+    .equ PTE_V, 1
+    .equ PTE_R, 2
+    .equ PTE_W, 4
+    .equ PTE_X, 8
+    .equ PTE_U, 16
+    .equ PTE_G, 32
+    .equ PTE_A, 64
+    .equ PTE_D, 128
+    .equ PTE_AD, PTE_A | PTE_D
+
+# Writes entry `index` of the table at `table`: a PTE for (guest) physical `target` with
+# `flags` (constants; uses t0 and t1).
+.macro PTE table, index, target, flags
+    li   t0, \table + 8 * (\index)
+    li   t1, ((\target) >> 12) << 10 | (\flags)
+    sd   t1, 0(t0)
+.endm
+
 # Starts check n.
 .macro TEST n
     li   gp, \n

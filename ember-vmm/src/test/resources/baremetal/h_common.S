@@ -63,15 +63,6 @@
     .equ R_STATUS, 48
     .equ R_STATUS2, 56
 
-    .equ PTE_V, 1
-    .equ PTE_R, 2
-    .equ PTE_W, 4
-    .equ PTE_X, 8
-    .equ PTE_U, 16
-    .equ PTE_G, 32
-    .equ PTE_A, 64
-    .equ PTE_D, 128
-    .equ PTE_AD, PTE_A | PTE_D
     .equ RWX, PTE_R | PTE_W | PTE_X
 
 # A probe: its instructions, then the ebreak that ends it.
@@ -171,17 +162,6 @@
 .endif
     CHECKR t3, t0
 .Ltval_zero\@:
-.endm
-
-# Entry `index` of `table`: a PTE for (guest) physical `target` with `flags`.
-.macro PTE table, index, target, flags
-    li   t0, \table + 8 * (\index)
-    li   t1, \target
-    srli t1, t1, 12
-    slli t1, t1, 10
-    li   t2, \flags
-    or   t1, t1, t2
-    sd   t1, 0(t0)
 .endm
 
 # Opens PMP for all memory (QEMU checks it below M-mode; Ember stores it), points the three
@@ -322,6 +302,20 @@ vstrap:
     csrw sie, zero
     csrw sepc, s11
     sret
+
+# A probe both h_trap.S and hostile_h.S run (in HS-mode): sret into the mode a2 (SPV) and a3
+# (SPP) name, at a1.
+p_sret_hs:
+    li   t0, HSTATUS_SPV
+    csrc hstatus, t0
+    csrs hstatus, a2
+    li   t0, MSTATUS_SPP
+    csrc sstatus, t0
+    csrs sstatus, a3
+    csrw sepc, a1
+    sret
+p_sret_hs_end:
+    ebreak
 
     .data
     .balign 64

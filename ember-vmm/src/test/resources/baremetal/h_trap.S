@@ -209,18 +209,6 @@ _start:
     SNIP p_load, ld a0, 0(a1)
     SNIP p_nop, nop
     SNIP p_sret, sret
-# HS: sret into the mode a2 (SPV) and a3 (SPP) name, at a1
-p_sret_hs:
-    li   t0, HSTATUS_SPV
-    csrc hstatus, t0
-    csrs hstatus, a2
-    li   t0, MSTATUS_SPP
-    csrc sstatus, t0
-    csrs sstatus, a3
-    csrw sepc, a1
-    sret
-p_sret_hs_end:
-    ebreak
 # M: mret with MPP M and MPV 1, to a1, which reads mstatus into a0
 p_mret_m:
     li   t0, MSTATUS_MPP | MSTATUS_MPV

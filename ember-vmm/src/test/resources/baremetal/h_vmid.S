@@ -34,18 +34,8 @@
     .equ MSTATUS_MPV, 1 << 39
     .equ CAUSE_ECALL_VS, 10
     # PTE flags: leaves need U for the G-stage (every guest access is checked as a U-mode one)
-    .equ LEAF, 0xDF                        # V R W X U A D (G clear)
-    .equ POINTER, 0x01
-
-# Points the PTE at address `slot` at physical address `target` with `flags`.
-.macro PTE slot, target, flags
-    li   t0, \target
-    srli t0, t0, 12
-    slli t0, t0, 10
-    ori  t0, t0, \flags
-    li   t1, \slot
-    sd   t0, 0(t1)
-.endm
+    .equ LEAF, PTE_V | PTE_R | PTE_W | PTE_X | PTE_U | PTE_AD
+    .equ POINTER, PTE_V
 
 # Runs the guest once under hgatp = `hgatp_reg`; it returns with its value in a0.
 .macro RUN_GUEST hgatp_reg
@@ -74,14 +64,14 @@ _start:
     li   t0, 0x1F
     csrw pmpcfg0, t0
     # Both machines: GPA 0x8000_0000 (1 GiB) -> RAM, identity, and GUEST_PAGE -> their own page.
-    PTE  ROOT_A + 2 * 8, RAM_BASE, LEAF
-    PTE  ROOT_A + 3 * 8, L1_A, POINTER
-    PTE  L1_A, L0_A, POINTER
-    PTE  L0_A, PAGE_A, LEAF
-    PTE  ROOT_B + 2 * 8, RAM_BASE, LEAF
-    PTE  ROOT_B + 3 * 8, L1_B, POINTER
-    PTE  L1_B, L0_B, POINTER
-    PTE  L0_B, PAGE_B, LEAF
+    PTE  ROOT_A, 2, RAM_BASE, LEAF
+    PTE  ROOT_A, 3, L1_A, POINTER
+    PTE  L1_A, 0, L0_A, POINTER
+    PTE  L0_A, 0, PAGE_A, LEAF
+    PTE  ROOT_B, 2, RAM_BASE, LEAF
+    PTE  ROOT_B, 3, L1_B, POINTER
+    PTE  L1_B, 0, L0_B, POINTER
+    PTE  L0_B, 0, PAGE_B, LEAF
     li   s2, ROUNDS
 round:
     li   t0, PAGE_A
@@ -94,7 +84,7 @@ round:
     li   t1, MARK_C
     sd   t1, 0(t0)
     sd   zero, 8(t0)
-    PTE  L0_A, PAGE_A, LEAF
+    PTE  L0_A, 0, PAGE_A, LEAF
     hfence.gvma zero, zero
     li   s0, HGATP_SV39X4 | (1 << 44) | (ROOT_A >> 12)
     li   s1, HGATP_SV39X4 | (2 << 44) | (ROOT_B >> 12)
@@ -111,7 +101,7 @@ round:
     CHECK a0, MARK_A
 
     TEST 4
-    PTE  L0_A, PAGE_C, LEAF
+    PTE  L0_A, 0, PAGE_C, LEAF
     hfence.gvma zero, zero
     li   a1, 0x5151
     RUN_GUEST s0

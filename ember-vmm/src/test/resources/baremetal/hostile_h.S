@@ -221,18 +221,6 @@ _start:
     SNIP p_hlv, hlv.d a0, (a1)
     SNIP p_hsv, hsv.d a0, (a1)
     SNIP p_hfence_g, hfence.gvma zero, zero
-# HS: sret into the mode a2 (SPV) and a3 (SPP) name, at a1
-p_sret_hs:
-    li   t0, HSTATUS_SPV
-    csrc hstatus, t0
-    csrs hstatus, a2
-    li   t0, MSTATUS_SPP
-    csrc sstatus, t0
-    csrs sstatus, a3
-    csrw sepc, a1
-    sret
-p_sret_hs_end:
-    ebreak
 
     .data
     .balign 8

@@ -72,29 +72,11 @@
     .equ NONCANONICAL, 0x4000000000
     .equ SATP_SV39, 8 << 60
 
-    .equ PTE_V, 1
-    .equ PTE_R, 2
-    .equ PTE_W, 4
-    .equ PTE_X, 8
-    .equ PTE_U, 16
-    .equ PTE_A, 64
-    .equ PTE_D, 128
     .equ AD, PTE_A | PTE_D
     .equ BIT54, 1 << 54
     .equ BIT63, 1 << 63
 
     .equ DELEGATED, (1 << CAUSE_FETCH_ACCESS) | (1 << CAUSE_LOAD_ACCESS) | (1 << CAUSE_STORE_ACCESS) | (1 << CAUSE_FETCH_PAGE) | (1 << CAUSE_LOAD_PAGE) | (1 << CAUSE_STORE_PAGE)
-
-# Writes entry `index` of the table at `table`: a PTE for physical `target` with `flags`.
-.macro PTE table, index, target, flags
-    li   t0, \table + 8 * (\index)
-    li   t1, \target
-    srli t1, t1, 12
-    slli t1, t1, 10
-    li   t2, \flags
-    or   t1, t1, t2
-    sd   t1, 0(t0)
-.endm
 
 # Starts check n of this suite (n + 100 when delegated: s5 holds the offset).
 .macro PTEST n

@@ -21,12 +21,6 @@
     .equ SATP_SV39, 8 << 60
     .equ RW, 0xc7                     # V R W A D
 
-.macro PTE table, index, target, flags
-    li   t0, \table + 8 * (\index)
-    li   t1, ((\target) >> 12) << 10 | (\flags)
-    sd   t1, 0(t0)
-.endm
-
 # Check n: `insn` (operating on a1) at every offset from `first` to the page end minus one
 # faults with `cause` and tval = a1 rounded up to the page (or a1 itself with `own`).
 .macro CROSS n, insn, width, base, cause, own=0
