@@ -307,9 +307,7 @@ public final class Hart {
             scause = cause;
             sepc = pc;
             stval = tval;
-            s = (s & ~Mstatus.SPIE) | ((s & Mstatus.SIE) != 0 ? Mstatus.SPIE : 0);
-            s = (s & ~Mstatus.SPP) | (priv == SUPERVISOR ? Mstatus.SPP : 0);
-            s &= ~Mstatus.SIE;
+            s = supervisorTrapStatus(s, priv);
             if (hExtension) {
                 htval = tval2;
                 htinst = tinst;
@@ -369,11 +367,7 @@ public final class Hart {
         vscause = interrupt ? TrapCause.INTERRUPT | vsCode : cause;
         vsepc = pc;
         vstval = tval;
-        long s = vsstatus;
-        s = (s & ~Mstatus.SPIE) | ((s & Mstatus.SIE) != 0 ? Mstatus.SPIE : 0);
-        s = (s & ~Mstatus.SPP) | (priv == SUPERVISOR ? Mstatus.SPP : 0);
-        s &= ~Mstatus.SIE;
-        vsstatus = s;
+        vsstatus = supervisorTrapStatus(vsstatus, priv);
         pc = vector(vstvec, interrupt, vsCode);
         setMode(SUPERVISOR, true);
     }
@@ -416,12 +410,8 @@ public final class Hart {
             if (priv == USER || (hstatus & Hstatus.VTSR) != 0) {
                 throw virtualInstruction();
             }
-            long s = vsstatus;
-            int target = (s & Mstatus.SPP) != 0 ? SUPERVISOR : USER;
-            s = (s & ~Mstatus.SIE) | ((s & Mstatus.SPIE) != 0 ? Mstatus.SIE : 0);
-            s |= Mstatus.SPIE;
-            s &= ~Mstatus.SPP;
-            vsstatus = s;
+            int target = (vsstatus & Mstatus.SPP) != 0 ? SUPERVISOR : USER;
+            vsstatus = supervisorReturnStatus(vsstatus);
             pc = vsepc;
             reservationOffset = -1;
             setMode(target, true);
@@ -435,15 +425,29 @@ public final class Hart {
         int target = (s & Mstatus.SPP) != 0 ? SUPERVISOR : USER;
         boolean toVirt = (hstatus & Hstatus.SPV) != 0;
         hstatus &= ~Hstatus.SPV;
-        s = (s & ~Mstatus.SIE) | ((s & Mstatus.SPIE) != 0 ? Mstatus.SIE : 0);
-        s |= Mstatus.SPIE;
-        s &= ~Mstatus.SPP;
-        s &= ~Mstatus.MPRV;
+        s = supervisorReturnStatus(s) & ~Mstatus.MPRV;
         mstatus = s;
         pc = sepc;
         reservationOffset = -1;
         setMode(target, toVirt);
         sliceEnd = true;
+    }
+
+    /**
+     * {@return the supervisor fields of a status word ({@code mstatus}/{@code sstatus}, or
+     * {@code vsstatus}) at a trap into that supervisor from privilege {@code from}: SPIE takes
+     * SIE, SPP says whether the trap came from S-mode, SIE is cleared (§4.1.1)}
+     */
+    private static long supervisorTrapStatus(long s, int from) {
+        s = (s & ~Mstatus.SPIE) | ((s & Mstatus.SIE) != 0 ? Mstatus.SPIE : 0);
+        s = (s & ~Mstatus.SPP) | (from == SUPERVISOR ? Mstatus.SPP : 0);
+        return s & ~Mstatus.SIE;
+    }
+
+    /** {@return the supervisor fields of a status word after SRET: SIE takes SPIE, SPIE is set, SPP is U (§3.3.2)} */
+    private static long supervisorReturnStatus(long s) {
+        s = (s & ~Mstatus.SIE) | ((s & Mstatus.SPIE) != 0 ? Mstatus.SIE : 0);
+        return (s | Mstatus.SPIE) & ~Mstatus.SPP;
     }
 
     /** Changes the privilege level, with V = 0; the MMU's TLB keys follow. */
@@ -821,10 +825,7 @@ public final class Hart {
                 if (priv == SUPERVISOR && (mstatus & Mstatus.TVM) != 0) throw illegalInstruction();
                 yield hgatp;
             }
-            case VSSTATUS -> {
-                long v = vsstatus | Hstatus.VSSTATUS_UXL64;
-                yield (v & Mstatus.FS) == Mstatus.FS_DIRTY ? v | Mstatus.SD : v;
-            }
+            case VSSTATUS -> mstatusWithSd(vsstatus | Hstatus.VSSTATUS_UXL64);
             case VSIE -> (mie & hideleg & VS_INTERRUPTS) >>> 1;
             case VSTVEC -> vstvec;
             case VSSCRATCH -> vsscratch;
@@ -881,7 +882,7 @@ public final class Hart {
             case VSTIMECMP -> { vstimecmp = v; sliceEnd = true; }
             case VSATP -> {
                 long mode = v >>> 60;
-                if (mode != 0 && mode != Mmu.SATP_SV39 && mode != Mmu.SATP_SV48 && mode != Mmu.SATP_SV57) {
+                if (!Mmu.supportedMode(mode)) {
                     return;   // as satp: a write with an unsupported mode is ignored
                 }
                 long value = (mode << 60) | (v & Mmu.PPN_MASK);
@@ -908,7 +909,7 @@ public final class Hart {
             throw illegalInstruction();
         }
         long mode = v >>> 60;
-        if (mode != 0 && mode != Mmu.SATP_SV39 && mode != Mmu.SATP_SV48 && mode != Mmu.SATP_SV57) {
+        if (!Mmu.supportedMode(mode)) {
             mode = hgatp >>> 60;
         }
         long value = (mode << 60) | (v & HGATP_VMID) | (v & Mmu.PPN_MASK & ~3L);
@@ -953,15 +954,11 @@ public final class Hart {
             throw illegalInstruction();
         }
         long mode = v >>> 60;
-        if (mode != 0 && mode != Mmu.SATP_SV39 && mode != Mmu.SATP_SV48 && mode != Mmu.SATP_SV57) {
+        if (!Mmu.supportedMode(mode)) {
             return;
         }
         satp = (mode << 60) | (v & Mmu.PPN_MASK);
-        if (hExtension) {
-            mmu.flushHost();   // the guests' translations do not depend on satp
-        } else {
-            mmu.flush();
-        }
+        mmu.flushHost();   // the guests' translations do not depend on satp
     }
 
     /**

@@ -45,6 +45,11 @@ public final class Mmu implements CodePages.WriteCache {
     public static final long SATP_SV57 = 10;
     public static final long PPN_MASK = (1L << 44) - 1;
 
+    /** {@return whether an {@code satp}, {@code vsatp} or {@code hgatp} MODE is one Ember has: Bare, Sv39(x4), Sv48(x4), Sv57(x4)} */
+    static boolean supportedMode(long mode) {
+        return mode == 0 || mode == SATP_SV39 || mode == SATP_SV48 || mode == SATP_SV57;
+    }
+
     static final int ACCESS_READ = 0;
     static final int ACCESS_WRITE = 1;
     static final int ACCESS_FETCH = 2;
@@ -126,10 +131,15 @@ public final class Mmu implements CodePages.WriteCache {
 
     /**
      * Drops the entries made with V=0 and keeps the guests' (H extension: an HS-mode
-     * {@code satp} write or SFENCE.VMA concerns only HS-level translations).
+     * {@code satp} write or SFENCE.VMA concerns only HS-level translations). Without the
+     * extension there are no guest entries, and the whole TLB goes at once.
      */
     public void flushHost() {
-        drop(0, KEY_VIRT);
+        if (hart.hExtension) {
+            drop(0, KEY_VIRT);
+        } else {
+            flush();
+        }
     }
 
     /** Drops every entry made with V=1, of every guest (HFENCE.VVMA, HFENCE.GVMA). */
@@ -394,17 +404,7 @@ public final class Mmu implements CodePages.WriteCache {
             if (codePages.isCode(ramPage(gpa))) {
                 writeTag[i] = -1;          // stores to a page of code keep taking this path
             }
-            long offset = gpa - ramBase;
-            switch (width) {
-                case 1 -> seg.set(GuestMemory.U8, offset, (byte) value);
-                case 2 -> seg.set(GuestMemory.U16, offset, (short) value);
-                case 4 -> seg.set(GuestMemory.U32, offset, (int) value);
-                default -> seg.set(GuestMemory.U64, offset, value);
-            }
-            if (codePages.written(offset, width)) {
-                hart.sliceEnd = true;      // the engines re-read the code this store changed
-            }
-            ram.dirtied(offset, width);    // later stores to this page hit the TLB unlogged
+            writeRam(gpa - ramBase, width, value);
             return;
         }
         if (!bus.isMapped(gpa, width)) {
@@ -782,21 +782,28 @@ public final class Mmu implements CodePages.WriteCache {
 
     private void writePhysical(long spa, int width, long value) {
         if (ram.contains(spa, width)) {
-            long offset = spa - ramBase;
-            switch (width) {
-                case 1 -> seg.set(GuestMemory.U8, offset, (byte) value);
-                case 2 -> seg.set(GuestMemory.U16, offset, (short) value);
-                case 4 -> seg.set(GuestMemory.U32, offset, (int) value);
-                default -> seg.set(GuestMemory.U64, offset, value);
-            }
-            VarHandle.fullFence();
-            if (codePages.written(offset, width)) {
-                hart.sliceEnd = true;
-            }
-            ram.dirtied(offset, width);
-            return;
+            writeRam(spa - ramBase, width, value);
+        } else {
+            bus.write(spa, width, value);
         }
-        bus.write(spa, width, value);
+    }
+
+    /**
+     * A store's write to RAM at {@code offset}, past the TLB: the bytes, then the code it
+     * changed (the engines re-read it) and the dirty-page log (later stores to this page that
+     * hit the TLB go unlogged).
+     */
+    private void writeRam(long offset, int width, long value) {
+        switch (width) {
+            case 1 -> seg.set(GuestMemory.U8, offset, (byte) value);
+            case 2 -> seg.set(GuestMemory.U16, offset, (short) value);
+            case 4 -> seg.set(GuestMemory.U32, offset, (int) value);
+            default -> seg.set(GuestMemory.U64, offset, value);
+        }
+        if (codePages.written(offset, width)) {
+            hart.sliceEnd = true;
+        }
+        ram.dirtied(offset, width);
     }
 
     private int hypervisorPrivilege() {

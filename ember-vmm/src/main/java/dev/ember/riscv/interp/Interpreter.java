@@ -404,11 +404,7 @@ public final class Interpreter implements ExecutionEngine {
         if (h.priv == Privilege.USER || (h.priv == Privilege.SUPERVISOR && (h.mstatus & Mstatus.TVM) != 0)) {
             throw h.illegalInstruction();
         }
-        if (h.hExtension) {
-            h.mmu.flushHost();
-        } else {
-            h.mmu.flush();
-        }
+        h.mmu.flushHost();
     }
 
     /**
